@@ -1,0 +1,32 @@
+# The commands the README names. Everything installs itself into .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint bench demo sandbox clean
+
+$(STAMP): pyproject.toml tap-zoho/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ./tap-zoho -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	$(PY) bench/tap_crm.py
+
+sandbox: $(STAMP)
+	$(PY) -m tests.zoho_sandbox
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

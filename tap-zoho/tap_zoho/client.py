@@ -1,0 +1,150 @@
+"""Base stream for every Zoho family: authentication, error classification, retries, timeouts.
+
+One place decides what a Zoho answer means (``shared/zoho-api.md`` 5.4): 429 and 5xx are retried
+with backoff, a rejected token is refreshed once, permission and support errors stop only the
+module, every other 4xx fails fast with Zoho's code and message.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from functools import cached_property
+from http import HTTPStatus
+
+import backoff
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.streams import RESTStream
+
+from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError
+
+if t.TYPE_CHECKING:
+    from .auth import ZohoAuthenticator
+
+EMPTY_STATUSES = {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
+TOKEN_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"}
+MODULE_UNAVAILABLE_CODES = {
+    "NO_PERMISSION", "OAUTH_SCOPE_MISMATCH", "FEATURE_NOT_ENABLED", "FEATURE_NOT_SUPPORTED",
+    "NOT_SUPPORTED", "API_NOT_SUPPORTED", "INVALID_MODULE", "MODULE_NOT_SUPPORTED",
+}
+
+
+class TokenRejectedError(Exception):
+    """Zoho answered 401 for this token: refresh once, then give up."""
+
+    def __init__(self, used_token: str | None, code: str) -> None:
+        super().__init__(code)
+        self.used_token = used_token
+        self.code = code
+
+
+def zoho_error(response: requests.Response) -> tuple[str, str]:
+    """Zoho's error code and message from an error body (CRM ``code`` string or Books number)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", response.reason or ""
+    if isinstance(body, dict) and isinstance(body.get("data"), list) and body["data"]:
+        body = body["data"][0]
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("code", "")), str(body.get("message", ""))
+
+
+class ZohoStream(RESTStream):
+    """Common HTTP behaviour of CRM, Books and Inventory streams."""
+
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+
+    @property
+    def url_base(self) -> str:
+        """The configured API domain (never a hard-coded ``.com``)."""
+        return self._tap.api_domain  # type: ignore[attr-defined]
+
+    @property
+    def authenticator(self) -> ZohoAuthenticator:
+        """The tap's single authenticator: one token for all streams."""
+        return self._tap.zoho_authenticator  # type: ignore[attr-defined]
+
+    @property
+    def timeout(self) -> int:
+        """Seconds before a request is abandoned and retried."""
+        return int(self.config.get("request_timeout", 60))
+
+    @cached_property
+    def http_headers(self) -> dict[str, str]:
+        """Headers on every request."""
+        return {"User-Agent": self.config.get("user_agent") or "tap-zoho/0.1"}
+
+    # ------------------------------------------------------------------ retries
+    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
+        """Exponential waits from ``retry_backoff_seconds``, capped at a minute."""
+        return backoff.expo(factor=float(self.config.get("retry_backoff_seconds", 2.0)), max_value=60)
+
+    def backoff_max_tries(self) -> int:
+        """One try plus ``max_retries`` retries."""
+        return int(self.config.get("max_retries", 8)) + 1
+
+    def _request(self, prepared_request: requests.PreparedRequest, context: t.Any) -> requests.Response:
+        """Send once; on a rejected token refresh it and send once more (pitfall 5)."""
+        try:
+            return super()._request(prepared_request, context)
+        except TokenRejectedError as first:
+            if not self.authenticator.token_rejected(first.used_token):
+                raise self._token_failure(first.code) from None
+            self.logger.info("Zoho rejected the access token (%s); refreshing it once.", first.code)
+        try:
+            return super()._request(prepared_request, context)
+        except TokenRejectedError as second:
+            raise self._token_failure(second.code) from None
+
+    def _token_failure(self, code: str) -> ZohoAuthError:
+        return ZohoAuthError(
+            f"Zoho rejected a freshly issued access token at {self.url_base} ({code}): api_domain "
+            f"belongs to another data centre than {self.authenticator.accounts_domain}, or the "
+            "token lacks the scopes this tap needs"
+        )
+
+    # ------------------------------------------------------------------ answers
+    def validate_response(self, response: requests.Response) -> None:
+        """Classify a Zoho answer; see the module docstring."""
+        status = response.status_code
+        if status < HTTPStatus.BAD_REQUEST:
+            self.authenticator.mark_success()
+            return
+        code, message = zoho_error(response)
+        where = f"{response.request.method} {requests.utils.urlparse(response.url).path}"
+        if status == HTTPStatus.UNAUTHORIZED and code in TOKEN_CODES | {"", "57"}:
+            header = response.request.headers.get("Authorization", "")
+            raise TokenRejectedError(header.partition(" ")[2] or None, code or str(status))
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            # Transient: concurrency or credit limits, Zoho-side faults.
+            msg = f"{where}: HTTP {status} {code} {message}".strip()
+            raise RetriableAPIError(msg, response)
+        if code in MODULE_UNAVAILABLE_CODES or status == HTTPStatus.FORBIDDEN:
+            raise ModuleUnavailableError(f"{code or status}: {message}", code=code, status=status)
+        raise ZohoApiError(f"{where}: HTTP {status} {code}: {message}", code=code, status=status)
+
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, t.Any] | None = None,
+        headers: dict[str, str] | None = None,
+        context: t.Any = None,
+    ) -> dict[str, t.Any] | None:
+        """GET ``path`` through the SDK's request pipeline; None for 204/304 (pitfall 10)."""
+        prepared = self.build_prepared_request(
+            method="GET",
+            url=f"{self.url_base}{path}",
+            params=params or {},
+            headers={**self.http_headers, **(headers or {})},
+        )
+        response = self.request_decorator(self._request)(prepared, context)
+        if response.status_code in EMPTY_STATUSES or not response.content:
+            return None
+        body = response.json()
+        if not isinstance(body, dict):
+            msg = f"GET {path}: expected a JSON object, got {type(body).__name__}"
+            raise ZohoApiError(msg)
+        return body

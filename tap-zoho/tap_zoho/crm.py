@@ -1,0 +1,307 @@
+"""Zoho CRM: discovery of readable modules and one incremental stream per module.
+
+Wide modules are read in groups of at most 50 fields (``fields`` is capped, pitfall 2). Every group
+asks the same question (same window, same page), so the groups return the same records and merge
+by ``id``; a record that moved between two calls is fetched by ``ids`` instead (pitfall 3). Deleted
+records come from ``/{module}/deleted`` with their own bookmark and are emitted with
+``_sdc_deleted_at`` set (``shared/zoho-api.md`` 4.1).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from .client import ZohoStream
+from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError
+from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, UnsortedResponseError
+from .progress import ProgressLog
+from .schema import DELETED_AT, bigint_fields, module_schema
+from .timeutil import to_epoch, utc_iso
+
+CRM_BASE = "/crm/v8"
+MODIFIED_TIME = "Modified_Time"
+MAX_FIELDS_PER_CALL = 50
+MAX_IDS_PER_CALL = 100
+DISCRETE_CAP = 2000
+BOUNDARY_IDS = "boundary_ids"
+DELETED_SINCE = "deleted_since"
+DELETED_SEEN = "deleted_seen"
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Tap
+
+
+class CrmSettingsReader(ZohoStream):
+    """Reads module and field metadata; used by discovery, never emitted as a stream."""
+
+    name = "_crm_settings"
+    path = "/crm/v8/settings"
+    schema: t.ClassVar[dict] = {"type": "object", "properties": {}}
+
+    def modules(self) -> list[dict[str, t.Any]]:
+        """Every module of ``/settings/modules``."""
+        body = self.get_json(f"{CRM_BASE}/settings/modules") or {}
+        return list(body.get("modules") or [])
+
+    def fields(self, module: str) -> list[dict[str, t.Any]] | None:
+        """Field metadata of a module; None when Zoho has none for it (204, pitfall 11)."""
+        body = self.get_json(f"{CRM_BASE}/settings/fields", {"module": module})
+        if body is None:
+            return None
+        return list(body.get("fields") or [])
+
+
+def stream_name_for(api_name: str) -> str:
+    """``Price_Books`` -> ``price_books``: the legacy service's table names with prefix ``zoho_``."""
+    return api_name.lower()
+
+
+class CrmModuleStream(ZohoStream):
+    """Records of one CRM module, incremental on ``Modified_Time`` where the module has it."""
+
+    primary_keys: t.ClassVar[list[str]] = ["id"]
+    is_sorted = True
+
+    def __init__(self, tap: Tap, module: dict[str, t.Any], fields: list[dict[str, t.Any]]) -> None:
+        """Build the stream from module and field metadata."""
+        self.module_name = str(module["api_name"])
+        self.field_names = [str(f["api_name"]) for f in fields if f.get("api_name") not in {None, "id"}]
+        self.has_modified_time = MODIFIED_TIME in self.field_names
+        self._bigints = bigint_fields(fields)
+        super().__init__(tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields))
+        self.replication_key = MODIFIED_TIME if self.has_modified_time else None
+        self.path = f"{CRM_BASE}/{self.module_name}"
+
+    # ------------------------------------------------------------------ state
+    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
+        """Bookmark the UTC instant of ``Modified_Time`` and the ids sharing that second.
+
+        Zoho sends local offsets that can change with daylight saving; the SDK compares bookmark
+        strings, so the bookmark is normalised to UTC. Deleted-record markers never move it.
+        """
+        if latest_record.get(DELETED_AT) or not self.has_modified_time:
+            return
+        epoch = to_epoch(latest_record[MODIFIED_TIME])
+        state = self.get_context_state(context)
+        previous = state.get("replication_key_value")
+        value = utc_iso(epoch)
+        if previous != value:
+            state[BOUNDARY_IDS] = [latest_record["id"]]
+        else:
+            state.setdefault(BOUNDARY_IDS, []).append(latest_record["id"])
+        super()._increment_stream_state({**latest_record, MODIFIED_TIME: value}, context=context)
+
+    def _start(self, context: t.Any) -> tuple[int | None, set[str]]:
+        state = self.get_context_state(context)
+        saved = state.get("replication_key_value")
+        if saved:
+            return to_epoch(saved), set(state.get(BOUNDARY_IDS) or [])
+        start = self.config.get("start_date")
+        return (to_epoch(start) if start else None), set()
+
+    # ------------------------------------------------------------------ records
+    def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        """Live records, then deletions; a module that fails is reported and skipped."""
+        summary = self._tap.summary  # type: ignore[attr-defined]
+        live = deleted = 0
+        try:
+            for record in self._live_records(context):
+                live += 1
+                yield record
+            if self.config.get("crm_include_deleted", True):
+                for record in self._deleted_records(context):
+                    deleted += 1
+                    yield record
+        except ZohoAuthError:
+            raise
+        except ModuleUnavailableError as exc:
+            summary.failed(self.module_name, str(exc), expected=True, records=live)
+            self.logger.warning("Skipping module %s: %s", self.module_name, exc)
+            return
+        except (ZohoApiError, FatalAPIError, RetriableAPIError, UnsortedResponseError,
+                requests.RequestException) as exc:
+            summary.failed(self.module_name, f"{type(exc).__name__}: {exc}", records=live)
+            self.logger.error("Module %s failed after %d records: %s", self.module_name, live, exc)  # noqa: TRY400
+            return
+        summary.synced(self.module_name, live, deleted)
+
+    def _field_groups(self) -> list[list[str]]:
+        selected = [
+            name for name in self.field_names if self.mask.get(("properties", name), True)
+        ]
+        if self.has_modified_time and MODIFIED_TIME not in selected:
+            selected.insert(0, MODIFIED_TIME)
+        elif self.has_modified_time:
+            selected.remove(MODIFIED_TIME)
+            selected.insert(0, MODIFIED_TIME)
+        size = min(int(self.config.get("fields_per_request", MAX_FIELDS_PER_CALL)), MAX_FIELDS_PER_CALL)
+        groups = [selected[i : i + size] for i in range(0, len(selected), size)]
+        return groups or [[]]
+
+    def _live_records(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        per_page = int(self.config.get("page_size", 200))
+        groups = self._field_groups()
+        cursor: ModifiedTimeCursor | PositionCursor
+        if self.has_modified_time:
+            bookmark, seen = self._start(context)
+            cursor = ModifiedTimeCursor(bookmark, seen, per_page=per_page, discrete_cap=DISCRETE_CAP)
+            sort_by = MODIFIED_TIME
+        else:
+            bookmark = None
+            cursor = PositionCursor(per_page=per_page, discrete_cap=DISCRETE_CAP)
+            sort_by = "id"
+        progress = ProgressLog(self.logger, self.module_name, self._total(bookmark),
+                               float(self.config.get("progress_interval_seconds", 30)))
+        while not cursor.finished:
+            request = cursor.next_request()
+            rows, info = self._page(groups[0], request, per_page, sort_by, context)
+            more = bool(info.get("more_records"))
+            token = info.get("next_page_token")
+            if isinstance(cursor, ModifiedTimeCursor):
+                keep = cursor.accept(
+                    [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows], more=more, next_token=token
+                )
+                rows = [r for r, k in zip(rows, keep, strict=True) if k]
+            else:
+                cursor.accept([r["id"] for r in rows], more=more, next_token=token)
+            if rows and len(groups) > 1:
+                rows = self._merge_groups(rows, groups[1:], request, per_page, sort_by, context)
+            for row in rows:
+                yield self._clean(row)
+            progress.add(len(rows))
+        progress.done()
+
+    def _total(self, bookmark: int | None) -> int | None:
+        """How many records a full sync will read, for the ETA (one credit; None if unknown)."""
+        if bookmark is not None:
+            return None
+        try:
+            body = self.get_json(f"{self.path}/actions/count")
+        except (ZohoApiError, FatalAPIError, RetriableAPIError):
+            return None
+        count = (body or {}).get("count")
+        return count if isinstance(count, int) else None
+
+    def _page(
+        self,
+        fields: list[str],
+        request: PageRequest,
+        per_page: int,
+        sort_by: str,
+        context: t.Any,
+    ) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
+        params: dict[str, t.Any] = {
+            "fields": ",".join(fields or ["id"]),
+            "per_page": per_page,
+            "sort_by": sort_by,
+            "sort_order": "asc",
+        }
+        if request.page_token:
+            params["page_token"] = request.page_token
+        elif request.page and request.page > 1:
+            params["page"] = request.page
+        headers = {}
+        if request.modified_after is not None:
+            headers["If-Modified-Since"] = utc_iso(request.modified_after)
+        body = self.get_json(self.path, params, headers, context)
+        if body is None:
+            return [], {}
+        return list(body.get("data") or []), dict(body.get("info") or {})
+
+    def _merge_groups(
+        self,
+        rows: list[dict[str, t.Any]],
+        groups: list[list[str]],
+        request: PageRequest,
+        per_page: int,
+        sort_by: str,
+        context: t.Any,
+    ) -> list[dict[str, t.Any]]:
+        """Add the other field groups to ``rows``; drop a record deleted between the calls."""
+        merged = {row["id"]: row for row in rows}
+        for fields in groups:
+            found: dict[str, dict[str, t.Any]] = {}
+            if not request.page_token:  # a token is bound to its fields: ask by position instead
+                group_rows, _ = self._page(fields, request, per_page, sort_by, context)
+                found = {r["id"]: r for r in group_rows if r["id"] in merged}
+            missing = [rid for rid in merged if rid not in found]
+            for start in range(0, len(missing), MAX_IDS_PER_CALL):
+                chunk = missing[start : start + MAX_IDS_PER_CALL]
+                params = {"fields": ",".join(fields), "ids": ",".join(chunk)}
+                body = self.get_json(self.path, params, None, context) or {}
+                found.update({r["id"]: r for r in body.get("data") or [] if r.get("id") in merged})
+            for rid in list(merged):
+                if rid in found:
+                    merged[rid].update(found[rid])
+                else:
+                    self.logger.info("%s record %s vanished while being read; the deletions "
+                                     "pass reports it.", self.module_name, rid)
+                    del merged[rid]
+        return list(merged.values())
+
+    def _clean(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Drop ``$`` UI flags (not fields) and read ``bigint`` strings as integers."""
+        record = {k: v for k, v in row.items() if not k.startswith("$")}
+        for name in self._bigints:
+            value = record.get(name)
+            if isinstance(value, str) and value.lstrip("-").isdigit():
+                record[name] = int(value)
+        return record
+
+    # ------------------------------------------------------------------ deletions
+    def _deleted_records(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        """Deletions since the deletion bookmark, each id at most once.
+
+        The order of ``/deleted`` is not documented, so pages are read inside one fixed window
+        and the bookmark moves only once the window is done. Past the position cap the window
+        restarts at the newest deletion seen (enough when Zoho lists oldest first).
+        """
+        state = self.get_context_state(context)
+        saved = state.get(DELETED_SINCE)
+        since_text = saved or self.config.get("start_date")
+        since = to_epoch(since_text) if since_text else None
+        seen = set(state.get(DELETED_SEEN) or []) if saved else set()
+        newest, newest_ids = since, set(seen)
+        page = 1
+        while True:
+            params: dict[str, t.Any] = {"type": "all", "per_page": 200}
+            if page > 1:
+                params["page"] = page
+            headers = {} if since is None else {"If-Modified-Since": utc_iso(since - 1)}
+            body = self.get_json(f"{self.path}/deleted", params, headers, context) or {}
+            for entry in body.get("data") or []:
+                epoch = to_epoch(entry["deleted_time"])
+                if since is not None and (epoch < since or (epoch == since and entry["id"] in seen)):
+                    continue
+                if newest is None or epoch > newest:
+                    newest, newest_ids = epoch, {entry["id"]}
+                elif epoch == newest:
+                    newest_ids.add(entry["id"])
+                yield self._tombstone(entry)
+            if not (body.get("info") or {}).get("more_records"):
+                break
+            if page * 200 < DISCRETE_CAP:
+                page += 1
+                continue
+            if newest == since:
+                self.logger.warning("%s: over %d deletions in one second; the rest are read on "
+                                    "the next run.", self.module_name, DISCRETE_CAP)
+                break
+            since, seen, page = newest, set(newest_ids), 1
+        if newest is not None:
+            state[DELETED_SINCE] = utc_iso(newest)
+            state[DELETED_SEEN] = sorted(newest_ids)
+
+    def _tombstone(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
+        """A deleted record: its id and ``_sdc_deleted_at``; ``Modified_Time`` = the deletion.
+
+        Setting ``Modified_Time`` to the deletion instant makes the deletion the newest version
+        for targets that order versions by it.
+        """
+        record: dict[str, t.Any] = {"id": entry["id"], DELETED_AT: entry["deleted_time"]}
+        if self.has_modified_time:
+            record[MODIFIED_TIME] = entry["deleted_time"]
+        return record

@@ -1,0 +1,109 @@
+"""Zoho CRM field metadata -> JSON Schema, with real types (``shared/zoho-api.md`` 2.3).
+
+Decimal fields carry their scale as ``multipleOf`` and their precision as ``exclusiveMaximum`` (the
+usual Singer encoding, understood by SQL targets), so money never becomes a bare float column.
+Nested values keep unknown keys (``additionalProperties``) because several shapes are unconfirmed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+DECIMAL_TYPES = {"currency", "double", "decimal", "percent"}
+STRING_TYPES = {
+    "text", "textarea", "mediumtext", "email", "phone", "website", "picklist", "autonumber",
+    "profileimage", "time_range", "layout", "module",
+}
+DATETIME_TYPES = {"datetime", "event_reminder"}
+OBJECT_TYPES = {
+    "lookup", "ownerlookup", "userlookup", "multi_module_lookup", "consent_lookup", "ALARM", "RRULE",
+}
+OBJECT_ARRAY_TYPES = {
+    "multiuserlookup", "multiselectlookup", "subform", "fileupload", "imageupload",
+    "multireminder", "linetax",
+}
+RETURN_TYPE_ALIASES = {"double": "double", "currency": "currency", "decimal": "decimal",
+                       "percent": "percent", "integer": "integer", "long": "bigint",
+                       "boolean": "boolean", "date": "date", "datetime": "datetime"}
+
+DELETED_AT = "_sdc_deleted_at"
+
+
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+def _lookup_schema() -> dict[str, Any]:
+    return _nullable(
+        "object",
+        properties={"id": _nullable("string"), "name": _nullable("string")},
+        additionalProperties=True,
+    )
+
+
+def _decimal_schema(length: Any, decimal_place: Any) -> dict[str, Any]:
+    schema = _nullable("number")
+    if isinstance(decimal_place, int) and decimal_place >= 0:
+        schema["multipleOf"] = float(Decimal(1).scaleb(-decimal_place))
+        if isinstance(length, int) and length > decimal_place:
+            schema["exclusiveMaximum"] = 10 ** (length - decimal_place)
+            schema["exclusiveMinimum"] = -(10 ** (length - decimal_place))
+    return schema
+
+
+def property_schema(field: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911
+    """JSON Schema of one field from its ``/settings/fields`` entry."""
+    data_type = str(field.get("data_type") or "")
+    json_type = str(field.get("json_type") or "")
+    if data_type in {"formula", "rollup_summary"}:
+        return_type = (field.get(data_type) or {}).get("return_type")
+        data_type = RETURN_TYPE_ALIASES.get(str(return_type), "text")
+        if data_type in DECIMAL_TYPES and field.get("decimal_place") is None:
+            return _nullable("number")
+    # The wire type wins over the data type where they disagree (``Tag`` is "text" but an array).
+    if json_type == "jsonarray" or data_type in OBJECT_ARRAY_TYPES:
+        if data_type == "multiselectpicklist":
+            return _nullable("array", items={"type": ["string", "null"]})
+        return _nullable("array", items={"type": ["object", "null"], "additionalProperties": True})
+    if json_type == "jsonobject" or data_type in OBJECT_TYPES:
+        return _lookup_schema()
+    if data_type in DECIMAL_TYPES:
+        return _decimal_schema(field.get("length"), field.get("decimal_place"))
+    if data_type == "integer":
+        return _nullable("integer")
+    if data_type in {"bigint", "long"}:
+        return _nullable("integer")
+    if data_type == "boolean":
+        return _nullable("boolean")
+    if data_type == "date":
+        return _nullable("string", format="date")
+    if data_type in DATETIME_TYPES:
+        return _nullable("string", format="date-time")
+    if data_type in STRING_TYPES:
+        return _nullable("string")
+    return _fallback_by_json_type(json_type)
+
+
+def _fallback_by_json_type(json_type: str) -> dict[str, Any]:
+    mapping = {"integer": "integer", "double": "number", "boolean": "boolean"}
+    if json_type in mapping:
+        return _nullable(mapping[json_type])
+    return _nullable("string")
+
+
+def module_schema(fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stream schema: ``id`` (required), every field, and ``_sdc_deleted_at``."""
+    properties: dict[str, Any] = {"id": {"type": ["string"]}}
+    for field in fields:
+        name = field.get("api_name")
+        if not name or name == "id":
+            continue
+        properties[name] = property_schema(field)
+    properties[DELETED_AT] = _nullable("string", format="date-time")
+    return {"type": "object", "properties": properties, "required": ["id"]}
+
+
+def bigint_fields(fields: list[dict[str, Any]]) -> list[str]:
+    """Fields whose integers may arrive as JSON strings (``bigint``: unconfirmed wire form)."""
+    return [str(f["api_name"]) for f in fields if f.get("data_type") in {"bigint", "long"}]

@@ -1,0 +1,57 @@
+"""The end-of-run report, shaped like the legacy service's response (``shared/seeds/000``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunSummary:
+    """Modules synced with their counts, modules failed with their errors.
+
+    ``expected`` failures (no permission, no scope, not API-supported, no field metadata) of
+    modules the user did not name are warnings; any other failure fails the run.
+    """
+
+    named_modules: frozenset[str] = frozenset()
+    strict: bool = False
+    synced_modules: list[dict[str, object]] = field(default_factory=list)
+    failed_modules: list[dict[str, object]] = field(default_factory=list)
+    _fatal: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def synced(self, module: str, records: int, deleted: int = 0) -> None:
+        """Record a module that completed."""
+        with self._lock:
+            self.synced_modules.append(
+                {"module": module, "record_count": records, "deleted_count": deleted}
+            )
+
+    def failed(self, module: str, error: str, *, expected: bool = False, records: int = 0) -> None:
+        """Record a module that was skipped or stopped."""
+        with self._lock:
+            self.failed_modules.append({"module": module, "error": error, "record_count": records})
+            if not expected or self.strict or module in self.named_modules:
+                self._fatal = True
+
+    @property
+    def success(self) -> bool:
+        """False when a failure should make the run exit non-zero."""
+        return not self._fatal
+
+    def as_dict(self) -> dict[str, object]:
+        """The report as a JSON-ready dict."""
+        synced_total = sum(int(m["record_count"]) for m in self.synced_modules)  # type: ignore[call-overload]
+        return {
+            "success": self.success,
+            "synced_modules": self.synced_modules,
+            "failed_modules": self.failed_modules,
+            "total_records": synced_total,
+            "errors": [f"{m['module']}: {m['error']}" for m in self.failed_modules],
+        }
+
+    def to_json(self) -> str:
+        """One line of JSON."""
+        return json.dumps(self.as_dict(), separators=(",", ":"))

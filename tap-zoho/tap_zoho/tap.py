@@ -1,0 +1,154 @@
+"""tap-zoho: settings, discovery of CRM modules, the run summary and the command line."""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from .auth import ZohoAuthenticator
+from .crm import CrmModuleStream, CrmSettingsReader
+from .datacenters import accounts_domain_for, normalise_api_domain
+from .errors import ModuleUnavailableError, ZohoError
+from .summary import RunSummary
+
+if t.TYPE_CHECKING:
+    from singer_sdk.streams import Stream
+
+
+class TapZoho(Tap):
+    """Singer tap for Zoho CRM: every readable module, typed, incremental, with deletions."""
+
+    name = "tap-zoho"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("client_id", th.StringType, required=True,
+                    description="Client ID of the Zoho self client (API console)."),
+        th.Property("client_secret", th.StringType, required=True, secret=True,
+                    description="Client secret of the Zoho self client."),
+        th.Property("refresh_token", th.StringType, required=True, secret=True,
+                    description="Refresh token generated once for the self client."),
+        th.Property("api_domain", th.StringType, default="https://www.zohoapis.com",
+                    description="Zoho API domain of your data centre (https://www.zohoapis.eu, "
+                    ".in, .com.au, .jp, .com.cn, .ca, .sa), or any base URL such as a proxy or the "
+                    "offline sandbox."),
+        th.Property("accounts_domain", th.StringType,
+                    description="Zoho Accounts server issuing tokens. Default: derived from "
+                    "api_domain (https://accounts.zohocloud.ca for Canada)."),
+        th.Property("start_date", th.DateTimeType,
+                    description="Only records modified at or after this instant on the first run."),
+        th.Property("crm_modules", th.ArrayType(th.StringType),
+                    description="CRM module API names to read (e.g. Leads, Price_Books). Default: "
+                    "every module the API can read."),
+        th.Property("crm_include_deleted", th.BooleanType, default=True,
+                    description="Emit deleted CRM records with _sdc_deleted_at set."),
+        th.Property("strict_modules", th.BooleanType, default=False,
+                    description="Exit non-zero when any module is skipped, even one the user did "
+                    "not name (no permission, not API-supported)."),
+        th.Property("page_size", th.IntegerType(minimum=1, maximum=200), default=200,
+                    description="Records per Get Records call (Zoho maximum 200)."),
+        th.Property("fields_per_request", th.IntegerType(minimum=1, maximum=50), default=50,
+                    description="Fields per Get Records call (Zoho maximum 50); wider modules are "
+                    "read in several field groups and merged by id."),
+        th.Property("request_timeout", th.NumberType(minimum=1), default=60,
+                    description="Seconds before an HTTP request is abandoned and retried."),
+        th.Property("max_retries", th.IntegerType(minimum=0), default=8,
+                    description="Retries on 429, 5xx and connection errors before a module fails."),
+        th.Property("retry_backoff_seconds", th.NumberType(minimum=0), default=2.0,
+                    description="First wait between retries; doubles each time, at most 60 s."),
+        th.Property("progress_interval_seconds", th.NumberType(minimum=0), default=30,
+                    description="Seconds between progress lines per module."),
+        th.Property("user_agent", th.StringType, description="User-Agent header to send."),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Validate the settings that JSON Schema cannot express."""
+        super().__init__(*args, **kwargs)
+        domain = str(self.config.get("api_domain") or "")
+        if not domain.startswith(("http://", "https://")) and "." not in domain:
+            msg = "Invalid settings"
+            raise ConfigValidationError(msg, errors=[f"api_domain is not a URL: {domain!r}"])
+
+    @cached_property
+    def api_domain(self) -> str:
+        """Base URL of every API call."""
+        return normalise_api_domain(self.config.get("api_domain") or "https://www.zohoapis.com")
+
+    @cached_property
+    def zoho_authenticator(self) -> ZohoAuthenticator:
+        """The one authenticator of this run."""
+        accounts = self.config.get("accounts_domain") or accounts_domain_for(self.api_domain)
+        return ZohoAuthenticator(
+            accounts_domain=normalise_api_domain(accounts),
+            client_id=self.config["client_id"],
+            client_secret=self.config["client_secret"],
+            refresh_token=self.config["refresh_token"],
+            timeout=float(self.config.get("request_timeout", 60)),
+            logger=self.logger,
+        )
+
+    @cached_property
+    def summary(self) -> RunSummary:
+        """What this run synced and what it skipped."""
+        return RunSummary(
+            named_modules=frozenset(self.config.get("crm_modules") or []),
+            strict=bool(self.config.get("strict_modules", False)),
+        )
+
+    def discover_streams(self) -> list[Stream]:
+        """One stream per readable CRM module (``shared/zoho-api.md`` 2.1-2.2)."""
+        reader = CrmSettingsReader(tap=self)
+        wanted = self.config.get("crm_modules")
+        modules = {m.get("api_name"): m for m in reader.modules() if m.get("api_name")}
+        if wanted:
+            for name in wanted:
+                if name not in modules:
+                    self.summary.failed(name, "no such CRM module (check the API name)")
+            names = [n for n in wanted if n in modules]
+        else:
+            names = list(modules)
+        streams: list[Stream] = []
+        for name in names:
+            module = modules[name]
+            if not module.get("api_supported"):
+                self.summary.failed(name, "not supported by the CRM API (api_supported: false)",
+                                    expected=True)
+                continue
+            try:
+                fields = reader.fields(name)
+            except ModuleUnavailableError as exc:
+                self.summary.failed(name, str(exc), expected=True)
+                self.logger.warning("Skipping module %s: %s", name, exc)
+                continue
+            if not fields:
+                self.summary.failed(name, "no field metadata (HTTP 204)", expected=True)
+                self.logger.warning("Skipping module %s: Zoho returned no field metadata", name)
+                continue
+            streams.append(CrmModuleStream(self, module, fields))
+        return streams
+
+    def sync_all(self) -> None:
+        """Sync every selected stream, then log the summary and fail if a module failed."""
+        super().sync_all()
+        self.logger.info("Sync summary: %s", self.summary.to_json())
+        if not self.summary.success:
+            failed = ", ".join(str(m["module"]) for m in self.summary.failed_modules)
+            msg = f"modules failed: {failed} (see the sync summary above)"
+            raise ZohoError(msg)
+
+
+def main() -> None:
+    """Console entry point: any tap error ends as one line on stderr and exit code 1."""
+    try:
+        TapZoho.cli()
+    except ZohoError as exc:
+        sys.stderr.write(f"tap-zoho: error: {exc}\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Zoho datetimes as instants: CRM sends ``+05:30``, Books ``+0530``; compare epochs, never strings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def to_epoch(value: str) -> int:
+    """Epoch second of an ISO-8601 datetime with any offset form (``Z``, ``+05:30``, ``+0530``)."""
+    text = value.strip().replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # noqa: PLR2004 - colon-less offset
+        text = f"{text[:-2]}:{text[-2:]}"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def utc_iso(epoch: int) -> str:
+    """``2024-01-05T04:50:30+00:00``: the form used in state and request headers."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,45 @@
+"""Run the sandbox as its own process: ``python -m tests.zoho_sandbox [--port N] [--scale F]``.
+
+Prints the base URL on the first line of standard output (and, with ``--config-out``, writes a
+tap-zoho config file pointing at it), then serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .seed import default_specs
+from .server import Sandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start, announce the URL, serve until SIGINT/SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m tests.zoho_sandbox")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default: ephemeral)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply seeded record counts")
+    parser.add_argument("--zone", default="Asia/Kolkata", help="time zone of the API user")
+    parser.add_argument("--config-out", type=Path, help="write a tap-zoho config JSON here")
+    args = parser.parse_args(argv)
+
+    sandbox = Sandbox(specs=default_specs(args.scale), zone=args.zone)
+    url = sandbox.start(args.port)
+    if args.config_out:
+        args.config_out.write_text(json.dumps(sandbox.tap_config(), indent=2))
+    print(url, flush=True)  # noqa: T201 - the URL is this program's output
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""CRM v8 endpoints: module and field metadata, Get Records, deleted records, record count.
+
+Every rule of sections 2-5 of ``shared/zoho-api.md`` that a reader can trip over is enforced:
+``fields`` required and at most 50, ``per_page`` at most 200, the 2,000-record ``page`` cap, page
+tokens bound to their parameters, expiring and capped at 100,000, ``sort_by``/``sort_order``,
+``If-Modified-Since`` with 304, 204 for empty results. Limits come from :class:`Limits`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .store import CrmStore, Module, epoch_of
+
+
+@dataclass
+class Limits:
+    """Zoho's limits; tests lower them to reach the caps with small data."""
+
+    max_fields: int = 50
+    max_per_page: int = 200
+    discrete_cap: int = 2000
+    token_cap: int = 100_000
+    token_ttl_seconds: int = 86_400
+    max_ids: int = 100
+    deleted_page_cap: bool = True
+
+
+class ApiError(Exception):
+    """A Zoho error envelope with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(code)
+        self.status = status
+        self.body = {"code": code, "details": details or {}, "message": message, "status": "error"}
+
+
+Response = tuple[int, Any]
+
+
+@dataclass
+class PageToken:
+    """Server-side state behind an opaque ``next_page_token``."""
+
+    bound: tuple
+    offset: int
+    expires_at: float
+
+
+SORTABLE = ("id", "Created_Time", "Modified_Time")
+
+
+class CrmApi:
+    """Stateless request handling over a :class:`CrmStore`; page tokens live here."""
+
+    def __init__(self, store: CrmStore, limits: Limits) -> None:
+        self.store = store
+        self.limits = limits
+        self.tokens: dict[str, PageToken] = {}
+
+    # ------------------------------------------------------------ metadata
+    def modules(self) -> Response:
+        """``GET /crm/v8/settings/modules``."""
+        body = [
+            {
+                "id": m.module_id,
+                "api_name": m.api_name,
+                "module_name": m.api_name,
+                "singular_label": m.api_name.rstrip("s"),
+                "plural_label": m.api_name.replace("_", " "),
+                "api_supported": m.api_supported,
+                "generated_type": m.generated_type,
+                "creatable": m.permitted,
+                "editable": m.permitted,
+                "viewable": m.permitted,
+                "deletable": m.permitted,
+                "visibility": 1,
+                "status": "visible",
+                "modified_time": None,
+            }
+            for m in self.store.modules.values()
+        ]
+        return 200, {"modules": body}
+
+    def fields(self, query: dict[str, str]) -> Response:
+        """``GET /crm/v8/settings/fields?module=X``."""
+        name = query.get("module")
+        if not name:
+            raise ApiError(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                           {"param_name": "module"})
+        module = self._module(name, for_records=False)
+        if not module.has_field_metadata:
+            return 204, None
+        return 200, {"fields": [f.to_json(i, module.module_id) for i, f in enumerate(module.fields)]}
+
+    def _module(self, name: str, *, for_records: bool) -> Module:
+        module = self.store.modules.get(name)
+        if module is None:
+            raise ApiError(400, "INVALID_MODULE", "the module name given seems to be invalid",
+                           {"resource_path_index": 0})
+        if for_records and not module.api_supported:
+            raise ApiError(400, "API_NOT_SUPPORTED", "API is not supported for this module",
+                           {"module": name})
+        if for_records and not module.permitted:
+            raise ApiError(403, "NO_PERMISSION", "permission denied",
+                           {"permissions": [f"Crm_Implied_View_{name}"]})
+        return module
+
+    # ------------------------------------------------------------ Get Records
+    def records(self, name: str, query: dict[str, str], headers: dict[str, str]) -> Response:
+        """``GET /crm/v8/{module}``."""
+        module = self._module(name, for_records=True)
+        fields = self._fields_param(module, query)
+        per_page = self._int_param(query, "per_page", 200, 1, self.limits.max_per_page)
+        sort_by = query.get("sort_by", "id")
+        if sort_by not in SORTABLE:
+            raise ApiError(400, "INVALID_DATA", "invalid data",
+                           {"param_name": "sort_by", "supported_values": list(SORTABLE)})
+        sort_order = query.get("sort_order", "desc")
+        if sort_order not in {"asc", "desc"}:
+            raise ApiError(400, "INVALID_DATA", "invalid data",
+                           {"param_name": "sort_order", "supported_values": ["asc", "desc"]})
+        since = self._if_modified_since(headers)
+        ids = self._ids_param(query)
+        bound = (name, tuple(fields), per_page, sort_by, sort_order, since, tuple(ids or ()))
+
+        token = query.get("page_token")
+        if token is not None and "page" in query:
+            raise ApiError(400, "AMBIGUITY_DURING_PROCESSING", "ambiguity during processing",
+                           {"ambiguity_due_to": [{"param_name": "page"},
+                                                 {"param_name": "page_token"}]})
+        if token is not None:
+            offset = self._consume_token(token, bound)
+            page = None
+        else:
+            page = self._int_param(query, "page", 1, 1, 10**9)
+            offset = (page - 1) * per_page
+            if offset + 1 > self.limits.discrete_cap:
+                raise ApiError(400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                               "you can only get the first 2000 records without page_token",
+                               {"limit": self.limits.discrete_cap})
+
+        matching = self.store.window(
+            module, sort_by=sort_by, descending=sort_order == "desc", modified_after=since, ids=ids
+        )
+        chunk = matching[offset : offset + per_page]
+        if not chunk:
+            return (304 if since is not None and offset == 0 else 204), None
+        more = offset + per_page < len(matching)
+        next_token = self._mint_token(bound, offset + per_page) if more else None
+        with self.store.lock:
+            data = [self._project(module.records[rid], fields) for rid in chunk
+                    if rid in module.records]
+        info = {
+            "per_page": per_page,
+            "count": len(data),
+            "page": page if page is not None else offset // per_page + 1,
+            "sort_by": sort_by,
+            "sort_order": sort_order,
+            "more_records": more,
+            "next_page_token": next_token,
+            "previous_page_token": None,
+            "page_token_expiry": self.store.dt(int(time.time()) + self.limits.token_ttl_seconds)
+            if next_token
+            else None,
+            "call": False,
+            "email": False,
+        }
+        return 200, {"data": data, "info": info}
+
+    @staticmethod
+    def _project(record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        out = {"id": record["id"]}
+        for name in fields:
+            out[name] = record.get(name)
+        out["$editable"] = True
+        return out
+
+    def _fields_param(self, module: Module, query: dict[str, str]) -> list[str]:
+        raw = query.get("fields")
+        if not raw:
+            raise ApiError(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
+                           {"param_name": "fields"})
+        names = [f for f in raw.split(",") if f]
+        if len(names) > self.limits.max_fields:
+            raise ApiError(400, "LIMIT_EXCEEDED", "limit exceeded",
+                           {"limit": self.limits.max_fields, "param_name": "fields"})
+        for f in names:
+            if f != "id" and not module.has_field(f):
+                raise ApiError(400, "INVALID_DATA", "invalid field", {"api_name": f})
+        return [f for f in names if f != "id"]
+
+    def _ids_param(self, query: dict[str, str]) -> list[str] | None:
+        raw = query.get("ids")
+        if raw is None:
+            return None
+        ids = [i for i in raw.split(",") if i]
+        if len(ids) > self.limits.max_ids:
+            raise ApiError(400, "LIMIT_EXCEEDED", "limit exceeded",
+                           {"limit": self.limits.max_ids, "param_name": "ids"})
+        return ids
+
+    @staticmethod
+    def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+        raw = query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise ApiError(400, "INVALID_DATA", "invalid data",
+                           {"param_name": name, "minimum": low, "maximum": high})
+        return value
+
+    @staticmethod
+    def _if_modified_since(headers: dict[str, str]) -> int | None:
+        raw = headers.get("if-modified-since")
+        if raw is None:
+            return None
+        try:
+            return epoch_of(raw)
+        except ValueError:
+            raise ApiError(400, "INVALID_DATA", "invalid If-Modified-Since",
+                           {"header_name": "If-Modified-Since"}) from None
+
+    def _mint_token(self, bound: tuple, offset: int) -> str:
+        token = secrets.token_hex(20)
+        self.tokens[token] = PageToken(bound, offset, time.time() + self.limits.token_ttl_seconds)
+        return token
+
+    def _consume_token(self, token: str, bound: tuple) -> int:
+        state = self.tokens.get(token)
+        if state is None or len(token) > 96:
+            raise ApiError(400, "INVALID_DATA", "invalid page_token", {"param_name": "page_token"})
+        if state.expires_at <= time.time():
+            raise ApiError(400, "EXPIRED_VALUE", "page_token expired",
+                           {"api_name": "page_token", "json_path": "$.query.page_token"})
+        if state.bound != bound:
+            raise ApiError(400, "TOKEN_BOUND_DATA_MISMATCH",
+                           "the given page_token does not match the request parameters",
+                           {"param_name": "page_token"})
+        if state.offset >= self.limits.token_cap:
+            raise ApiError(400, "PAGINATION_LIMIT_EXCEEDED",
+                           f"You can only get upto {self.limits.token_cap} records using page_token "
+                           "param", {"param_name": "page_token"})
+        return state.offset
+
+    # ------------------------------------------------------------ deleted / count
+    def deleted(self, name: str, query: dict[str, str], headers: dict[str, str]) -> Response:
+        """``GET /crm/v8/{module}/deleted``."""
+        module = self._module(name, for_records=True)
+        kind = query.get("type", "all")
+        if kind not in {"all", "recycle", "permanent"}:
+            raise ApiError(400, "PATTERN_NOT_MATCHED", "pattern not matched", {"param_name": "type"})
+        per_page = self._int_param(query, "per_page", 200, 1, self.limits.max_per_page)
+        page = self._int_param(query, "page", 1, 1, 10**9)
+        offset = (page - 1) * per_page
+        if self.limits.deleted_page_cap and offset + 1 > self.limits.discrete_cap:
+            raise ApiError(400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED", "page limit exceeded",
+                           {"limit": self.limits.discrete_cap})
+        entries = self.store.deleted_since(module, kind, self._if_modified_since(headers))
+        chunk = entries[offset : offset + per_page]
+        if not chunk:
+            return 204, None
+        data = [
+            {
+                "id": e.record_id,
+                "display_name": e.display_name,
+                "type": e.kind,
+                "deleted_time": self.store.dt(e.epoch),
+                "deleted_by": None if e.kind == "permanent" else {"name": "Ana Silva",
+                                                                  "id": "5843104000000231001"},
+                "created_by": None if e.kind == "permanent" else {"name": "Ana Silva",
+                                                                  "id": "5843104000000231001"},
+            }
+            for e in chunk
+        ]
+        info = {"per_page": per_page, "count": len(data), "page": page,
+                "more_records": offset + per_page < len(entries)}
+        return 200, {"data": data, "info": info}
+
+    def count(self, name: str) -> Response:
+        """``GET /crm/v8/{module}/actions/count``."""
+        module = self._module(name, for_records=True)
+        return 200, {"count": len(module.records)}

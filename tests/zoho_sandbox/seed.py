@@ -1,0 +1,401 @@
+"""Deterministic seed data: standard and custom modules covering every CRM data type.
+
+Values follow the "record JSON" column of section 2.3 of ``shared/zoho-api.md``. The same seed and
+sizes always produce the same ids, values and timestamps.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .store import BASE_INSTANT, CrmStore, FieldMeta, Module
+
+Gen = Callable[[random.Random, int], Any]
+
+USERS = [
+    {"name": "Ana Silva", "id": "5843104000000231001", "email": "ana@example.org"},
+    {"name": "Bo Chen", "id": "5843104000000231002", "email": "bo@example.org"},
+]
+
+
+def _lookup(module: str) -> Gen:
+    return lambda r, i: {"name": f"{module} {i % 97}", "id": str(5843104000000400000 + i % 97)}
+
+
+def _dt(r: random.Random, i: int) -> str:
+    offset = r.randint(0, 400 * 86400)
+    return _iso(int(BASE_INSTANT.timestamp()) - offset)
+
+
+def _iso(epoch: int) -> str:
+    from datetime import datetime, timedelta, timezone  # noqa: PLC0415
+
+    zone = timezone(timedelta(hours=-4))
+    return datetime.fromtimestamp(epoch, zone).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """How a CRM data type looks in metadata and in records."""
+
+    data_type: str
+    json_type: str
+    gen: Gen
+    length: int | None = None
+    decimal_place: int | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+def _money(r: random.Random, i: int) -> float:
+    return round(r.uniform(0, 100000), 2)
+
+
+TYPE_SPECS: dict[str, TypeSpec] = {
+    "text": TypeSpec("text", "string", lambda r, i: f"Text {i} ünïcode", 255),
+    "textarea": TypeSpec("textarea", "string", lambda r, i: f"line one {i}\nline two", 32000),
+    "mediumtext": TypeSpec("mediumtext", "string", lambda r, i: "m" * (i % 40), 5000),
+    "email": TypeSpec("email", "string", lambda r, i: f"user{i}@example.org", 100),
+    "phone": TypeSpec("phone", "string", lambda r, i: f"+44 20 7946 {i % 10000:04d}", 30),
+    "website": TypeSpec("website", "string", lambda r, i: f"https://example.org/{i}", 255),
+    "picklist": TypeSpec(
+        "picklist",
+        "string",
+        lambda r, i: r.choice(["Contacted", "Qualified", "Lost", "-None-"]),
+        extra=(
+            (
+                "pick_list_values",
+                [
+                    {"display_value": v, "actual_value": v, "id": str(n)}
+                    for n, v in enumerate(["Contacted", "Qualified", "Lost", "-None-"])
+                ],
+            ),
+        ),
+    ),
+    "multiselectpicklist": TypeSpec(
+        "multiselectpicklist",
+        "jsonarray",
+        lambda r, i: r.sample(["Email", "Phone", "Post", "Fax"], k=i % 3) or None,
+    ),
+    "integer": TypeSpec("integer", "integer", lambda r, i: r.randint(-1000, 100000), 9),
+    "bigint": TypeSpec("bigint", "string", lambda r, i: str(9007199254740993 + i), 18),
+    "double": TypeSpec("double", "double", lambda r, i: round(r.uniform(-1000, 1000), 3), 16, 3),
+    "decimal": TypeSpec("decimal", "double", lambda r, i: round(r.uniform(0, 99999), 4), 18, 4),
+    "currency": TypeSpec(
+        "currency",
+        "double",
+        _money,
+        16,
+        2,
+        (("currency", {"rounding_option": "normal", "precision": 2}),),
+    ),
+    "percent": TypeSpec("percent", "double", lambda r, i: round(r.uniform(0, 100), 2), 5, 2),
+    "boolean": TypeSpec("boolean", "boolean", lambda r, i: i % 2 == 0),
+    "date": TypeSpec("date", "string", lambda r, i: f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"),
+    "datetime": TypeSpec("datetime", "string", _dt),
+    "lookup": TypeSpec(
+        "lookup",
+        "jsonobject",
+        _lookup("Accounts"),
+        extra=(("lookup", {"module": {"api_name": "Accounts", "id": "1"}, "api_name": "Account"}),),
+    ),
+    "ownerlookup": TypeSpec("ownerlookup", "jsonobject", lambda r, i: USERS[i % 2]),
+    "userlookup": TypeSpec("userlookup", "jsonobject", lambda r, i: USERS[(i + 1) % 2]),
+    "multiuserlookup": TypeSpec(
+        "multiuserlookup",
+        "jsonarray",
+        lambda r, i: [{"Users_Field": USERS[i % 2], "id": str(5843104000000900000 + i)}],
+    ),
+    "multiselectlookup": TypeSpec(
+        "multiselectlookup",
+        "jsonarray",
+        lambda r, i: [
+            {"Contacts_Link": {"name": f"Contact {i}", "id": str(5843104000000702000 + i)},
+             "id": str(5843104000000799000 + i)}
+        ],
+    ),
+    "multi_module_lookup": TypeSpec(
+        "multi_module_lookup",
+        "jsonobject",
+        lambda r, i: {"name": f"Lead {i}", "id": str(5843104000000500000 + i),
+                      "module": {"api_name": "Leads", "id": "5843104000000002175"}},
+    ),
+    "subform": TypeSpec(
+        "subform",
+        "jsonarray",
+        lambda r, i: [
+            {"id": str(5843104000000600000 + i * 3 + k), "Item": f"Bolt {k}", "Qty": k + 1,
+             "Unit_Price": round(1.5 * (k + 1), 2),
+             "Parent_Id": {"name": f"Parent {i}", "id": str(5843104000000700000 + i)}}
+            for k in range(i % 3)
+        ],
+        extra=(("associated_module", {"module": "Line_Items", "id": "5843104000000060001"}),),
+    ),
+    "autonumber": TypeSpec(
+        "autonumber",
+        "string",
+        lambda r, i: f"INV-{i:05d}",
+        extra=(("auto_number", {"prefix": "INV-", "suffix": "", "start_number": 1}),),
+    ),
+    "formula": TypeSpec(
+        "formula",
+        "double",
+        lambda r, i: round(i * 1.25, 2),
+        16,
+        2,
+        (("formula", {"return_type": "double", "expression": "Amount*1.25"}),),
+    ),
+    "formula_text": TypeSpec(
+        "formula",
+        "string",
+        lambda r, i: f"F-{i}",
+        extra=(("formula", {"return_type": "text", "expression": "Concat('F-', id)"}),),
+    ),
+    "formula_datetime": TypeSpec(
+        "formula",
+        "string",
+        _dt,
+        extra=(("formula", {"return_type": "datetime", "expression": "Now()"}),),
+    ),
+    "rollup_summary": TypeSpec(
+        "rollup_summary",
+        "double",
+        lambda r, i: float(i % 50),
+        16,
+        2,
+        (("rollup_summary", {"return_type": "currency", "expression": {"function": "SUM"}}),),
+    ),
+    "fileupload": TypeSpec(
+        "fileupload",
+        "jsonarray",
+        lambda r, i: [{"File_Name__s": f"spec{i}.pdf", "Size__s": "20480", "File_Id__s": f"f{i}",
+                       "id": str(5843104000001200000 + i)}] if i % 4 == 0 else None,
+    ),
+    "imageupload": TypeSpec(
+        "imageupload",
+        "jsonarray",
+        lambda r, i: [{"File_Name__s": f"front{i}.jpg", "Size__s": "53211", "File_Id__s": f"i{i}",
+                       "Sequence_Number__s": 1, "id": str(5843104000001300000 + i)}]
+        if i % 5 == 0
+        else None,
+    ),
+    "profileimage": TypeSpec("profileimage", "string", lambda r, i: f"{i:032x}" if i % 3 else None),
+    "event_reminder": TypeSpec("event_reminder", "string", _dt),
+    "ALARM": TypeSpec(
+        "ALARM",
+        "jsonobject",
+        lambda r, i: {"ALARM": "FREQ=NONE;ACTION=EMAIL;TRIGGER=DATE-TIME:2024-01-05T09:00:00+05:30"},
+    ),
+    "RRULE": TypeSpec(
+        "RRULE",
+        "jsonobject",
+        lambda r, i: {"RRULE": "FREQ=DAILY;INTERVAL=1;UNTIL=2024-02-01;DTSTART=2024-01-05"},
+    ),
+    "multireminder": TypeSpec(
+        "multireminder", "jsonarray", lambda r, i: [{"period": "minutes", "unit": 15}]
+    ),
+    "consent_lookup": TypeSpec(
+        "consent_lookup", "jsonobject", lambda r, i: {"id": str(5843104000001400000 + i),
+                                                      "Consent_Through": "Email"}
+    ),
+    "linetax": TypeSpec(
+        "linetax",
+        "jsonarray",
+        lambda r, i: [{"name": "VAT", "percentage": 20, "value": 4.0, "id": "1",
+                       "display_name": "VAT (20 %)"}],
+    ),
+    "tag": TypeSpec("text", "jsonarray", lambda r, i: [{"name": "vip", "id": "77"}] if i % 2 else []),
+    "address_street": TypeSpec(
+        "text", "string", lambda r, i: f"{i} Harbour Road", 250,
+        extra=(("parent_field", {"api_name": "Billing_Address", "id": "1"}),),
+    ),
+}
+
+# Every data type of section 2.3 once, as custom fields of the wide module.
+ALL_TYPES = list(TYPE_SPECS)
+
+
+def _meta(name: str, spec: TypeSpec, *, custom: bool) -> FieldMeta:
+    return FieldMeta(
+        api_name=name,
+        data_type=spec.data_type,
+        json_type=spec.json_type,
+        length=spec.length,
+        decimal_place=spec.decimal_place,
+        custom_field=custom,
+        extra=dict(spec.extra),
+    )
+
+
+SYSTEM_FIELDS = [
+    ("Owner", "ownerlookup"),
+    ("Created_By", "userlookup"),
+    ("Modified_By", "userlookup"),
+    ("Created_Time", "datetime"),
+    ("Modified_Time", "datetime"),
+]
+
+
+@dataclass
+class ModuleSpec:
+    """How to build one seeded module."""
+
+    api_name: str
+    records: int
+    standard: list[tuple[str, str]]
+    custom_types: list[str]
+    generated_type: str = "default"
+    api_supported: bool = True
+    permitted: bool = True
+    has_field_metadata: bool = True
+    with_timestamps: bool = True
+    tie_group: int = 0
+    seconds_apart: int = 37
+
+
+def build_fields(spec: ModuleSpec) -> tuple[list[FieldMeta], dict[str, TypeSpec]]:
+    """Field metadata and value generators for a module spec."""
+    metas: list[FieldMeta] = []
+    gens: dict[str, TypeSpec] = {}
+    system = SYSTEM_FIELDS if spec.with_timestamps else []
+    for name, type_key in [*spec.standard, *system]:
+        type_spec = TYPE_SPECS[type_key]
+        metas.append(_meta(name, type_spec, custom=False))
+        gens[name] = type_spec
+    for n, type_key in enumerate(spec.custom_types):
+        name = f"{type_key.title().replace('_', '')}_{n + 1}"
+        type_spec = TYPE_SPECS[type_key]
+        metas.append(_meta(name, type_spec, custom=True))
+        gens[name] = type_spec
+    return metas, gens
+
+
+def populate(store: CrmStore, spec: ModuleSpec, seed: int = 7) -> Module:
+    """Create the module and its records with deterministic values and timestamps.
+
+    Timestamps start a year before the clock's base and are ``seconds_apart`` apart; the first
+    ``tie_group`` records share one second, like a bulk import.
+    """
+    fields, gens = build_fields(spec)
+    module = store.add_module(
+        Module(
+            api_name=spec.api_name,
+            module_id=str(5843104000000002000 + len(store.modules)),
+            generated_type=spec.generated_type,
+            api_supported=spec.api_supported,
+            permitted=spec.permitted,
+            has_field_metadata=spec.has_field_metadata,
+            fields=fields,
+        )
+    )
+    rng = random.Random(f"{seed}:{spec.api_name}")
+    start = int(BASE_INSTANT.timestamp()) - 365 * 86400
+    skip = {"Created_Time", "Modified_Time"}
+    for i in range(spec.records):
+        values = {
+            name: gen.gen(rng, i) for name, gen in gens.items() if name not in skip
+        }
+        offset = 0 if i < spec.tie_group else (i - spec.tie_group + 1) * spec.seconds_apart
+        store.put_record(spec.api_name, values, modified_epoch=start + offset)
+    return module
+
+
+LEADS_STANDARD = [
+    ("Last_Name", "text"),
+    ("First_Name", "text"),
+    ("Company", "text"),
+    ("Email", "email"),
+    ("Phone", "phone"),
+    ("Website", "website"),
+    ("Lead_Status", "picklist"),
+    ("Description", "textarea"),
+    ("Annual_Revenue", "currency"),
+    ("No_of_Employees", "integer"),
+    ("Email_Opt_Out", "boolean"),
+    ("Tag", "tag"),
+    ("Street", "address_street"),
+    ("Record_Image", "profileimage"),
+]
+
+
+def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
+    """The standard seeded world: see the README of the sandbox for what each module proves."""
+
+    def n(count: int) -> int:
+        return max(1, int(count * scale))
+
+    wide_custom = ALL_TYPES + ALL_TYPES[:12]  # > 50 fields in total with the standard ones
+    return [
+        ModuleSpec("Leads", n(2300), LEADS_STANDARD, wide_custom, tie_group=n(450)),
+        ModuleSpec(
+            "Accounts",
+            n(300),
+            [("Account_Name", "text"), ("Website", "website"), ("Annual_Revenue", "currency"),
+             ("Rating", "picklist"), ("Employees", "integer")],
+            ["decimal", "date", "multiselectpicklist"],
+        ),
+        ModuleSpec(
+            "Contacts",
+            n(250),
+            [("Last_Name", "text"), ("Email", "email"), ("Account_Name", "lookup"),
+             ("Date_of_Birth", "date")],
+            ["boolean", "percent"],
+        ),
+        ModuleSpec(
+            "Deals",
+            n(120),
+            [("Deal_Name", "text"), ("Amount", "currency"), ("Stage", "picklist"),
+             ("Closing_Date", "date"), ("Account_Name", "lookup")],
+            ["subform", "multiselectlookup"],
+        ),
+        ModuleSpec(
+            "Price_Books",
+            n(15),
+            [("Price_Book_Name", "text"), ("Active", "boolean"), ("Pricing_Details", "subform")],
+            [],
+        ),
+        ModuleSpec(
+            "Projects_X",
+            n(60),
+            [("Name", "text")],
+            ["currency", "datetime", "lookup", "bigint"],
+            generated_type="custom",
+        ),
+        ModuleSpec("Campaigns", 0, [("Campaign_Name", "text")], []),
+        ModuleSpec("Invoices", n(20), [("Subject", "text")], [], permitted=False),
+        ModuleSpec("Visits", 0, [("Name", "text")], [], api_supported=False),
+        ModuleSpec("Approvals", 0, [("Name", "text")], [], api_supported=False),
+        ModuleSpec(
+            "Contacts_X_Deals",
+            n(40),
+            [("Contacts", "lookup"), ("Deals", "lookup")],
+            [],
+            generated_type="linking",
+            with_timestamps=False,
+        ),
+        ModuleSpec("Social", n(5), [("Name", "text")], [], has_field_metadata=False),
+    ]
+
+
+def wide_module_spec(name: str, fields: int, records: int) -> ModuleSpec:
+    """A custom module with exactly ``fields`` fields (system ones included), for benchmarks."""
+    base = [("Name", "text")]
+    custom_count = max(0, fields - len(base) - len(SYSTEM_FIELDS))
+    cycle = ["text", "currency", "integer", "datetime", "lookup", "multiselectpicklist",
+             "boolean", "decimal", "date", "email"]
+    custom = [cycle[k % len(cycle)] for k in range(custom_count)]
+    return ModuleSpec(name, records, base, custom, generated_type="custom", seconds_apart=3)
+
+
+def seed_store(store: CrmStore, specs: list[ModuleSpec], seed: int = 7) -> None:
+    """Populate ``store`` with every spec, then start the clock after the newest record."""
+    for spec in specs:
+        populate(store, spec, seed)
+    store.clock.set_at_least(int(BASE_INSTANT.timestamp()))
+    # Recycle-bin history so the first deleted-records call has something to page.
+    leads = store.modules.get("Leads")
+    if leads and len(leads.records) > 10:
+        for rid in list(leads.records)[-3:]:
+            store.delete_record("Leads", rid)

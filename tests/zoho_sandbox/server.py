@@ -1,0 +1,310 @@
+"""The sandbox HTTP server: Zoho Accounts and CRM v8 on one loopback port, plus a control API.
+
+Routing, authentication, faults and accounting live here; the endpoint rules live in
+:mod:`.crm_api` and :mod:`.oauth`. ``/__sandbox__/...`` is the control interface used by tests and
+demos running the sandbox in another process; in-process tests call :class:`Sandbox` methods.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .crm_api import ApiError, CrmApi, Limits
+from .faults import Faults, Stats
+from .oauth import ALL_SCOPES, Accounts, TokenError, has_scope
+from .seed import ModuleSpec, default_specs, seed_store
+from .store import CrmStore, FieldMeta
+
+CLIENT_ID = "1000.SANDBOXCLIENT0000000000000000"
+CLIENT_SECRET = "sandbox-client-secret-0f9e8d7c6b5a"  # noqa: S105 - a fake for the offline sandbox
+REFRESH_TOKEN = "1000.sandboxrefresh0000000000000000.00000000000000000000000000000000"  # noqa: S105
+
+
+class Sandbox:
+    """One offline Zoho: accounts, CRM data, limits, faults and counters."""
+
+    def __init__(
+        self,
+        *,
+        specs: list[ModuleSpec] | None = None,
+        limits: Limits | None = None,
+        zone: str = "Asia/Kolkata",
+        dc: str = "com",
+        token_ttl: int = 3600,
+    ) -> None:
+        self.store = CrmStore(zone)
+        seed_store(self.store, default_specs() if specs is None else specs)
+        self.limits = limits or Limits()
+        self.crm = CrmApi(self.store, self.limits)
+        self.accounts = Accounts(dc=dc, token_ttl=token_ttl)
+        self.accounts.register_client(CLIENT_ID, CLIENT_SECRET)
+        self.accounts.issue_refresh_token(CLIENT_ID, token=REFRESH_TOKEN)
+        self.faults = Faults()
+        self.stats = Stats()
+        self.extra_routes: list[Any] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (ephemeral port by default) in a daemon thread; return the base URL."""
+        handler = type("Handler", (_Handler,), {"sandbox": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def tap_config(self, **overrides: Any) -> dict[str, Any]:  # noqa: ANN401
+        """A tap-zoho config pointing at this sandbox."""
+        config = {
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": REFRESH_TOKEN,
+            "api_domain": self.base_url,
+        }
+        config.update(overrides)
+        return config
+
+    # ----------------------------------------------------------------- control
+    def update(self, module: str, record_id: str, changes: dict[str, Any]) -> None:
+        """Modify a record; its Modified_Time moves forward."""
+        self.store.update_record(module, record_id, changes)
+
+    def create(self, module: str, values: dict[str, Any]) -> str:
+        """Insert a record stamped now; return its id."""
+        self.store.clock.advance()
+        return self.store.put_record(module, values)
+
+    def delete(self, module: str, record_id: str, *, permanent: bool = False) -> None:
+        """Delete a record (recycle bin or purge)."""
+        self.store.delete_record(module, record_id, permanent=permanent)
+
+    def add_field(self, module: str, api_name: str, data_type: str = "text",
+                  json_type: str = "string", default: Any = None) -> None:  # noqa: ANN401
+        """Add a custom field to a module."""
+        self.store.add_field(
+            module, FieldMeta(api_name, data_type, json_type, length=255, custom_field=True), default
+        )
+
+    def records(self, module: str) -> dict[str, dict[str, Any]]:
+        """A copy of the live records of a module, by id."""
+        with self.store.lock:
+            return {rid: dict(r) for rid, r in self.store.modules[module].records.items()}
+
+    def on_call(self, after_calls: int, action: Any) -> None:  # noqa: ANN401
+        """Run ``action`` once, right before serving API call number ``after_calls + 1``."""
+        self.faults.hooks.append((after_calls, action))
+
+
+def _json_bytes(body: Any) -> bytes:  # noqa: ANN401
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sandbox: Sandbox
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401
+        """Quiet: the tests read counters, not access logs."""
+
+    # ----------------------------------------------------------------- plumbing
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:  # noqa: ANN401
+        payload = b"" if body is None or status in {204, 304} else _json_bytes(body)
+        self.send_response(status)
+        if payload:
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        body = self._read_body()
+        try:
+            if url.path.startswith("/__sandbox__/"):
+                self._control(url.path.removeprefix("/__sandbox__/"), query, body)
+            elif url.path == "/oauth/v2/token" and method == "POST":
+                self._token(query, body)
+            else:
+                self._api(method, url.path, query)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    # ----------------------------------------------------------------- accounts
+    def _token(self, query: dict[str, str], body: bytes) -> None:
+        params = {**query, **dict(parse_qsl(body.decode()))}
+        sandbox = self.sandbox
+        fault = sandbox.faults.take("/oauth/v2/token")
+        if fault == "500":
+            self._send(500, {"error": "internal_error"})
+            return
+        try:
+            answer = sandbox.accounts.refresh(params, sandbox.base_url)
+        except TokenError as err:
+            sandbox.stats.record("token_error", "/oauth/v2/token", sandbox.faults.token_error_status, 0)
+            self._send(sandbox.faults.token_error_status, err.body)
+            return
+        sandbox.stats.record("token", "/oauth/v2/token", 200, 0)
+        self._send(200, answer)
+
+    # ----------------------------------------------------------------- API calls
+    def _api(self, method: str, path: str, query: dict[str, str]) -> None:
+        sandbox = self.sandbox
+        faults = sandbox.faults
+        with sandbox.stats.lock:
+            sandbox.stats.api_calls += 1
+            call_number = sandbox.stats.api_calls
+        for after, action in list(faults.hooks):
+            if call_number == after + 1:
+                faults.hooks.remove((after, action))
+                action()
+        if faults.revoke_after_calls is not None and call_number > faults.revoke_after_calls:
+            faults.revoke_after_calls = None
+            sandbox.accounts.revoke_access_tokens()
+        if faults.latency_seconds:
+            time.sleep(faults.latency_seconds)
+        fault = faults.take(path)
+        if fault == "drop":
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        if fault == "429":
+            self._error(path, 429, "TOO_MANY_REQUESTS", "You have exceeded the allowed concurrency limit")
+            return
+        if fault == "500":
+            self._error(path, 500, "INTERNAL_ERROR", "Internal server error")
+            return
+        if not sandbox.stats.start(faults.max_concurrency):
+            self._error(path, 429, "TOO_MANY_REQUESTS", "You have exceeded the allowed concurrency limit")
+            return
+        try:
+            self._authorised_api(method, path, query, fault)
+        finally:
+            sandbox.stats.finish()
+
+    def _error(self, path: str, status: int, code: str, message: str, details: dict | None = None) -> None:
+        self.sandbox.stats.record(code, path, status, 0)
+        self._send(status, {"code": code, "details": details or {}, "message": message, "status": "error"})
+
+    def _authorised_api(self, method: str, path: str, query: dict[str, str], fault: str | None) -> None:
+        sandbox = self.sandbox
+        header = self.headers.get("Authorization", "")
+        prefix, _, token = header.partition(" ")
+        if prefix not in {"Zoho-oauthtoken", "Bearer"} or not token:
+            self._error(path, 401, "AUTHENTICATION_FAILURE", "Authentication failed")
+            return
+        access = sandbox.accounts.check(token)
+        if access is None or fault == "auth_failure":
+            self._error(path, 401, sandbox.faults.expired_token_code, "invalid oauth token")
+            return
+        budget = sandbox.faults.daily_credit_budget
+        if budget is not None and sandbox.stats.credits + 1 > budget:
+            self._error(path, 429, "TOO_MANY_REQUESTS", "API requests for the 24-hour period exceeded")
+            return
+        for route in sandbox.extra_routes:
+            if route.handles(path):
+                status, body, headers, kind = route.serve(method, path, query, self.headers, access)
+                sandbox.stats.record(kind, path, status, 1 if status < 500 else 0)
+                self._send(status, body, headers)
+                return
+        try:
+            kind, status, body = self._crm(method, path, query, access.scopes)
+        except ApiError as err:
+            sandbox.stats.record(err.body["code"], path, err.status, 1 if err.status == 400 else 0)
+            self._send(err.status, err.body)
+            return
+        sandbox.stats.record(kind, path, status, 1)
+        self._send(status, body)
+
+    def _crm(self, method: str, path: str, query: dict[str, str], scopes: frozenset[str]) -> tuple[str, int, Any]:
+        crm = self.sandbox.crm
+        if method != "GET":
+            raise ApiError(400, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one")
+        parts = path.strip("/").split("/")
+        if parts[:2] != ["crm", "v8"] or len(parts) < 3:
+            raise ApiError(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
+        rest = parts[2:]
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if rest == ["settings", "modules"]:
+            self._need(scopes, "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.READ")
+            return ("modules", *crm.modules())
+        if rest == ["settings", "fields"]:
+            self._need(scopes, "ZohoCRM.settings.fields.READ", "ZohoCRM.settings.READ")
+            return ("fields", *crm.fields(query))
+        module = rest[0]
+        self._need(scopes, "ZohoCRM.modules.READ", f"ZohoCRM.modules.{module}.READ")
+        if len(rest) == 1:
+            return ("records", *crm.records(module, query, headers))
+        if rest[1:] == ["deleted"]:
+            return ("deleted", *crm.deleted(module, query, headers))
+        if rest[1:] == ["actions", "count"]:
+            return ("count", *crm.count(module))
+        raise ApiError(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
+
+    @staticmethod
+    def _need(scopes: frozenset[str], *candidates: str) -> None:
+        if not has_scope(scopes, *candidates):
+            raise ApiError(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL")
+
+    # ----------------------------------------------------------------- control API
+    def _control(self, action: str, query: dict[str, str], body: bytes) -> None:
+        sandbox = self.sandbox
+        args = json.loads(body) if body else {}
+        if action == "stats":
+            self._send(200, sandbox.stats.snapshot())
+        elif action == "records":
+            self._send(200, sandbox.records(query["module"]))
+        elif action == "config":
+            self._send(200, sandbox.tap_config())
+        elif action == "update":
+            sandbox.update(args["module"], args["id"], args["changes"])
+            self._send(200, {"ok": True})
+        elif action == "create":
+            self._send(200, {"id": sandbox.create(args["module"], args["values"])})
+        elif action == "delete":
+            sandbox.delete(args["module"], args["id"], permanent=args.get("permanent", False))
+            self._send(200, {"ok": True})
+        elif action == "add_field":
+            sandbox.add_field(args["module"], args["api_name"], args.get("data_type", "text"),
+                              args.get("json_type", "string"), args.get("default"))
+            self._send(200, {"ok": True})
+        elif action == "fault":
+            sandbox.faults.inject(args["kind"], args.get("times", 1), args.get("path_contains", ""))
+            self._send(200, {"ok": True})
+        elif action == "revoke":
+            sandbox.accounts.revoke_access_tokens()
+            self._send(200, {"ok": True})
+        else:
+            self._send(404, {"error": f"unknown control action {action}"})
+
+
+__all__ = ["ALL_SCOPES", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "Limits", "Sandbox"]

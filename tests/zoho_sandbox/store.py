@@ -1,0 +1,289 @@
+"""In-memory CRM data: modules, field metadata, records, deletions and a virtual clock.
+
+The store knows nothing about HTTP. It keeps every record in its wire form (what Zoho would put in
+``data[]``) plus the instant of its ``Modified_Time`` as an epoch second, so that sorting and the
+``If-Modified-Since`` filter compare instants, never strings with different offsets.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+BASE_INSTANT = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+class VirtualClock:
+    """A clock that only moves when told to, so tests control every ``Modified_Time``.
+
+    Zoho stamps times with one-second resolution; so does this clock.
+    """
+
+    def __init__(self, start: datetime = BASE_INSTANT) -> None:
+        self._now = int(start.timestamp())
+        self._lock = threading.Lock()
+
+    def now(self) -> int:
+        """Return the current epoch second."""
+        return self._now
+
+    def advance(self, seconds: int = 1) -> int:
+        """Move forward and return the new epoch second."""
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def set_at_least(self, epoch: int) -> None:
+        """Never let the clock fall behind data seeded with explicit instants."""
+        with self._lock:
+            self._now = max(self._now, epoch)
+
+
+def render_datetime(epoch: int, zone: ZoneInfo) -> str:
+    """Render an instant the way CRM does: second precision, the API user's zone, colon offset."""
+    return datetime.fromtimestamp(epoch, zone).isoformat(timespec="seconds")
+
+
+@dataclass
+class FieldMeta:
+    """One entry of ``/settings/fields``: the keys a client relies on."""
+
+    api_name: str
+    data_type: str
+    json_type: str
+    length: int | None = None
+    decimal_place: int | None = None
+    custom_field: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, index: int, module_id: str) -> dict[str, Any]:
+        """Render as Zoho's field metadata object."""
+        body: dict[str, Any] = {
+            "id": f"{module_id[:10]}{index:09d}",
+            "api_name": self.api_name,
+            "field_label": self.api_name.replace("_", " "),
+            "display_label": self.api_name.replace("_", " "),
+            "data_type": self.data_type,
+            "json_type": self.json_type,
+            "length": self.length,
+            "decimal_place": self.decimal_place,
+            "system_mandatory": self.api_name in {"Last_Name", "Name"},
+            "custom_field": self.custom_field,
+            "read_only": self.data_type in {"autonumber", "formula", "rollup_summary"},
+            "field_read_only": False,
+            "visible": True,
+            "pick_list_values": [],
+            "lookup": {},
+            "formula": {},
+            "rollup_summary": {},
+            "auto_number": {},
+            "created_time": None,
+            "modified_time": None,
+        }
+        body.update(self.extra)
+        return body
+
+
+@dataclass
+class DeletedEntry:
+    """One entry of ``/{module}/deleted``."""
+
+    record_id: str
+    display_name: str | None
+    kind: str  # recycle | permanent
+    epoch: int
+
+
+@dataclass
+class Module:
+    """A CRM module with its metadata, live records and deletion log."""
+
+    api_name: str
+    module_id: str
+    generated_type: str = "default"
+    api_supported: bool = True
+    permitted: bool = True
+    has_field_metadata: bool = True
+    fields: list[FieldMeta] = field(default_factory=list)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    modified: dict[str, int] = field(default_factory=dict)
+    created: dict[str, int] = field(default_factory=dict)
+    deleted: list[DeletedEntry] = field(default_factory=list)
+    _order_cache: dict[str, tuple[list[str], list[int]]] = field(default_factory=dict)
+
+    @property
+    def field_names(self) -> list[str]:
+        """API names of every field, in metadata order."""
+        return [f.api_name for f in self.fields]
+
+    def has_field(self, name: str) -> bool:
+        """True when ``name`` is a field of this module."""
+        return any(f.api_name == name for f in self.fields)
+
+    def invalidate(self) -> None:
+        """Drop cached sort orders after a mutation."""
+        self._order_cache.clear()
+
+    def ordered_ids(self, sort_by: str) -> tuple[list[str], list[int]]:
+        """Record ids sorted ascending by ``sort_by`` (ties by id), with their sort keys."""
+        cached = self._order_cache.get(sort_by)
+        if cached is not None:
+            return cached
+        if sort_by == "Modified_Time":
+            keys = self.modified
+        elif sort_by == "Created_Time":
+            keys = self.created
+        else:
+            keys = {rid: int(rid) for rid in self.records}
+        ordered = sorted(self.records, key=lambda rid: (keys.get(rid, 0), int(rid)))
+        result = (ordered, [keys.get(rid, 0) for rid in ordered])
+        self._order_cache[sort_by] = result
+        return result
+
+
+class CrmStore:
+    """Thread-safe holder of all modules, with the mutations tests use between syncs."""
+
+    def __init__(self, zone: str = "Asia/Kolkata") -> None:
+        self.zone = ZoneInfo(zone)
+        self.clock = VirtualClock()
+        self.modules: dict[str, Module] = {}
+        self.lock = threading.RLock()
+        self._next_id = 5843104000001000000
+
+    # ----------------------------------------------------------------- identity
+    def new_id(self) -> str:
+        """Return a fresh 19-digit record id."""
+        with self.lock:
+            self._next_id += 1
+            return str(self._next_id)
+
+    def dt(self, epoch: int) -> str:
+        """Render an epoch second in the API user's zone."""
+        return render_datetime(epoch, self.zone)
+
+    # ----------------------------------------------------------------- mutations
+    def add_module(self, module: Module) -> Module:
+        """Register a module."""
+        with self.lock:
+            self.modules[module.api_name] = module
+            return module
+
+    def put_record(
+        self,
+        module_name: str,
+        values: dict[str, Any],
+        *,
+        modified_epoch: int | None = None,
+        record_id: str | None = None,
+    ) -> str:
+        """Create a record (or replace one) with ``Modified_Time`` at ``modified_epoch`` or now."""
+        with self.lock:
+            module = self.modules[module_name]
+            rid = record_id or self.new_id()
+            epoch = self.clock.now() if modified_epoch is None else modified_epoch
+            self.clock.set_at_least(epoch)
+            record = {name: None for name in module.field_names}
+            record.update(values)
+            record["id"] = rid
+            module.created.setdefault(rid, epoch)
+            if module.has_field("Created_Time"):
+                record["Created_Time"] = self.dt(module.created[rid])
+            if module.has_field("Modified_Time"):
+                record["Modified_Time"] = self.dt(epoch)
+            module.records[rid] = record
+            module.modified[rid] = epoch
+            module.invalidate()
+            return rid
+
+    def update_record(self, module_name: str, record_id: str, changes: dict[str, Any]) -> None:
+        """Change some values; ``Modified_Time`` moves to the clock's next second."""
+        with self.lock:
+            module = self.modules[module_name]
+            record = module.records[record_id]
+            epoch = self.clock.advance()
+            record.update(changes)
+            if module.has_field("Modified_Time"):
+                record["Modified_Time"] = self.dt(epoch)
+            module.modified[record_id] = epoch
+            module.invalidate()
+
+    def delete_record(self, module_name: str, record_id: str, *, permanent: bool = False) -> None:
+        """Move a record to the recycle bin (or purge it) at the clock's next second."""
+        with self.lock:
+            module = self.modules[module_name]
+            record = module.records.pop(record_id)
+            module.modified.pop(record_id, None)
+            module.created.pop(record_id, None)
+            epoch = self.clock.advance()
+            name = None if permanent else str(record.get("Last_Name") or record.get("Name") or "")
+            module.deleted.append(
+                DeletedEntry(record_id, name, "permanent" if permanent else "recycle", epoch)
+            )
+            module.invalidate()
+
+    def add_field(self, module_name: str, meta: FieldMeta, default: Any = None) -> None:  # noqa: ANN401
+        """Add a custom field; existing records get ``default`` without changing Modified_Time."""
+        with self.lock:
+            module = self.modules[module_name]
+            module.fields.append(meta)
+            for record in module.records.values():
+                record[meta.api_name] = default
+            module.invalidate()
+
+    # ----------------------------------------------------------------- queries
+    def window(
+        self,
+        module: Module,
+        *,
+        sort_by: str,
+        descending: bool,
+        modified_after: int | None,
+        ids: list[str] | None,
+    ) -> list[str]:
+        """Ids matching a Get Records query, in response order."""
+        with self.lock:
+            if ids is not None:
+                wanted = [rid for rid in ids if rid in module.records]
+                if modified_after is not None:
+                    wanted = [rid for rid in wanted if module.modified[rid] > modified_after]
+                ordered, _ = module.ordered_ids(sort_by)
+                rank = {rid: i for i, rid in enumerate(ordered) if rid in set(wanted)}
+                result = sorted(wanted, key=rank.__getitem__)
+            else:
+                ordered, keys = module.ordered_ids(sort_by)
+                if modified_after is not None and sort_by == "Modified_Time":
+                    start = bisect.bisect_right(keys, modified_after)
+                    result = ordered[start:]
+                elif modified_after is not None:
+                    result = [rid for rid in ordered if module.modified[rid] > modified_after]
+                else:
+                    result = ordered
+            return list(reversed(result)) if descending else list(result)
+
+    def deleted_since(self, module: Module, kind: str, after: int | None) -> list[DeletedEntry]:
+        """Deletion entries, oldest first, filtered by type and ``If-Modified-Since``."""
+        with self.lock:
+            entries = [
+                e
+                for e in module.deleted
+                if (kind == "all" or e.kind == kind) and (after is None or e.epoch > after)
+            ]
+            return sorted(entries, key=lambda e: (e.epoch, int(e.record_id)))
+
+
+def epoch_of(value: str) -> int:
+    """Parse an ISO-8601 datetime with offset into an epoch second."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def days(n: int) -> int:
+    """Seconds in ``n`` days."""
+    return int(timedelta(days=n).total_seconds())
