@@ -243,12 +243,12 @@ class CrmModuleStream(ZohoStream):
         return list(merged.values())
 
     def _clean(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Drop ``$`` UI flags (not fields) and read ``bigint`` strings as integers."""
+        """Drop ``$`` UI flags (not fields); ``bigint`` numbers become strings, as typed."""
         record = {k: v for k, v in row.items() if not k.startswith("$")}
         for name in self._bigints:
             value = record.get(name)
-            if isinstance(value, str) and value.lstrip("-").isdigit():
-                record[name] = int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                record[name] = str(value)
         return record
 
     # ------------------------------------------------------------------ deletions

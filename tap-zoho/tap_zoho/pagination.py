@@ -54,9 +54,9 @@ class ModifiedTimeCursor:
         after = None if self.bookmark is None else self.bookmark - 1
         if self._page == 1:
             return PageRequest(after)
-        if self._page * self.per_page <= self.discrete_cap:
-            return PageRequest(after, page=self._page)
-        return PageRequest(after, page_token=self._token)
+        if self._token:
+            return PageRequest(after, page_token=self._token)
+        return PageRequest(after, page=self._page)
 
     def accept(
         self, rows: list[tuple[str, int]], *, more: bool, next_token: str | None
@@ -76,7 +76,8 @@ class ModifiedTimeCursor:
             self._page = 1
             self._token = None
         else:
-            # A whole page inside one second (bulk import): page by position inside this window.
+            # A whole page inside one second (bulk import): follow this window's page token
+            # (position paging stops at the discrete cap, whose size servers may lower).
             if self._page * self.per_page >= self.discrete_cap and not next_token:
                 msg = "Zoho gave no page token past the position cap"
                 raise UnsortedResponseError(msg)
@@ -111,9 +112,9 @@ class PositionCursor:
 
     def next_request(self) -> PageRequest:
         """The request to send now."""
-        if self._page * self.per_page <= self.discrete_cap:
-            return PageRequest(None, page=self._page)
-        return PageRequest(None, page_token=self._token)
+        if self._token:
+            return PageRequest(None, page_token=self._token)
+        return PageRequest(None, page=self._page)
 
     def accept(self, rows: list[str], *, more: bool, next_token: str | None) -> None:
         """Take one page of ids."""
@@ -122,5 +123,3 @@ class PositionCursor:
             return
         self._page += 1
         self._token = next_token
-        if self._page * self.per_page > self.discrete_cap and not next_token:
-            self.finished = True

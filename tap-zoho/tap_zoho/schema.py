@@ -73,7 +73,8 @@ def property_schema(field: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911
     if data_type == "integer":
         return _nullable("integer")
     if data_type in {"bigint", "long"}:
-        return _nullable("integer")
+        # Beyond 2**53 JSON numbers lose digits in many readers; Zoho (and Airbyte) use strings.
+        return _nullable("string")
     if data_type == "boolean":
         return _nullable("boolean")
     if data_type == "date":
@@ -105,5 +106,5 @@ def module_schema(fields: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bigint_fields(fields: list[dict[str, Any]]) -> list[str]:
-    """Fields whose integers may arrive as JSON strings (``bigint``: unconfirmed wire form)."""
+    """``bigint`` fields: their wire form (string or number) is unconfirmed, they leave as strings."""
     return [str(f["api_name"]) for f in fields if f.get("data_type") in {"bigint", "long"}]

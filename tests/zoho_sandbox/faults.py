@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Fault:
-    """One queued fault: ``kind`` is ``429``, ``500``, ``drop`` or ``auth_failure``."""
+    """One queued fault: ``429``, ``500``, ``drop``, ``slow`` or ``auth_failure``."""
 
     kind: str
     remaining: int
@@ -23,6 +23,7 @@ class Faults:
     """Knobs for everything that can go wrong between the tap and Zoho."""
 
     latency_seconds: float = 0.0
+    slow_seconds: float = 3.0
     daily_credit_budget: int | None = None
     max_concurrency: int | None = None
     token_error_status: int = 400

@@ -193,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.latency_seconds:
             time.sleep(faults.latency_seconds)
         fault = faults.take(path)
+        if fault == "slow":
+            time.sleep(faults.slow_seconds)
         if fault == "drop":
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
