@@ -1,13 +1,14 @@
 """Zoho CRM field metadata -> JSON Schema, with real types (``shared/zoho-api.md`` 2.3).
 
-Decimal fields carry their scale as ``multipleOf`` and their precision as ``exclusiveMaximum`` (the
-usual Singer encoding, understood by SQL targets), so money never becomes a bare float column.
+Decimal fields carry precision and scale as ``x-sql-datatype: decimal`` with
+``x-sql-datatype-properties`` (keys the Singer SDK keeps through catalogs), so money never becomes a
+bare float column. ``multipleOf`` is avoided on purpose: validators compute it in binary floating
+point and reject values such as 20041.92.
 Nested values keep unknown keys (``additionalProperties``) because several shapes are unconfirmed.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 DECIMAL_TYPES = {"currency", "double", "decimal", "percent"}
@@ -45,10 +46,13 @@ def _lookup_schema() -> dict[str, Any]:
 def _decimal_schema(length: Any, decimal_place: Any) -> dict[str, Any]:
     schema = _nullable("number")
     if isinstance(decimal_place, int) and decimal_place >= 0:
-        schema["multipleOf"] = float(Decimal(1).scaleb(-decimal_place))
-        if isinstance(length, int) and length > decimal_place:
-            schema["exclusiveMaximum"] = 10 ** (length - decimal_place)
-            schema["exclusiveMinimum"] = -(10 ** (length - decimal_place))
+        # Zoho's ``length`` counts integer digits; precision is both parts together.
+        digits = length if isinstance(length, int) and length > 0 else 16
+        schema["x-sql-datatype"] = "decimal"
+        schema["x-sql-datatype-properties"] = {
+            "precision": min(digits + decimal_place, 76),
+            "scale": decimal_place,
+        }
     return schema
 
 

@@ -56,6 +56,7 @@ class Stats:
         self.in_flight = 0
         self.max_in_flight = 0
         self.log: list[tuple[float, str, str, int]] = []
+        self.queries: list[tuple[str, dict[str, str]]] = []
 
     def start(self, limit: int | None) -> bool:
         """Enter a call; False when it would exceed the concurrency limit."""

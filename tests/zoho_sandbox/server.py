@@ -265,6 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
         module = rest[0]
         self._need(scopes, "ZohoCRM.modules.READ", f"ZohoCRM.modules.{module}.READ")
         if len(rest) == 1:
+            with self.sandbox.stats.lock:
+                self.sandbox.stats.queries.append((path, dict(query)))
             return ("records", *crm.records(module, query, headers))
         if rest[1:] == ["deleted"]:
             return ("deleted", *crm.deleted(module, query, headers))
