@@ -56,7 +56,7 @@ def run_tap(config: dict[str, Any], state: dict | None = None, catalog: dict | N
     from tap_zoho.errors import ZohoError  # noqa: PLC0415
     from tap_zoho.tap import TapZoho  # noqa: PLC0415
 
-    out = io.StringIO()
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     error: Exception | None = None
     summary = None
     with contextlib.redirect_stdout(out):
@@ -68,7 +68,9 @@ def run_tap(config: dict[str, Any], state: dict | None = None, catalog: dict | N
                 summary = tap.summary.as_dict()
         except ZohoError as exc:
             error = exc
-    run = TapRun([json.loads(line) for line in out.getvalue().splitlines() if line.strip()], error)
+    out.flush()
+    text = out.buffer.getvalue().decode()
+    run = TapRun([json.loads(line) for line in text.splitlines() if line.strip()], error)
     run.summary = summary
     for message in run.messages:
         if message["type"] == "RECORD":

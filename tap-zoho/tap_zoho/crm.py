@@ -71,6 +71,7 @@ class CrmModuleStream(ZohoStream):
         self.field_names = [str(f["api_name"]) for f in fields if f.get("api_name") not in {None, "id"}]
         self.has_modified_time = MODIFIED_TIME in self.field_names
         self._bigints = bigint_fields(fields)
+        self._allowed_keys = {"id", *self.field_names}
         super().__init__(tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields))
         self.replication_key = MODIFIED_TIME if self.has_modified_time else None
         self.path = f"{CRM_BASE}/{self.module_name}"
@@ -244,7 +245,9 @@ class CrmModuleStream(ZohoStream):
 
     def _clean(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         """Drop ``$`` UI flags (not fields); ``bigint`` numbers become strings, as typed."""
-        record = {k: v for k, v in row.items() if not k.startswith("$")}
+        record = row
+        for extra in record.keys() - self._allowed_keys:
+            del record[extra]
         for name in self._bigints:
             value = record.get(name)
             if isinstance(value, int) and not isinstance(value, bool):

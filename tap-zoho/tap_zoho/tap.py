@@ -14,6 +14,7 @@ from .auth import ZohoAuthenticator
 from .crm import CrmModuleStream, CrmSettingsReader
 from .datacenters import accounts_domain_for, normalise_api_domain
 from .errors import ModuleUnavailableError, ZohoError
+from .output import BufferedRecordWriter
 from .summary import RunSummary
 
 if t.TYPE_CHECKING:
@@ -24,6 +25,7 @@ class TapZoho(Tap):
     """Singer tap for Zoho CRM: every readable module, typed, incremental, with deletions."""
 
     name = "tap-zoho"
+    message_writer_class = BufferedRecordWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property("client_id", th.StringType, required=True,

@@ -13,8 +13,13 @@ import sys
 import threading
 from pathlib import Path
 
-from .seed import default_specs
+from .seed import default_specs, wide_module_spec
 from .server import Sandbox
+
+
+def _shape(text: str) -> tuple[str, int, int]:
+    name, fields, records = text.split(":")
+    return name, int(fields), int(records)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,9 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply seeded record counts")
     parser.add_argument("--zone", default="Asia/Kolkata", help="time zone of the API user")
     parser.add_argument("--config-out", type=Path, help="write a tap-zoho config JSON here")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each API call")
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="NAME:FIELDS:RECORDS",
+        help="serve only generated custom modules of this shape (repeatable)",
+    )
     args = parser.parse_args(argv)
 
-    sandbox = Sandbox(specs=default_specs(args.scale), zone=args.zone)
+    specs = [wide_module_spec(*_shape(m)) for m in args.module] or default_specs(args.scale)
+    sandbox = Sandbox(specs=specs, zone=args.zone)
+    sandbox.faults.latency_seconds = args.latency
     url = sandbox.start(args.port)
     if args.config_out:
         args.config_out.write_text(json.dumps(sandbox.tap_config(), indent=2))

@@ -304,6 +304,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "fault":
             sandbox.faults.inject(args["kind"], args.get("times", 1), args.get("path_contains", ""))
             self._send(200, {"ok": True})
+        elif action == "latency":
+            sandbox.faults.latency_seconds = float(args["seconds"])
+            self._send(200, {"ok": True})
         elif action == "revoke":
             sandbox.accounts.revoke_access_tokens()
             self._send(200, {"ok": True})
