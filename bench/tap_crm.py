@@ -45,12 +45,20 @@ def control(url: str, action: str, body: dict | None = None) -> dict:
 
 def run_tap(config: dict, module: str) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump({**config, "crm_modules": [module], "crm_include_deleted": False,
-                   "progress_interval_seconds": 3600}, handle)
+        json.dump(
+            {
+                **config,
+                "crm_modules": [module],
+                "crm_include_deleted": False,
+                "progress_interval_seconds": 3600,
+            },
+            handle,
+        )
     started = time.perf_counter()
     with open(os.devnull, "w") as sink:
-        subprocess.run([str(TAP), "--config", handle.name], stdout=sink,
-                       stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [str(TAP), "--config", handle.name], stdout=sink, stderr=subprocess.DEVNULL, check=True
+        )
     return time.perf_counter() - started
 
 
@@ -61,10 +69,16 @@ def run_raw(config: dict, module: str, fields: list[str], token: str) -> tuple[f
     session.headers["Authorization"] = f"Zoho-oauthtoken {token}"
     merged: dict[str, dict] = {}
     for start in range(0, len(fields), 50):
-        params = {"fields": ",".join(fields[start:start + 50]), "per_page": 200,
-                  "sort_by": "id", "sort_order": "asc"}
+        params = {
+            "fields": ",".join(fields[start : start + 50]),
+            "per_page": 200,
+            "sort_by": "id",
+            "sort_order": "asc",
+        }
         while True:
-            response = session.get(f"{config['api_domain']}/crm/v8/{module}", params=params, timeout=60)
+            response = session.get(
+                f"{config['api_domain']}/crm/v8/{module}", params=params, timeout=60
+            )
             if response.status_code == 204:
                 break
             body = response.json()
@@ -75,8 +89,10 @@ def run_raw(config: dict, module: str, fields: list[str], token: str) -> tuple[f
             params = {k: v for k, v in params.items() if k != "page"}
             params["page_token"] = body["info"]["next_page_token"]
     with open(os.devnull, "w") as sink:
-        for record in merged.values():
-            sink.write(json.dumps({"type": "RECORD", "stream": module.lower(), "record": record}) + "\n")
+        sink.writelines(
+            json.dumps({"type": "RECORD", "stream": module.lower(), "record": record}) + "\n"
+            for record in merged.values()
+        )
     return time.perf_counter() - started, len(merged)
 
 
@@ -90,32 +106,48 @@ def main() -> None:
     proc, url = start_sandbox([f"{m}:{f}:{n}" for m, f in shapes.items()], workdir / "c.json")
     try:
         config = json.loads((workdir / "c.json").read_text())
-        token = requests.post(f"{url}/oauth/v2/token", data={
-            "grant_type": "refresh_token", "client_id": config["client_id"],
-            "client_secret": config["client_secret"], "refresh_token": config["refresh_token"],
-        }, timeout=30).json()["access_token"]
+        token = requests.post(
+            f"{url}/oauth/v2/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": config["client_id"],
+                "client_secret": config["client_secret"],
+                "refresh_token": config["refresh_token"],
+            },
+            timeout=30,
+        ).json()["access_token"]
         auth = {"Authorization": f"Zoho-oauthtoken {token}"}
         print(f"tap-zoho CRM benchmark: {n:,} records per module, sandbox {url}")
-        print(f"{'module':<11}{'fields':>7}{'latency':>9}{'tap rec/s':>11}{'raw rec/s':>11}"
-              f"{'tap/raw':>9}{'calls/10k':>11}{'floor/10k':>11}{'credits/10k':>13}")
+        print(
+            f"{'module':<11}{'fields':>7}{'latency':>9}{'tap rec/s':>11}{'raw rec/s':>11}"
+            f"{'tap/raw':>9}{'calls/10k':>11}{'floor/10k':>11}{'credits/10k':>13}"
+        )
         for latency in (0.0, 0.1):
             control(url, "latency", {"seconds": latency})
             for module, width in shapes.items():
-                fields = [f["api_name"] for f in requests.get(
-                    f"{url}/crm/v8/settings/fields", params={"module": module}, headers=auth,
-                    timeout=30).json()["fields"]]
+                fields = [
+                    f["api_name"]
+                    for f in requests.get(
+                        f"{url}/crm/v8/settings/fields",
+                        params={"module": module},
+                        headers=auth,
+                        timeout=30,
+                    ).json()["fields"]
+                ]
                 before = control(url, "stats")
                 tap_seconds = run_tap(config, module)
                 after = control(url, "stats")
                 calls = after["requests"].get("records", 0) - before["requests"].get("records", 0)
-                credits = after["credits"] - before["credits"]
+                credit_count = after["credits"] - before["credits"]
                 raw_seconds, raw_count = run_raw(config, module, fields, token)
                 assert raw_count == n, raw_count
                 floor = math.ceil(n / 200) * math.ceil(width / 50)
                 scale = 10_000 / n
-                print(f"{module:<11}{width:>7}{latency * 1000:>7.0f}ms{n / tap_seconds:>11,.0f}"
-                      f"{n / raw_seconds:>11,.0f}{raw_seconds / tap_seconds:>9.2f}"
-                      f"{calls * scale:>11,.0f}{floor * scale:>11,.0f}{credits * scale:>13,.0f}")
+                print(
+                    f"{module:<11}{width:>7}{latency * 1000:>7.0f}ms{n / tap_seconds:>11,.0f}"
+                    f"{n / raw_seconds:>11,.0f}{raw_seconds / tap_seconds:>9.2f}"
+                    f"{calls * scale:>11,.0f}{floor * scale:>11,.0f}{credit_count * scale:>13,.0f}"
+                )
     finally:
         proc.terminate()
         proc.wait()

@@ -18,8 +18,12 @@ import pytest
 from tests.zoho_sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
-FAST = {"retry_backoff_seconds": 0.01, "max_retries": 6, "request_timeout": 5,
-        "progress_interval_seconds": 0}
+FAST = {
+    "retry_backoff_seconds": 0.01,
+    "max_retries": 6,
+    "request_timeout": 5,
+    "progress_interval_seconds": 0,
+}
 
 
 @pytest.fixture
@@ -51,7 +55,9 @@ class TapRun:
         ]
 
 
-def run_tap(config: dict[str, Any], state: dict | None = None, catalog: dict | None = None) -> TapRun:
+def run_tap(
+    config: dict[str, Any], state: dict | None = None, catalog: dict | None = None
+) -> TapRun:
     """Run tap-zoho in this process and parse what it printed."""
     from tap_zoho.errors import ZohoError  # noqa: PLC0415
     from tap_zoho.tap import TapZoho  # noqa: PLC0415
@@ -82,7 +88,9 @@ def run_tap(config: dict[str, Any], state: dict | None = None, catalog: dict | N
     return run
 
 
-def run_cli(args: list[str], *, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], *, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``tap-zoho`` console script."""
     exe = Path(sys.executable).with_name("tap-zoho")
     return subprocess.run(  # noqa: S603

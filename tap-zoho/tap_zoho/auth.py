@@ -8,15 +8,19 @@ errors often arrive with HTTP 200 (pitfall 6): the body decides.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
+import typing as t
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
 from .errors import ZohoAuthError
+
+if t.TYPE_CHECKING:
+    import logging
 
 EXPIRY_MARGIN_SECONDS = 120
 TRANSIENT_TOKEN_TRIES = 4
@@ -39,6 +43,15 @@ _TOKEN_ERRORS = {
 }
 
 
+@dataclass(frozen=True, repr=False)
+class OAuthClient:
+    """A self client's credentials; ``repr`` is withheld so they never reach a log."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+
+
 class ZohoAuthenticator(APIAuthenticatorBase):
     """Adds ``Authorization: Zoho-oauthtoken <token>`` and manages the token's life."""
 
@@ -46,9 +59,7 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         self,
         *,
         accounts_domain: str,
-        client_id: str,
-        client_secret: str,
-        refresh_token: str,
+        client: OAuthClient,
         timeout: float,
         logger: logging.Logger,
     ) -> None:
@@ -58,9 +69,9 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         self.accounts_domain = accounts_domain
         self._form = {
             "grant_type": "refresh_token",
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "refresh_token": refresh_token,
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "refresh_token": client.refresh_token,
         }
         self._timeout = timeout
         self._logger = logger
@@ -110,7 +121,9 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         body = self._post_token_request()
         error = body.get("error")
         if error:
-            template = _TOKEN_ERRORS.get(str(error), "Zoho Accounts refused the token request ({error})")
+            template = _TOKEN_ERRORS.get(
+                str(error), "Zoho Accounts refused the token request ({error})"
+            )
             raise ZohoAuthError(
                 template.format(
                     accounts=self.accounts_domain,
@@ -127,13 +140,17 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         self.expires_at = time.time() + _lifetime_seconds(body)
         self.api_domain = body.get("api_domain")
         self.mints += 1
-        self._logger.info("Obtained a Zoho access token (valid %ds).", int(self.expires_at - time.time()))
+        self._logger.info(
+            "Obtained a Zoho access token (valid %ds).", int(self.expires_at - time.time())
+        )
 
     def _post_token_request(self) -> dict[str, Any]:
         last_problem = ""
         for attempt in range(TRANSIENT_TOKEN_TRIES):
             try:
-                response = self._session.post(self.token_url, data=self._form, timeout=self._timeout)
+                response = self._session.post(
+                    self.token_url, data=self._form, timeout=self._timeout
+                )
             except requests.RequestException as exc:
                 last_problem = f"could not reach {self.token_url} ({type(exc).__name__})"
             else:

@@ -28,8 +28,14 @@ if t.TYPE_CHECKING:
 EMPTY_STATUSES = {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
 TOKEN_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"}
 MODULE_UNAVAILABLE_CODES = {
-    "NO_PERMISSION", "OAUTH_SCOPE_MISMATCH", "FEATURE_NOT_ENABLED", "FEATURE_NOT_SUPPORTED",
-    "NOT_SUPPORTED", "API_NOT_SUPPORTED", "INVALID_MODULE", "MODULE_NOT_SUPPORTED",
+    "NO_PERMISSION",
+    "OAUTH_SCOPE_MISMATCH",
+    "FEATURE_NOT_ENABLED",
+    "FEATURE_NOT_SUPPORTED",
+    "NOT_SUPPORTED",
+    "API_NOT_SUPPORTED",
+    "INVALID_MODULE",
+    "MODULE_NOT_SUPPORTED",
 }
 
 
@@ -37,6 +43,7 @@ class TokenRejectedError(Exception):
     """Zoho answered 401 for this token: refresh once, then give up."""
 
     def __init__(self, used_token: str | None, code: str) -> None:
+        """Remember which token failed, so a token another stream renewed is not renewed again."""
         super().__init__(code)
         self.used_token = used_token
         self.code = code
@@ -84,13 +91,17 @@ class ZohoStream(RESTStream):
     # ------------------------------------------------------------------ retries
     def backoff_wait_generator(self) -> t.Generator[float, None, None]:
         """Exponential waits from ``retry_backoff_seconds``, capped at a minute."""
-        return backoff.expo(factor=float(self.config.get("retry_backoff_seconds", 2.0)), max_value=60)
+        return backoff.expo(
+            factor=float(self.config.get("retry_backoff_seconds", 2.0)), max_value=60
+        )
 
     def backoff_max_tries(self) -> int:
         """One try plus ``max_retries`` retries."""
         return int(self.config.get("max_retries", 8)) + 1
 
-    def _request(self, prepared_request: requests.PreparedRequest, context: t.Any) -> requests.Response:
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: t.Any
+    ) -> requests.Response:
         """Send once; on a rejected token refresh it and send once more (pitfall 5)."""
         try:
             return super()._request(prepared_request, context)

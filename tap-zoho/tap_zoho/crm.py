@@ -10,6 +10,7 @@ records come from ``/{module}/deleted`` with their own bookmark and are emitted 
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -55,7 +56,7 @@ class CrmSettingsReader(ZohoStream):
 
 
 def stream_name_for(api_name: str) -> str:
-    """``Price_Books`` -> ``price_books``: the legacy service's table names with prefix ``zoho_``."""
+    """``Price_Books`` -> ``price_books``: with prefix ``zoho_``, the legacy table names."""
     return api_name.lower()
 
 
@@ -68,11 +69,15 @@ class CrmModuleStream(ZohoStream):
     def __init__(self, tap: Tap, module: dict[str, t.Any], fields: list[dict[str, t.Any]]) -> None:
         """Build the stream from module and field metadata."""
         self.module_name = str(module["api_name"])
-        self.field_names = [str(f["api_name"]) for f in fields if f.get("api_name") not in {None, "id"}]
+        self.field_names = [
+            str(f["api_name"]) for f in fields if f.get("api_name") not in {None, "id"}
+        ]
         self.has_modified_time = MODIFIED_TIME in self.field_names
         self._bigints = bigint_fields(fields)
         self._allowed_keys = {"id", *self.field_names}
-        super().__init__(tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields))
+        super().__init__(
+            tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields)
+        )
         self.replication_key = MODIFIED_TIME if self.has_modified_time else None
         self.path = f"{CRM_BASE}/{self.module_name}"
 
@@ -122,54 +127,72 @@ class CrmModuleStream(ZohoStream):
             summary.failed(self.module_name, str(exc), expected=True, records=live)
             self.logger.warning("Skipping module %s: %s", self.module_name, exc)
             return
-        except (ZohoApiError, FatalAPIError, RetriableAPIError, UnsortedResponseError,
-                requests.RequestException) as exc:
+        except (
+            ZohoApiError,
+            FatalAPIError,
+            RetriableAPIError,
+            UnsortedResponseError,
+            requests.RequestException,
+        ) as exc:
             summary.failed(self.module_name, f"{type(exc).__name__}: {exc}", records=live)
             self.logger.error("Module %s failed after %d records: %s", self.module_name, live, exc)  # noqa: TRY400
             return
         summary.synced(self.module_name, live, deleted)
 
     def _field_groups(self) -> list[list[str]]:
-        selected = [
-            name for name in self.field_names if self.mask.get(("properties", name), True)
-        ]
+        selected = [name for name in self.field_names if self.mask.get(("properties", name), True)]
         if self.has_modified_time and MODIFIED_TIME not in selected:
             selected.insert(0, MODIFIED_TIME)
         elif self.has_modified_time:
             selected.remove(MODIFIED_TIME)
             selected.insert(0, MODIFIED_TIME)
-        size = min(int(self.config.get("fields_per_request", MAX_FIELDS_PER_CALL)), MAX_FIELDS_PER_CALL)
+        size = min(
+            int(self.config.get("fields_per_request", MAX_FIELDS_PER_CALL)), MAX_FIELDS_PER_CALL
+        )
         groups = [selected[i : i + size] for i in range(0, len(selected), size)]
         return groups or [[]]
 
+    @cached_property
+    def _per_page(self) -> int:
+        return int(self.config.get("page_size", 200))
+
+    @cached_property
+    def _sort_by(self) -> str:
+        return MODIFIED_TIME if self.has_modified_time else "id"
+
     def _live_records(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        per_page = int(self.config.get("page_size", 200))
         groups = self._field_groups()
         cursor: ModifiedTimeCursor | PositionCursor
         if self.has_modified_time:
             bookmark, seen = self._start(context)
-            cursor = ModifiedTimeCursor(bookmark, seen, per_page=per_page, discrete_cap=DISCRETE_CAP)
-            sort_by = MODIFIED_TIME
+            cursor = ModifiedTimeCursor(
+                bookmark, seen, per_page=self._per_page, discrete_cap=DISCRETE_CAP
+            )
         else:
             bookmark = None
-            cursor = PositionCursor(per_page=per_page, discrete_cap=DISCRETE_CAP)
-            sort_by = "id"
-        progress = ProgressLog(self.logger, self.module_name, self._total(bookmark),
-                               float(self.config.get("progress_interval_seconds", 30)))
+            cursor = PositionCursor(per_page=self._per_page, discrete_cap=DISCRETE_CAP)
+        progress = ProgressLog(
+            self.logger,
+            self.module_name,
+            self._total(bookmark),
+            float(self.config.get("progress_interval_seconds", 30)),
+        )
         while not cursor.finished:
             request = cursor.next_request()
-            rows, info = self._page(groups[0], request, per_page, sort_by, context)
+            rows, info = self._page(groups[0], request, context)
             more = bool(info.get("more_records"))
             token = info.get("next_page_token")
             if isinstance(cursor, ModifiedTimeCursor):
                 keep = cursor.accept(
-                    [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows], more=more, next_token=token
+                    [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows],
+                    more=more,
+                    next_token=token,
                 )
                 rows = [r for r, k in zip(rows, keep, strict=True) if k]
             else:
                 cursor.accept([r["id"] for r in rows], more=more, next_token=token)
             if rows and len(groups) > 1:
-                rows = self._merge_groups(rows, groups[1:], request, per_page, sort_by, context)
+                rows = self._merge_groups(rows, groups[1:], request, context)
             for row in rows:
                 yield self._clean(row)
             progress.add(len(rows))
@@ -187,17 +210,12 @@ class CrmModuleStream(ZohoStream):
         return count if isinstance(count, int) else None
 
     def _page(
-        self,
-        fields: list[str],
-        request: PageRequest,
-        per_page: int,
-        sort_by: str,
-        context: t.Any,
+        self, fields: list[str], request: PageRequest, context: t.Any
     ) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
         params: dict[str, t.Any] = {
             "fields": ",".join(fields or ["id"]),
-            "per_page": per_page,
-            "sort_by": sort_by,
+            "per_page": self._per_page,
+            "sort_by": self._sort_by,
             "sort_order": "asc",
         }
         if request.page_token:
@@ -217,8 +235,6 @@ class CrmModuleStream(ZohoStream):
         rows: list[dict[str, t.Any]],
         groups: list[list[str]],
         request: PageRequest,
-        per_page: int,
-        sort_by: str,
         context: t.Any,
     ) -> list[dict[str, t.Any]]:
         """Add the other field groups to ``rows``; drop a record deleted between the calls."""
@@ -226,7 +242,7 @@ class CrmModuleStream(ZohoStream):
         for fields in groups:
             found: dict[str, dict[str, t.Any]] = {}
             if not request.page_token:  # a token is bound to its fields: ask by position instead
-                group_rows, _ = self._page(fields, request, per_page, sort_by, context)
+                group_rows, _ = self._page(fields, request, context)
                 found = {r["id"]: r for r in group_rows if r["id"] in merged}
             missing = [rid for rid in merged if rid not in found]
             for start in range(0, len(missing), MAX_IDS_PER_CALL):
@@ -238,8 +254,11 @@ class CrmModuleStream(ZohoStream):
                 if rid in found:
                     merged[rid].update(found[rid])
                 else:
-                    self.logger.info("%s record %s vanished while being read; the deletions "
-                                     "pass reports it.", self.module_name, rid)
+                    self.logger.info(
+                        "%s record %s vanished while being read; the deletions pass reports it.",
+                        self.module_name,
+                        rid,
+                    )
                     del merged[rid]
         return list(merged.values())
 
@@ -265,38 +284,38 @@ class CrmModuleStream(ZohoStream):
         state = self.get_context_state(context)
         saved = state.get(DELETED_SINCE)
         since_text = saved or self.config.get("start_date")
-        since = to_epoch(since_text) if since_text else None
-        seen = set(state.get(DELETED_SEEN) or []) if saved else set()
-        newest, newest_ids = since, set(seen)
+        window = _DeletionWindow(
+            to_epoch(since_text) if since_text else None,
+            set(state.get(DELETED_SEEN) or []) if saved else set(),
+        )
         page = 1
         while True:
             params: dict[str, t.Any] = {"type": "all", "per_page": 200}
             if page > 1:
                 params["page"] = page
-            headers = {} if since is None else {"If-Modified-Since": utc_iso(since - 1)}
+            headers = {}
+            if window.since is not None:
+                headers["If-Modified-Since"] = utc_iso(window.since - 1)
             body = self.get_json(f"{self.path}/deleted", params, headers, context) or {}
             for entry in body.get("data") or []:
-                epoch = to_epoch(entry["deleted_time"])
-                if since is not None and (epoch < since or (epoch == since and entry["id"] in seen)):
-                    continue
-                if newest is None or epoch > newest:
-                    newest, newest_ids = epoch, {entry["id"]}
-                elif epoch == newest:
-                    newest_ids.add(entry["id"])
-                yield self._tombstone(entry)
+                if window.take(entry["id"], to_epoch(entry["deleted_time"])):
+                    yield self._tombstone(entry)
             if not (body.get("info") or {}).get("more_records"):
                 break
             if page * 200 < DISCRETE_CAP:
                 page += 1
-                continue
-            if newest == since:
-                self.logger.warning("%s: over %d deletions in one second; the rest are read on "
-                                    "the next run.", self.module_name, DISCRETE_CAP)
+            elif window.restart():
+                page = 1
+            else:
+                self.logger.warning(
+                    "%s: over %d deletions in one second; the rest are read on the next run.",
+                    self.module_name,
+                    DISCRETE_CAP,
+                )
                 break
-            since, seen, page = newest, set(newest_ids), 1
-        if newest is not None:
-            state[DELETED_SINCE] = utc_iso(newest)
-            state[DELETED_SEEN] = sorted(newest_ids)
+        if window.newest is not None:
+            state[DELETED_SINCE] = utc_iso(window.newest)
+            state[DELETED_SEEN] = sorted(window.newest_ids)
 
     def _tombstone(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
         """A deleted record: its id and ``_sdc_deleted_at``; ``Modified_Time`` = the deletion.
@@ -308,3 +327,31 @@ class CrmModuleStream(ZohoStream):
         if self.has_modified_time:
             record[MODIFIED_TIME] = entry["deleted_time"]
         return record
+
+
+class _DeletionWindow:
+    """Which deletion entries are new, and the bookmark they move to."""
+
+    def __init__(self, since: int | None, seen: set[str]) -> None:
+        self.since = since
+        self.seen = seen
+        self.newest = since
+        self.newest_ids = set(seen)
+
+    def take(self, rid: str, epoch: int) -> bool:
+        """True when this entry was not emitted before."""
+        since = self.since
+        if since is not None and (epoch < since or (epoch == since and rid in self.seen)):
+            return False
+        if self.newest is None or epoch > self.newest:
+            self.newest, self.newest_ids = epoch, {rid}
+        elif epoch == self.newest:
+            self.newest_ids.add(rid)
+        return True
+
+    def restart(self) -> bool:
+        """Start a new window at the newest entry; False when that would not move forward."""
+        if self.newest == self.since:
+            return False
+        self.since, self.seen = self.newest, set(self.newest_ids)
+        return True

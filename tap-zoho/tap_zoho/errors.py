@@ -15,6 +15,7 @@ class ZohoApiError(ZohoError):
     """A Zoho API answer that is not transient: carries the Zoho code for the summary."""
 
     def __init__(self, message: str, *, code: str = "", status: int = 0) -> None:
+        """Keep Zoho's error code and HTTP status beside the message."""
         super().__init__(message)
         self.code = code
         self.status = status

@@ -1,9 +1,10 @@
 """Keyset paging of CRM Get Records by ``Modified_Time``: no record lost, past every page cap.
 
-Zoho pages by position over live data (``page``) or by opaque tokens capped at 100,000 records
-(``shared/zoho-api.md`` 3.1, pitfall 1). Position paging loses a record whenever an earlier record is
-edited mid-run (it jumps to the end and everything shifts back by one). So every request opens a new
-window: ``If-Modified-Since`` one second before the newest ``Modified_Time`` seen, sorted ascending.
+Zoho pages by position over live data (``page``) or by opaque tokens capped at 100,000
+records (``shared/zoho-api.md`` 3.1, pitfall 1). Position paging loses a record whenever an
+earlier record is edited mid-run (it jumps to the end and everything shifts back by one). So
+every request opens a new window: ``If-Modified-Since`` one second before the newest
+``Modified_Time`` seen, sorted ascending.
 An edited record only ever moves forward, into a window still to come, and no cap is ever reached.
 
 The second before the bookmark is re-read on purpose: timestamps have one-second resolution and

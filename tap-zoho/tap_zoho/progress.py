@@ -1,15 +1,20 @@
-"""Progress lines at a steady cadence: records so far, and the total and ETA when Zoho knows them."""
+"""Progress lines at a steady cadence: records so far, with total and ETA when Zoho knows them."""
 
 from __future__ import annotations
 
-import logging
 import time
+import typing as t
+
+if t.TYPE_CHECKING:
+    import logging
 
 
 class ProgressLog:
     """Logs ``module: N records`` at most every ``interval`` seconds, and once at the end."""
 
-    def __init__(self, logger: logging.Logger, module: str, total: int | None, interval: float) -> None:
+    def __init__(
+        self, logger: logging.Logger, module: str, total: int | None, interval: float
+    ) -> None:
         """Start the clock."""
         self._logger = logger
         self._module = module

@@ -9,24 +9,54 @@ Nested values keep unknown keys (``additionalProperties``) because several shape
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 DECIMAL_TYPES = {"currency", "double", "decimal", "percent"}
 STRING_TYPES = {
-    "text", "textarea", "mediumtext", "email", "phone", "website", "picklist", "autonumber",
-    "profileimage", "time_range", "layout", "module",
+    "text",
+    "textarea",
+    "mediumtext",
+    "email",
+    "phone",
+    "website",
+    "picklist",
+    "autonumber",
+    "profileimage",
+    "time_range",
+    "layout",
+    "module",
 }
 DATETIME_TYPES = {"datetime", "event_reminder"}
 OBJECT_TYPES = {
-    "lookup", "ownerlookup", "userlookup", "multi_module_lookup", "consent_lookup", "ALARM", "RRULE",
+    "lookup",
+    "ownerlookup",
+    "userlookup",
+    "multi_module_lookup",
+    "consent_lookup",
+    "ALARM",
+    "RRULE",
 }
 OBJECT_ARRAY_TYPES = {
-    "multiuserlookup", "multiselectlookup", "subform", "fileupload", "imageupload",
-    "multireminder", "linetax",
+    "multiuserlookup",
+    "multiselectlookup",
+    "subform",
+    "fileupload",
+    "imageupload",
+    "multireminder",
+    "linetax",
 }
-RETURN_TYPE_ALIASES = {"double": "double", "currency": "currency", "decimal": "decimal",
-                       "percent": "percent", "integer": "integer", "long": "bigint",
-                       "boolean": "boolean", "date": "date", "datetime": "datetime"}
+RETURN_TYPE_ALIASES = {
+    "double": "double",
+    "currency": "currency",
+    "decimal": "decimal",
+    "percent": "percent",
+    "integer": "integer",
+    "long": "bigint",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+}
 
 DELETED_AT = "_sdc_deleted_at"
 
@@ -56,45 +86,41 @@ def _decimal_schema(length: Any, decimal_place: Any) -> dict[str, Any]:
     return schema
 
 
-def property_schema(field: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911
+# Types that map to one fixed schema (bigint leaves as a string: past 2**53 JSON numbers lose
+# digits in many readers, and Zoho and Airbyte use strings).
+_SCALARS: dict[str, dict[str, Any]] = {
+    **{name: _nullable("string") for name in STRING_TYPES},
+    **{name: _nullable("string", format="date-time") for name in DATETIME_TYPES},
+    "date": _nullable("string", format="date"),
+    "integer": _nullable("integer"),
+    "bigint": _nullable("string"),
+    "long": _nullable("string"),
+    "boolean": _nullable("boolean"),
+}
+_BY_JSON_TYPE = {"integer": "integer", "double": "number", "boolean": "boolean"}
+
+
+def property_schema(field: dict[str, Any]) -> dict[str, Any]:
     """JSON Schema of one field from its ``/settings/fields`` entry."""
     data_type = str(field.get("data_type") or "")
     json_type = str(field.get("json_type") or "")
     if data_type in {"formula", "rollup_summary"}:
         return_type = (field.get(data_type) or {}).get("return_type")
         data_type = RETURN_TYPE_ALIASES.get(str(return_type), "text")
-        if data_type in DECIMAL_TYPES and field.get("decimal_place") is None:
-            return _nullable("number")
     # The wire type wins over the data type where they disagree (``Tag`` is "text" but an array).
     if json_type == "jsonarray" or data_type in OBJECT_ARRAY_TYPES:
-        if data_type == "multiselectpicklist":
-            return _nullable("array", items={"type": ["string", "null"]})
-        return _nullable("array", items={"type": ["object", "null"], "additionalProperties": True})
+        items = "string" if data_type == "multiselectpicklist" else "object"
+        item_schema: dict[str, Any] = {"type": [items, "null"]}
+        if items == "object":
+            item_schema["additionalProperties"] = True
+        return _nullable("array", items=item_schema)
     if json_type == "jsonobject" or data_type in OBJECT_TYPES:
         return _lookup_schema()
     if data_type in DECIMAL_TYPES:
         return _decimal_schema(field.get("length"), field.get("decimal_place"))
-    if data_type == "integer":
-        return _nullable("integer")
-    if data_type in {"bigint", "long"}:
-        # Beyond 2**53 JSON numbers lose digits in many readers; Zoho (and Airbyte) use strings.
-        return _nullable("string")
-    if data_type == "boolean":
-        return _nullable("boolean")
-    if data_type == "date":
-        return _nullable("string", format="date")
-    if data_type in DATETIME_TYPES:
-        return _nullable("string", format="date-time")
-    if data_type in STRING_TYPES:
-        return _nullable("string")
-    return _fallback_by_json_type(json_type)
-
-
-def _fallback_by_json_type(json_type: str) -> dict[str, Any]:
-    mapping = {"integer": "integer", "double": "number", "boolean": "boolean"}
-    if json_type in mapping:
-        return _nullable(mapping[json_type])
-    return _nullable("string")
+    if data_type in _SCALARS:
+        return copy.deepcopy(_SCALARS[data_type])
+    return _nullable(_BY_JSON_TYPE.get(json_type, "string"))
 
 
 def module_schema(fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -110,5 +136,5 @@ def module_schema(fields: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bigint_fields(fields: list[dict[str, Any]]) -> list[str]:
-    """``bigint`` fields: their wire form (string or number) is unconfirmed, they leave as strings."""
+    """``bigint`` fields: string or number on the wire (unconfirmed); emitted as strings."""
     return [str(f["api_name"]) for f in fields if f.get("data_type") in {"bigint", "long"}]

@@ -10,7 +10,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from .auth import ZohoAuthenticator
+from .auth import OAuthClient, ZohoAuthenticator
 from .crm import CrmModuleStream, CrmSettingsReader
 from .datacenters import accounts_domain_for, normalise_api_domain
 from .errors import ModuleUnavailableError, ZohoError
@@ -28,42 +28,101 @@ class TapZoho(Tap):
     message_writer_class = BufferedRecordWriter
 
     config_jsonschema = th.PropertiesList(
-        th.Property("client_id", th.StringType, required=True,
-                    description="Client ID of the Zoho self client (API console)."),
-        th.Property("client_secret", th.StringType, required=True, secret=True,
-                    description="Client secret of the Zoho self client."),
-        th.Property("refresh_token", th.StringType, required=True, secret=True,
-                    description="Refresh token generated once for the self client."),
-        th.Property("api_domain", th.StringType, default="https://www.zohoapis.com",
-                    description="Zoho API domain of your data centre (https://www.zohoapis.eu, "
-                    ".in, .com.au, .jp, .com.cn, .ca, .sa), or any base URL such as a proxy or the "
-                    "offline sandbox."),
-        th.Property("accounts_domain", th.StringType,
-                    description="Zoho Accounts server issuing tokens. Default: derived from "
-                    "api_domain (https://accounts.zohocloud.ca for Canada)."),
-        th.Property("start_date", th.DateTimeType,
-                    description="Only records modified at or after this instant on the first run."),
-        th.Property("crm_modules", th.ArrayType(th.StringType),
-                    description="CRM module API names to read (e.g. Leads, Price_Books). Default: "
-                    "every module the API can read."),
-        th.Property("crm_include_deleted", th.BooleanType, default=True,
-                    description="Emit deleted CRM records with _sdc_deleted_at set."),
-        th.Property("strict_modules", th.BooleanType, default=False,
-                    description="Exit non-zero when any module is skipped, even one the user did "
-                    "not name (no permission, not API-supported)."),
-        th.Property("page_size", th.IntegerType(minimum=1, maximum=200), default=200,
-                    description="Records per Get Records call (Zoho maximum 200)."),
-        th.Property("fields_per_request", th.IntegerType(minimum=1, maximum=50), default=50,
-                    description="Fields per Get Records call (Zoho maximum 50); wider modules are "
-                    "read in several field groups and merged by id."),
-        th.Property("request_timeout", th.NumberType(minimum=1), default=60,
-                    description="Seconds before an HTTP request is abandoned and retried."),
-        th.Property("max_retries", th.IntegerType(minimum=0), default=8,
-                    description="Retries on 429, 5xx and connection errors before a module fails."),
-        th.Property("retry_backoff_seconds", th.NumberType(minimum=0), default=2.0,
-                    description="First wait between retries; doubles each time, at most 60 s."),
-        th.Property("progress_interval_seconds", th.NumberType(minimum=0), default=30,
-                    description="Seconds between progress lines per module."),
+        th.Property(
+            "client_id",
+            th.StringType,
+            required=True,
+            description="Client ID of the Zoho self client (API console).",
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Client secret of the Zoho self client.",
+        ),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Refresh token generated once for the self client.",
+        ),
+        th.Property(
+            "api_domain",
+            th.StringType,
+            default="https://www.zohoapis.com",
+            description="Zoho API domain of your data centre (https://www.zohoapis.eu, "
+            ".in, .com.au, .jp, .com.cn, .ca, .sa), or any base URL such as a proxy or the "
+            "offline sandbox.",
+        ),
+        th.Property(
+            "accounts_domain",
+            th.StringType,
+            description="Zoho Accounts server issuing tokens. Default: derived from "
+            "api_domain (https://accounts.zohocloud.ca for Canada).",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description="Only records modified at or after this instant on the first run.",
+        ),
+        th.Property(
+            "crm_modules",
+            th.ArrayType(th.StringType),
+            description="CRM module API names to read (e.g. Leads, Price_Books). Default: "
+            "every module the API can read.",
+        ),
+        th.Property(
+            "crm_include_deleted",
+            th.BooleanType,
+            default=True,
+            description="Emit deleted CRM records with _sdc_deleted_at set.",
+        ),
+        th.Property(
+            "strict_modules",
+            th.BooleanType,
+            default=False,
+            description="Exit non-zero when any module is skipped, even one the user did "
+            "not name (no permission, not API-supported).",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=200),
+            default=200,
+            description="Records per Get Records call (Zoho maximum 200).",
+        ),
+        th.Property(
+            "fields_per_request",
+            th.IntegerType(minimum=1, maximum=50),
+            default=50,
+            description="Fields per Get Records call (Zoho maximum 50); wider modules are "
+            "read in several field groups and merged by id.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType(minimum=1),
+            default=60,
+            description="Seconds before an HTTP request is abandoned and retried.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0),
+            default=8,
+            description="Retries on 429, 5xx and connection errors before a module fails.",
+        ),
+        th.Property(
+            "retry_backoff_seconds",
+            th.NumberType(minimum=0),
+            default=2.0,
+            description="First wait between retries; doubles each time, at most 60 s.",
+        ),
+        th.Property(
+            "progress_interval_seconds",
+            th.NumberType(minimum=0),
+            default=30,
+            description="Seconds between progress lines per module.",
+        ),
         th.Property("user_agent", th.StringType, description="User-Agent header to send."),
     ).to_dict()
 
@@ -86,9 +145,9 @@ class TapZoho(Tap):
         accounts = self.config.get("accounts_domain") or accounts_domain_for(self.api_domain)
         return ZohoAuthenticator(
             accounts_domain=normalise_api_domain(accounts),
-            client_id=self.config["client_id"],
-            client_secret=self.config["client_secret"],
-            refresh_token=self.config["refresh_token"],
+            client=OAuthClient(
+                self.config["client_id"], self.config["client_secret"], self.config["refresh_token"]
+            ),
             timeout=float(self.config.get("request_timeout", 60)),
             logger=self.logger,
         )
@@ -117,8 +176,9 @@ class TapZoho(Tap):
         for name in names:
             module = modules[name]
             if not module.get("api_supported"):
-                self.summary.failed(name, "not supported by the CRM API (api_supported: false)",
-                                    expected=True)
+                self.summary.failed(
+                    name, "not supported by the CRM API (api_supported: false)", expected=True
+                )
                 continue
             try:
                 fields = reader.fields(name)

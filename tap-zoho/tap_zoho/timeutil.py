@@ -1,4 +1,4 @@
-"""Zoho datetimes as instants: CRM sends ``+05:30``, Books ``+0530``; compare epochs, never strings."""
+"""Zoho datetimes as instants: CRM sends ``+05:30``, Books ``+0530``; compare epochs only."""
 
 from __future__ import annotations
 

@@ -14,8 +14,10 @@ from tests.zoho_sandbox.seed import ModuleSpec
 @pytest.fixture
 def api():
     sandbox = Sandbox(
-        specs=[ModuleSpec("Leads", 450, [("Last_Name", "text")], ["currency"] * 55, tie_group=0),
-               ModuleSpec("Empty_X", 0, [("Name", "text")], [])],
+        specs=[
+            ModuleSpec("Leads", 450, [("Last_Name", "text")], ["currency"] * 55, tie_group=0),
+            ModuleSpec("Empty_X", 0, [("Name", "text")], []),
+        ],
         limits=Limits(discrete_cap=200, token_cap=400),
     )
     sandbox.start()
@@ -27,15 +29,22 @@ def api():
 
 
 def mint(sandbox, **overrides):
-    form = {"grant_type": "refresh_token", "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN, **overrides}
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH_TOKEN,
+        **overrides,
+    }
     return requests.post(f"{sandbox.base_url}/oauth/v2/token", data=form, timeout=5)
 
 
 def get(api, path, **params):
     sandbox, session = api
     headers = params.pop("headers", {})
-    return session.get(f"{sandbox.base_url}/crm/v8/{path}", params=params, headers=headers, timeout=5)
+    return session.get(
+        f"{sandbox.base_url}/crm/v8/{path}", params=params, headers=headers, timeout=5
+    )
 
 
 def code(response):
@@ -63,8 +72,14 @@ def test_page_positions_past_the_cap_need_a_token(api):
 def test_page_tokens_are_bound_to_their_parameters_and_capped(api):
     first = get(api, "Leads", fields="Last_Name").json()
     token = first["info"]["next_page_token"]
-    assert code(get(api, "Leads", fields="Currency_1", page_token=token)) == "TOKEN_BOUND_DATA_MISMATCH"
-    assert code(get(api, "Leads", fields="Last_Name", page_token=token, page=2)) == "AMBIGUITY_DURING_PROCESSING"
+    assert (
+        code(get(api, "Leads", fields="Currency_1", page_token=token))
+        == "TOKEN_BOUND_DATA_MISMATCH"
+    )
+    assert (
+        code(get(api, "Leads", fields="Last_Name", page_token=token, page=2))
+        == "AMBIGUITY_DURING_PROCESSING"
+    )
     second = get(api, "Leads", fields="Last_Name", page_token=token).json()
     third = get(api, "Leads", fields="Last_Name", page_token=second["info"]["next_page_token"])
     assert code(third) == "PAGINATION_LIMIT_EXCEEDED"
@@ -80,7 +95,9 @@ def test_page_tokens_expire(api):
 
 def test_sort_order_and_if_modified_since_with_304(api):
     sandbox, _ = api
-    body = get(api, "Leads", fields="Modified_Time", sort_by="Modified_Time", sort_order="asc").json()
+    body = get(
+        api, "Leads", fields="Modified_Time", sort_by="Modified_Time", sort_order="asc"
+    ).json()
     times = [r["Modified_Time"] for r in body["data"]]
     assert times[0] < times[-1]
     assert code(get(api, "Leads", fields="Last_Name", sort_by="Last_Name")) == "INVALID_DATA"
@@ -151,13 +168,43 @@ def test_the_default_world_covers_every_data_type_and_the_awkward_modules():
     assert len(leads.records) > 2000
     assert len(leads.fields) > 50
     kinds = {f.data_type for f in leads.fields}
-    assert kinds >= {"text", "textarea", "email", "phone", "website", "picklist",
-                     "multiselectpicklist", "integer", "bigint", "double", "decimal", "currency",
-                     "percent", "boolean", "date", "datetime", "lookup", "ownerlookup",
-                     "userlookup", "multiuserlookup", "multiselectlookup", "multi_module_lookup",
-                     "subform", "autonumber", "formula", "rollup_summary", "fileupload",
-                     "imageupload", "profileimage", "event_reminder", "ALARM", "RRULE",
-                     "multireminder", "consent_lookup", "linetax"}
+    assert kinds >= {
+        "text",
+        "textarea",
+        "email",
+        "phone",
+        "website",
+        "picklist",
+        "multiselectpicklist",
+        "integer",
+        "bigint",
+        "double",
+        "decimal",
+        "currency",
+        "percent",
+        "boolean",
+        "date",
+        "datetime",
+        "lookup",
+        "ownerlookup",
+        "userlookup",
+        "multiuserlookup",
+        "multiselectlookup",
+        "multi_module_lookup",
+        "subform",
+        "autonumber",
+        "formula",
+        "rollup_summary",
+        "fileupload",
+        "imageupload",
+        "profileimage",
+        "event_reminder",
+        "ALARM",
+        "RRULE",
+        "multireminder",
+        "consent_lookup",
+        "linetax",
+    }
     assert not modules["Invoices"].permitted
     assert not modules["Visits"].api_supported
     assert modules["Projects_X"].generated_type == "custom"

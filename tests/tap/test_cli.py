@@ -80,14 +80,22 @@ def test_about_markdown_lists_the_settings():
     result = run_cli(["--about", "--format=markdown"])
 
     assert result.returncode == 0
-    for setting in ("client_id", "client_secret", "refresh_token", "api_domain",
-                    "accounts_domain", "start_date", "crm_modules"):
+    for setting in (
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "api_domain",
+        "accounts_domain",
+        "start_date",
+        "crm_modules",
+    ):
         assert f"| {setting} |" in result.stdout
 
 
 def test_discover_names_streams_after_modules_with_keys_and_replication_key(sandbox, tmp_path):
-    result = run_cli(["--config", str(write_json(tmp_path / "c.json", sandbox.tap_config())),
-                      "--discover"])
+    result = run_cli(
+        ["--config", str(write_json(tmp_path / "c.json", sandbox.tap_config())), "--discover"]
+    )
 
     catalog = json.loads(result.stdout)
     streams = {s["tap_stream_id"]: s for s in catalog["streams"]}
@@ -99,7 +107,9 @@ def test_discover_names_streams_after_modules_with_keys_and_replication_key(sand
     assert root["valid-replication-keys"] == ["Modified_Time"]
 
 
-def test_a_catalog_selects_streams_and_fields_and_only_those_fields_are_requested(sandbox, tmp_path):
+def test_a_catalog_selects_streams_and_fields_and_only_those_fields_are_requested(
+    sandbox, tmp_path
+):
     config_path = write_json(tmp_path / "c.json", sandbox.tap_config())
     catalog = json.loads(run_cli(["--config", str(config_path), "--discover"]).stdout)
     for stream in catalog["streams"]:
@@ -109,8 +119,9 @@ def test_a_catalog_selects_streams_and_fields_and_only_those_fields_are_requeste
                 entry["metadata"]["selected"] = stream["tap_stream_id"] == "accounts"
             elif stream["tap_stream_id"] == "accounts":
                 entry["metadata"]["selected"] = crumb[-1] in {"id", "Account_Name", "Modified_Time"}
-    result = run_cli(["--config", str(config_path), "--catalog",
-                      str(write_json(tmp_path / "cat.json", catalog))])
+    result = run_cli(
+        ["--config", str(config_path), "--catalog", str(write_json(tmp_path / "cat.json", catalog))]
+    )
 
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -126,14 +137,21 @@ def test_a_catalog_selects_streams_and_fields_and_only_those_fields_are_requeste
 def test_state_from_a_file_makes_the_run_incremental(sandbox, tmp_path):
     config_path = write_json(tmp_path / "c.json", sandbox.tap_config(crm_modules=["Accounts"]))
     first = run_cli(["--config", str(config_path)])
-    states = [json.loads(line)["value"] for line in first.stdout.splitlines()
-              if json.loads(line)["type"] == "STATE"]
+    states = [
+        json.loads(line)["value"]
+        for line in first.stdout.splitlines()
+        if json.loads(line)["type"] == "STATE"
+    ]
     rid = sorted(sandbox.records("Accounts"))[7]
     sandbox.update("Accounts", rid, {"Rating": "Qualified"})
 
-    second = run_cli(["--config", str(config_path), "--state",
-                      str(write_json(tmp_path / "s.json", states[-1]))])
+    second = run_cli(
+        ["--config", str(config_path), "--state", str(write_json(tmp_path / "s.json", states[-1]))]
+    )
 
-    records = [json.loads(line)["record"] for line in second.stdout.splitlines()
-               if json.loads(line)["type"] == "RECORD"]
+    records = [
+        json.loads(line)["record"]
+        for line in second.stdout.splitlines()
+        if json.loads(line)["type"] == "RECORD"
+    ]
     assert [r["id"] for r in records] == [rid]

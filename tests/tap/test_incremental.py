@@ -114,7 +114,9 @@ def test_an_interrupted_run_resumes_from_its_state_without_loss():
     assert broken.error is not None
     assert 0 < len(broken.ids("resume_x")) < 1500
     assert broken.state["bookmarks"]["resume_x"]["replication_key_value"]
-    assert sorted(broken.ids("resume_x") + resumed.ids("resume_x")) == sorted(sandbox.records("Resume_X"))
+    assert sorted(broken.ids("resume_x") + resumed.ids("resume_x")) == sorted(
+        sandbox.records("Resume_X")
+    )
 
 
 def test_start_date_limits_the_first_run(sandbox):
@@ -122,8 +124,9 @@ def test_start_date_limits_the_first_run(sandbox):
     times = sorted(r["Modified_Time"] for r in records.values())
     start = times[200]
 
-    run = run_tap(sandbox.tap_config(crm_modules=["Accounts"], start_date=start,
-                                     crm_include_deleted=False))
+    run = run_tap(
+        sandbox.tap_config(crm_modules=["Accounts"], start_date=start, crm_include_deleted=False)
+    )
 
     assert len(run.ids("accounts")) == 100
 
@@ -138,6 +141,4 @@ def test_a_new_custom_field_is_discovered_and_read_on_the_next_run(sandbox):
     second = run_tap(config, state=first.state)
 
     assert "Region_X" in second.schemas["accounts"]["properties"]
-    assert second.records["accounts"] == [
-        {**sandbox.records("Accounts")[rid]}
-    ]
+    assert second.records["accounts"] == [{**sandbox.records("Accounts")[rid]}]

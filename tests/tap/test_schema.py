@@ -11,22 +11,36 @@ from tests.zoho_sandbox.store import FieldMeta
 
 def _field(key: str) -> dict:
     spec = TYPE_SPECS[key]
-    return FieldMeta(key, spec.data_type, spec.json_type, spec.length, spec.decimal_place,
-                     extra=dict(spec.extra)).to_json(0, "1234567890123")
+    return FieldMeta(
+        key, spec.data_type, spec.json_type, spec.length, spec.decimal_place, extra=dict(spec.extra)
+    ).to_json(0, "1234567890123")
 
 
 @pytest.mark.parametrize(
     ("key", "json_type", "fmt"),
     [
-        ("text", "string", None), ("textarea", "string", None), ("email", "string", None),
-        ("picklist", "string", None), ("autonumber", "string", None),
-        ("integer", "integer", None), ("bigint", "string", None), ("boolean", "boolean", None),
-        ("date", "string", "date"), ("datetime", "string", "date-time"),
-        ("event_reminder", "string", "date-time"), ("formula_datetime", "string", "date-time"),
-        ("formula_text", "string", None), ("double", "number", None),
-        ("lookup", "object", None), ("ownerlookup", "object", None), ("ALARM", "object", None),
-        ("multiselectpicklist", "array", None), ("subform", "array", None),
-        ("multiselectlookup", "array", None), ("fileupload", "array", None), ("tag", "array", None),
+        ("text", "string", None),
+        ("textarea", "string", None),
+        ("email", "string", None),
+        ("picklist", "string", None),
+        ("autonumber", "string", None),
+        ("integer", "integer", None),
+        ("bigint", "string", None),
+        ("boolean", "boolean", None),
+        ("date", "string", "date"),
+        ("datetime", "string", "date-time"),
+        ("event_reminder", "string", "date-time"),
+        ("formula_datetime", "string", "date-time"),
+        ("formula_text", "string", None),
+        ("double", "number", None),
+        ("lookup", "object", None),
+        ("ownerlookup", "object", None),
+        ("ALARM", "object", None),
+        ("multiselectpicklist", "array", None),
+        ("subform", "array", None),
+        ("multiselectlookup", "array", None),
+        ("fileupload", "array", None),
+        ("tag", "array", None),
     ],
 )
 def test_each_data_type_maps_to_its_json_type(key, json_type, fmt):
@@ -36,8 +50,10 @@ def test_each_data_type_maps_to_its_json_type(key, json_type, fmt):
     assert schema.get("format") == fmt
 
 
-@pytest.mark.parametrize(("key", "scale"), [("currency", 2), ("decimal", 4), ("percent", 2),
-                                            ("formula", 2), ("rollup_summary", 2)])
+@pytest.mark.parametrize(
+    ("key", "scale"),
+    [("currency", 2), ("decimal", 4), ("percent", 2), ("formula", 2), ("rollup_summary", 2)],
+)
 def test_money_and_decimals_carry_precision_and_scale(key, scale):
     schema = property_schema(_field(key))
 
@@ -56,8 +72,14 @@ def test_nested_values_keep_keys_the_metadata_does_not_list():
 
 
 def test_unknown_data_types_fall_back_on_the_wire_type():
-    assert property_schema({"data_type": "brand_new", "json_type": "double"})["type"] == ["number", "null"]
-    assert property_schema({"data_type": "brand_new", "json_type": "jsonobject"})["type"][0] == "object"
+    assert property_schema({"data_type": "brand_new", "json_type": "double"})["type"] == [
+        "number",
+        "null",
+    ]
+    assert (
+        property_schema({"data_type": "brand_new", "json_type": "jsonobject"})["type"][0]
+        == "object"
+    )
     assert property_schema({"data_type": "brand_new"})["type"] == ["string", "null"]
 
 

@@ -20,8 +20,18 @@ atexit.register(_SANDBOX.stop)
 
 TestTapZohoStandard = get_tap_test_class(
     TapZoho,
-    config={**FAST, **_SANDBOX.tap_config(
-        crm_modules=["Accounts", "Contacts", "Deals", "Price_Books", "Projects_X", "Leads",
-                     "Contacts_X_Deals"],
-    )},
+    config={
+        **FAST,
+        **_SANDBOX.tap_config(
+            crm_modules=[
+                "Accounts",
+                "Contacts",
+                "Deals",
+                "Price_Books",
+                "Projects_X",
+                "Leads",
+                "Contacts_X_Deals",
+            ],
+        ),
+    },
 )

@@ -7,6 +7,7 @@ tap-zoho config file pointing at it), then serves until interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -48,10 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     print(url, flush=True)  # noqa: T201 - the URL is this program's output
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     sandbox.stop()
     return 0
 

@@ -89,24 +89,39 @@ class CrmApi:
         """``GET /crm/v8/settings/fields?module=X``."""
         name = query.get("module")
         if not name:
-            raise ApiError(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                           {"param_name": "module"})
+            raise ApiError(
+                400,
+                "REQUIRED_PARAM_MISSING",
+                "One of the expected parameter is missing",
+                {"param_name": "module"},
+            )
         module = self._module(name, for_records=False)
         if not module.has_field_metadata:
             return 204, None
-        return 200, {"fields": [f.to_json(i, module.module_id) for i, f in enumerate(module.fields)]}
+        return 200, {
+            "fields": [f.to_json(i, module.module_id) for i, f in enumerate(module.fields)]
+        }
 
     def _module(self, name: str, *, for_records: bool) -> Module:
         module = self.store.modules.get(name)
         if module is None:
-            raise ApiError(400, "INVALID_MODULE", "the module name given seems to be invalid",
-                           {"resource_path_index": 0})
+            raise ApiError(
+                400,
+                "INVALID_MODULE",
+                "the module name given seems to be invalid",
+                {"resource_path_index": 0},
+            )
         if for_records and not module.api_supported:
-            raise ApiError(400, "API_NOT_SUPPORTED", "API is not supported for this module",
-                           {"module": name})
+            raise ApiError(
+                400, "API_NOT_SUPPORTED", "API is not supported for this module", {"module": name}
+            )
         if for_records and not module.permitted:
-            raise ApiError(403, "NO_PERMISSION", "permission denied",
-                           {"permissions": [f"Crm_Implied_View_{name}"]})
+            raise ApiError(
+                403,
+                "NO_PERMISSION",
+                "permission denied",
+                {"permissions": [f"Crm_Implied_View_{name}"]},
+            )
         return module
 
     # ------------------------------------------------------------ Get Records
@@ -117,21 +132,32 @@ class CrmApi:
         per_page = self._int_param(query, "per_page", 200, 1, self.limits.max_per_page)
         sort_by = query.get("sort_by", "id")
         if sort_by not in SORTABLE:
-            raise ApiError(400, "INVALID_DATA", "invalid data",
-                           {"param_name": "sort_by", "supported_values": list(SORTABLE)})
+            raise ApiError(
+                400,
+                "INVALID_DATA",
+                "invalid data",
+                {"param_name": "sort_by", "supported_values": list(SORTABLE)},
+            )
         sort_order = query.get("sort_order", "desc")
         if sort_order not in {"asc", "desc"}:
-            raise ApiError(400, "INVALID_DATA", "invalid data",
-                           {"param_name": "sort_order", "supported_values": ["asc", "desc"]})
+            raise ApiError(
+                400,
+                "INVALID_DATA",
+                "invalid data",
+                {"param_name": "sort_order", "supported_values": ["asc", "desc"]},
+            )
         since = self._if_modified_since(headers)
         ids = self._ids_param(query)
         bound = (name, tuple(fields), per_page, sort_by, sort_order, since, tuple(ids or ()))
 
         token = query.get("page_token")
         if token is not None and "page" in query:
-            raise ApiError(400, "AMBIGUITY_DURING_PROCESSING", "ambiguity during processing",
-                           {"ambiguity_due_to": [{"param_name": "page"},
-                                                 {"param_name": "page_token"}]})
+            raise ApiError(
+                400,
+                "AMBIGUITY_DURING_PROCESSING",
+                "ambiguity during processing",
+                {"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]},
+            )
         if token is not None:
             offset = self._consume_token(token, bound)
             page = None
@@ -139,9 +165,12 @@ class CrmApi:
             page = self._int_param(query, "page", 1, 1, 10**9)
             offset = (page - 1) * per_page
             if offset + 1 > self.limits.discrete_cap:
-                raise ApiError(400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                               "you can only get the first 2000 records without page_token",
-                               {"limit": self.limits.discrete_cap})
+                raise ApiError(
+                    400,
+                    "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                    "you can only get the first 2000 records without page_token",
+                    {"limit": self.limits.discrete_cap},
+                )
 
         matching = self.store.window(
             module, sort_by=sort_by, descending=sort_order == "desc", modified_after=since, ids=ids
@@ -152,8 +181,9 @@ class CrmApi:
         more = offset + per_page < len(matching)
         next_token = self._mint_token(bound, offset + per_page) if more else None
         with self.store.lock:
-            data = [self._project(module.records[rid], fields) for rid in chunk
-                    if rid in module.records]
+            data = [
+                self._project(module.records[rid], fields) for rid in chunk if rid in module.records
+            ]
         info = {
             "per_page": per_page,
             "count": len(data),
@@ -182,12 +212,20 @@ class CrmApi:
     def _fields_param(self, module: Module, query: dict[str, str]) -> list[str]:
         raw = query.get("fields")
         if not raw:
-            raise ApiError(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing",
-                           {"param_name": "fields"})
+            raise ApiError(
+                400,
+                "REQUIRED_PARAM_MISSING",
+                "One of the expected parameter is missing",
+                {"param_name": "fields"},
+            )
         names = [f for f in raw.split(",") if f]
         if len(names) > self.limits.max_fields:
-            raise ApiError(400, "LIMIT_EXCEEDED", "limit exceeded",
-                           {"limit": self.limits.max_fields, "param_name": "fields"})
+            raise ApiError(
+                400,
+                "LIMIT_EXCEEDED",
+                "limit exceeded",
+                {"limit": self.limits.max_fields, "param_name": "fields"},
+            )
         for f in names:
             if f != "id" and not module.has_field(f):
                 raise ApiError(400, "INVALID_DATA", "invalid field", {"api_name": f})
@@ -199,8 +237,12 @@ class CrmApi:
             return None
         ids = [i for i in raw.split(",") if i]
         if len(ids) > self.limits.max_ids:
-            raise ApiError(400, "LIMIT_EXCEEDED", "limit exceeded",
-                           {"limit": self.limits.max_ids, "param_name": "ids"})
+            raise ApiError(
+                400,
+                "LIMIT_EXCEEDED",
+                "limit exceeded",
+                {"limit": self.limits.max_ids, "param_name": "ids"},
+            )
         return ids
 
     @staticmethod
@@ -213,8 +255,12 @@ class CrmApi:
         except ValueError:
             value = low - 1
         if not low <= value <= high:
-            raise ApiError(400, "INVALID_DATA", "invalid data",
-                           {"param_name": name, "minimum": low, "maximum": high})
+            raise ApiError(
+                400,
+                "INVALID_DATA",
+                "invalid data",
+                {"param_name": name, "minimum": low, "maximum": high},
+            )
         return value
 
     @staticmethod
@@ -225,8 +271,12 @@ class CrmApi:
         try:
             return epoch_of(raw)
         except ValueError:
-            raise ApiError(400, "INVALID_DATA", "invalid If-Modified-Since",
-                           {"header_name": "If-Modified-Since"}) from None
+            raise ApiError(
+                400,
+                "INVALID_DATA",
+                "invalid If-Modified-Since",
+                {"header_name": "If-Modified-Since"},
+            ) from None
 
     def _mint_token(self, bound: tuple, offset: int) -> str:
         token = secrets.token_hex(20)
@@ -238,16 +288,26 @@ class CrmApi:
         if state is None or len(token) > 96:
             raise ApiError(400, "INVALID_DATA", "invalid page_token", {"param_name": "page_token"})
         if state.expires_at <= time.time():
-            raise ApiError(400, "EXPIRED_VALUE", "page_token expired",
-                           {"api_name": "page_token", "json_path": "$.query.page_token"})
+            raise ApiError(
+                400,
+                "EXPIRED_VALUE",
+                "page_token expired",
+                {"api_name": "page_token", "json_path": "$.query.page_token"},
+            )
         if state.bound != bound:
-            raise ApiError(400, "TOKEN_BOUND_DATA_MISMATCH",
-                           "the given page_token does not match the request parameters",
-                           {"param_name": "page_token"})
+            raise ApiError(
+                400,
+                "TOKEN_BOUND_DATA_MISMATCH",
+                "the given page_token does not match the request parameters",
+                {"param_name": "page_token"},
+            )
         if state.offset >= self.limits.token_cap:
-            raise ApiError(400, "PAGINATION_LIMIT_EXCEEDED",
-                           f"You can only get upto {self.limits.token_cap} records using page_token "
-                           "param", {"param_name": "page_token"})
+            raise ApiError(
+                400,
+                "PAGINATION_LIMIT_EXCEEDED",
+                f"You can only get upto {self.limits.token_cap} records using page_token param",
+                {"param_name": "page_token"},
+            )
         return state.offset
 
     # ------------------------------------------------------------ deleted / count
@@ -256,13 +316,19 @@ class CrmApi:
         module = self._module(name, for_records=True)
         kind = query.get("type", "all")
         if kind not in {"all", "recycle", "permanent"}:
-            raise ApiError(400, "PATTERN_NOT_MATCHED", "pattern not matched", {"param_name": "type"})
+            raise ApiError(
+                400, "PATTERN_NOT_MATCHED", "pattern not matched", {"param_name": "type"}
+            )
         per_page = self._int_param(query, "per_page", 200, 1, self.limits.max_per_page)
         page = self._int_param(query, "page", 1, 1, 10**9)
         offset = (page - 1) * per_page
         if self.limits.deleted_page_cap and offset + 1 > self.limits.discrete_cap:
-            raise ApiError(400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED", "page limit exceeded",
-                           {"limit": self.limits.discrete_cap})
+            raise ApiError(
+                400,
+                "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                "page limit exceeded",
+                {"limit": self.limits.discrete_cap},
+            )
         entries = self.store.deleted_since(module, kind, self._if_modified_since(headers))
         chunk = entries[offset : offset + per_page]
         if not chunk:
@@ -273,15 +339,21 @@ class CrmApi:
                 "display_name": e.display_name,
                 "type": e.kind,
                 "deleted_time": self.store.dt(e.epoch),
-                "deleted_by": None if e.kind == "permanent" else {"name": "Ana Silva",
-                                                                  "id": "5843104000000231001"},
-                "created_by": None if e.kind == "permanent" else {"name": "Ana Silva",
-                                                                  "id": "5843104000000231001"},
+                "deleted_by": None
+                if e.kind == "permanent"
+                else {"name": "Ana Silva", "id": "5843104000000231001"},
+                "created_by": None
+                if e.kind == "permanent"
+                else {"name": "Ana Silva", "id": "5843104000000231001"},
             }
             for e in chunk
         ]
-        info = {"per_page": per_page, "count": len(data), "page": page,
-                "more_records": offset + per_page < len(entries)}
+        info = {
+            "per_page": per_page,
+            "count": len(data),
+            "page": page,
+            "more_records": offset + per_page < len(entries),
+        }
         return 200, {"data": data, "info": info}
 
     def count(self, name: str) -> Response:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass
@@ -72,11 +75,11 @@ class Stats:
         with self.lock:
             self.in_flight -= 1
 
-    def record(self, kind: str, path: str, status: int, credits: int) -> None:
+    def record(self, kind: str, path: str, status: int, cost: int) -> None:
         """Account one answered call."""
         with self.lock:
             self.requests[kind] += 1
-            self.credits += credits
+            self.credits += cost
             self.log.append((time.time(), kind, path, status))
 
     def snapshot(self) -> dict[str, object]:

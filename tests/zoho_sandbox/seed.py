@@ -112,23 +112,32 @@ TYPE_SPECS: dict[str, TypeSpec] = {
         "multiselectlookup",
         "jsonarray",
         lambda r, i: [
-            {"Contacts_Link": {"name": f"Contact {i}", "id": str(5843104000000702000 + i)},
-             "id": str(5843104000000799000 + i)}
+            {
+                "Contacts_Link": {"name": f"Contact {i}", "id": str(5843104000000702000 + i)},
+                "id": str(5843104000000799000 + i),
+            }
         ],
     ),
     "multi_module_lookup": TypeSpec(
         "multi_module_lookup",
         "jsonobject",
-        lambda r, i: {"name": f"Lead {i}", "id": str(5843104000000500000 + i),
-                      "module": {"api_name": "Leads", "id": "5843104000000002175"}},
+        lambda r, i: {
+            "name": f"Lead {i}",
+            "id": str(5843104000000500000 + i),
+            "module": {"api_name": "Leads", "id": "5843104000000002175"},
+        },
     ),
     "subform": TypeSpec(
         "subform",
         "jsonarray",
         lambda r, i: [
-            {"id": str(5843104000000600000 + i * 3 + k), "Item": f"Bolt {k}", "Qty": k + 1,
-             "Unit_Price": round(1.5 * (k + 1), 2),
-             "Parent_Id": {"name": f"Parent {i}", "id": str(5843104000000700000 + i)}}
+            {
+                "id": str(5843104000000600000 + i * 3 + k),
+                "Item": f"Bolt {k}",
+                "Qty": k + 1,
+                "Unit_Price": round(1.5 * (k + 1), 2),
+                "Parent_Id": {"name": f"Parent {i}", "id": str(5843104000000700000 + i)},
+            }
             for k in range(i % 3)
         ],
         extra=(("associated_module", {"module": "Line_Items", "id": "5843104000000060001"}),),
@@ -170,23 +179,44 @@ TYPE_SPECS: dict[str, TypeSpec] = {
     "fileupload": TypeSpec(
         "fileupload",
         "jsonarray",
-        lambda r, i: [{"File_Name__s": f"spec{i}.pdf", "Size__s": "20480", "File_Id__s": f"f{i}",
-                       "id": str(5843104000001200000 + i)}] if i % 4 == 0 else None,
+        lambda r, i: (
+            [
+                {
+                    "File_Name__s": f"spec{i}.pdf",
+                    "Size__s": "20480",
+                    "File_Id__s": f"f{i}",
+                    "id": str(5843104000001200000 + i),
+                }
+            ]
+            if i % 4 == 0
+            else None
+        ),
     ),
     "imageupload": TypeSpec(
         "imageupload",
         "jsonarray",
-        lambda r, i: [{"File_Name__s": f"front{i}.jpg", "Size__s": "53211", "File_Id__s": f"i{i}",
-                       "Sequence_Number__s": 1, "id": str(5843104000001300000 + i)}]
-        if i % 5 == 0
-        else None,
+        lambda r, i: (
+            [
+                {
+                    "File_Name__s": f"front{i}.jpg",
+                    "Size__s": "53211",
+                    "File_Id__s": f"i{i}",
+                    "Sequence_Number__s": 1,
+                    "id": str(5843104000001300000 + i),
+                }
+            ]
+            if i % 5 == 0
+            else None
+        ),
     ),
     "profileimage": TypeSpec("profileimage", "string", lambda r, i: f"{i:032x}" if i % 3 else None),
     "event_reminder": TypeSpec("event_reminder", "string", _dt),
     "ALARM": TypeSpec(
         "ALARM",
         "jsonobject",
-        lambda r, i: {"ALARM": "FREQ=NONE;ACTION=EMAIL;TRIGGER=DATE-TIME:2024-01-05T09:00:00+05:30"},
+        lambda r, i: {
+            "ALARM": "FREQ=NONE;ACTION=EMAIL;TRIGGER=DATE-TIME:2024-01-05T09:00:00+05:30"
+        },
     ),
     "RRULE": TypeSpec(
         "RRULE",
@@ -197,18 +227,25 @@ TYPE_SPECS: dict[str, TypeSpec] = {
         "multireminder", "jsonarray", lambda r, i: [{"period": "minutes", "unit": 15}]
     ),
     "consent_lookup": TypeSpec(
-        "consent_lookup", "jsonobject", lambda r, i: {"id": str(5843104000001400000 + i),
-                                                      "Consent_Through": "Email"}
+        "consent_lookup",
+        "jsonobject",
+        lambda r, i: {"id": str(5843104000001400000 + i), "Consent_Through": "Email"},
     ),
     "linetax": TypeSpec(
         "linetax",
         "jsonarray",
-        lambda r, i: [{"name": "VAT", "percentage": 20, "value": 4.0, "id": "1",
-                       "display_name": "VAT (20 %)"}],
+        lambda r, i: [
+            {"name": "VAT", "percentage": 20, "value": 4.0, "id": "1", "display_name": "VAT (20 %)"}
+        ],
     ),
-    "tag": TypeSpec("text", "jsonarray", lambda r, i: [{"name": "vip", "id": "77"}] if i % 2 else []),
+    "tag": TypeSpec(
+        "text", "jsonarray", lambda r, i: [{"name": "vip", "id": "77"}] if i % 2 else []
+    ),
     "address_street": TypeSpec(
-        "text", "string", lambda r, i: f"{i} Harbour Road", 250,
+        "text",
+        "string",
+        lambda r, i: f"{i} Harbour Road",
+        250,
         extra=(("parent_field", {"api_name": "Billing_Address", "id": "1"}),),
     ),
 }
@@ -294,9 +331,7 @@ def populate(store: CrmStore, spec: ModuleSpec, seed: int = 7) -> Module:
     start = int(BASE_INSTANT.timestamp()) - 365 * 86400
     skip = {"Created_Time", "Modified_Time"}
     for i in range(spec.records):
-        values = {
-            name: gen.gen(rng, i) for name, gen in gens.items() if name not in skip
-        }
+        values = {name: gen.gen(rng, i) for name, gen in gens.items() if name not in skip}
         offset = 0 if i < spec.tie_group else (i - spec.tie_group + 1) * spec.seconds_apart
         store.put_record(spec.api_name, values, modified_epoch=start + offset)
     return module
@@ -332,22 +367,36 @@ def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
         ModuleSpec(
             "Accounts",
             n(300),
-            [("Account_Name", "text"), ("Website", "website"), ("Annual_Revenue", "currency"),
-             ("Rating", "picklist"), ("Employees", "integer")],
+            [
+                ("Account_Name", "text"),
+                ("Website", "website"),
+                ("Annual_Revenue", "currency"),
+                ("Rating", "picklist"),
+                ("Employees", "integer"),
+            ],
             ["decimal", "date", "multiselectpicklist"],
         ),
         ModuleSpec(
             "Contacts",
             n(250),
-            [("Last_Name", "text"), ("Email", "email"), ("Account_Name", "lookup"),
-             ("Date_of_Birth", "date")],
+            [
+                ("Last_Name", "text"),
+                ("Email", "email"),
+                ("Account_Name", "lookup"),
+                ("Date_of_Birth", "date"),
+            ],
             ["boolean", "percent"],
         ),
         ModuleSpec(
             "Deals",
             n(120),
-            [("Deal_Name", "text"), ("Amount", "currency"), ("Stage", "picklist"),
-             ("Closing_Date", "date"), ("Account_Name", "lookup")],
+            [
+                ("Deal_Name", "text"),
+                ("Amount", "currency"),
+                ("Stage", "picklist"),
+                ("Closing_Date", "date"),
+                ("Account_Name", "lookup"),
+            ],
             ["subform", "multiselectlookup"],
         ),
         ModuleSpec(
@@ -383,8 +432,18 @@ def wide_module_spec(name: str, fields: int, records: int) -> ModuleSpec:
     """A custom module with exactly ``fields`` fields (system ones included), for benchmarks."""
     base = [("Name", "text")]
     custom_count = max(0, fields - len(base) - len(SYSTEM_FIELDS))
-    cycle = ["text", "currency", "integer", "datetime", "lookup", "multiselectpicklist",
-             "boolean", "decimal", "date", "email"]
+    cycle = [
+        "text",
+        "currency",
+        "integer",
+        "datetime",
+        "lookup",
+        "multiselectpicklist",
+        "boolean",
+        "decimal",
+        "date",
+        "email",
+    ]
     custom = [cycle[k % len(cycle)] for k in range(custom_count)]
     return ModuleSpec(name, records, base, custom, generated_type="custom", seconds_apart=3)
 

@@ -22,8 +22,8 @@ from .seed import ModuleSpec, default_specs, seed_store
 from .store import CrmStore, FieldMeta
 
 CLIENT_ID = "1000.SANDBOXCLIENT0000000000000000"
-CLIENT_SECRET = "sandbox-client-secret-0f9e8d7c6b5a"  # noqa: S105 - a fake for the offline sandbox
-REFRESH_TOKEN = "1000.sandboxrefresh0000000000000000.00000000000000000000000000000000"  # noqa: S105
+CLIENT_SECRET = "sandbox-client-secret-0f9e8d7c6b5a"
+REFRESH_TOKEN = "1000.sandboxrefresh0000000000000000.00000000000000000000000000000000"
 
 
 class Sandbox:
@@ -69,7 +69,7 @@ class Sandbox:
             self._server.shutdown()
             self._server.server_close()
 
-    def tap_config(self, **overrides: Any) -> dict[str, Any]:  # noqa: ANN401
+    def tap_config(self, **overrides: Any) -> dict[str, Any]:
         """A tap-zoho config pointing at this sandbox."""
         config = {
             "client_id": CLIENT_ID,
@@ -94,11 +94,19 @@ class Sandbox:
         """Delete a record (recycle bin or purge)."""
         self.store.delete_record(module, record_id, permanent=permanent)
 
-    def add_field(self, module: str, api_name: str, data_type: str = "text",
-                  json_type: str = "string", default: Any = None) -> None:  # noqa: ANN401
+    def add_field(
+        self,
+        module: str,
+        api_name: str,
+        data_type: str = "text",
+        json_type: str = "string",
+        default: Any = None,
+    ) -> None:
         """Add a custom field to a module."""
         self.store.add_field(
-            module, FieldMeta(api_name, data_type, json_type, length=255, custom_field=True), default
+            module,
+            FieldMeta(api_name, data_type, json_type, length=255, custom_field=True),
+            default,
         )
 
     def records(self, module: str) -> dict[str, dict[str, Any]]:
@@ -106,12 +114,12 @@ class Sandbox:
         with self.store.lock:
             return {rid: dict(r) for rid, r in self.store.modules[module].records.items()}
 
-    def on_call(self, after_calls: int, action: Any) -> None:  # noqa: ANN401
+    def on_call(self, after_calls: int, action: Any) -> None:
         """Run ``action`` once, right before serving API call number ``after_calls + 1``."""
         self.faults.hooks.append((after_calls, action))
 
 
-def _json_bytes(body: Any) -> bytes:  # noqa: ANN401
+def _json_bytes(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -119,11 +127,11 @@ class _Handler(BaseHTTPRequestHandler):
     sandbox: Sandbox
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Quiet: the tests read counters, not access logs."""
 
     # ----------------------------------------------------------------- plumbing
-    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:  # noqa: ANN401
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         payload = b"" if body is None or status in {204, 304} else _json_bytes(body)
         self.send_response(status)
         if payload:
@@ -170,7 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             answer = sandbox.accounts.refresh(params, sandbox.base_url)
         except TokenError as err:
-            sandbox.stats.record("token_error", "/oauth/v2/token", sandbox.faults.token_error_status, 0)
+            sandbox.stats.record(
+                "token_error", "/oauth/v2/token", sandbox.faults.token_error_status, 0
+            )
             self._send(sandbox.faults.token_error_status, err.body)
             return
         sandbox.stats.record("token", "/oauth/v2/token", 200, 0)
@@ -200,24 +210,34 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fault == "429":
-            self._error(path, 429, "TOO_MANY_REQUESTS", "You have exceeded the allowed concurrency limit")
+            self._error(
+                path, 429, "TOO_MANY_REQUESTS", "You have exceeded the allowed concurrency limit"
+            )
             return
         if fault == "500":
             self._error(path, 500, "INTERNAL_ERROR", "Internal server error")
             return
         if not sandbox.stats.start(faults.max_concurrency):
-            self._error(path, 429, "TOO_MANY_REQUESTS", "You have exceeded the allowed concurrency limit")
+            self._error(
+                path, 429, "TOO_MANY_REQUESTS", "You have exceeded the allowed concurrency limit"
+            )
             return
         try:
             self._authorised_api(method, path, query, fault)
         finally:
             sandbox.stats.finish()
 
-    def _error(self, path: str, status: int, code: str, message: str, details: dict | None = None) -> None:
+    def _error(
+        self, path: str, status: int, code: str, message: str, details: dict | None = None
+    ) -> None:
         self.sandbox.stats.record(code, path, status, 0)
-        self._send(status, {"code": code, "details": details or {}, "message": message, "status": "error"})
+        self._send(
+            status, {"code": code, "details": details or {}, "message": message, "status": "error"}
+        )
 
-    def _authorised_api(self, method: str, path: str, query: dict[str, str], fault: str | None) -> None:
+    def _authorised_api(
+        self, method: str, path: str, query: dict[str, str], fault: str | None
+    ) -> None:
         sandbox = self.sandbox
         header = self.headers.get("Authorization", "")
         prefix, _, token = header.partition(" ")
@@ -230,7 +250,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         budget = sandbox.faults.daily_credit_budget
         if budget is not None and sandbox.stats.credits + 1 > budget:
-            self._error(path, 429, "TOO_MANY_REQUESTS", "API requests for the 24-hour period exceeded")
+            self._error(
+                path, 429, "TOO_MANY_REQUESTS", "API requests for the 24-hour period exceeded"
+            )
             return
         for route in sandbox.extra_routes:
             if route.handles(path):
@@ -247,13 +269,21 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox.stats.record(kind, path, status, 1)
         self._send(status, body)
 
-    def _crm(self, method: str, path: str, query: dict[str, str], scopes: frozenset[str]) -> tuple[str, int, Any]:
+    def _crm(
+        self, method: str, path: str, query: dict[str, str], scopes: frozenset[str]
+    ) -> tuple[str, int, Any]:
         crm = self.sandbox.crm
         if method != "GET":
-            raise ApiError(400, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one")
+            raise ApiError(
+                400, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one"
+            )
         parts = path.strip("/").split("/")
         if parts[:2] != ["crm", "v8"] or len(parts) < 3:
-            raise ApiError(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
+            raise ApiError(
+                404,
+                "INVALID_URL_PATTERN",
+                "Please check if the URL trying to access is a correct one",
+            )
         rest = parts[2:]
         headers = {k.lower(): v for k, v in self.headers.items()}
         if rest == ["settings", "modules"]:
@@ -272,7 +302,9 @@ class _Handler(BaseHTTPRequestHandler):
             return ("deleted", *crm.deleted(module, query, headers))
         if rest[1:] == ["actions", "count"]:
             return ("count", *crm.count(module))
-        raise ApiError(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
+        raise ApiError(
+            404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one"
+        )
 
     @staticmethod
     def _need(scopes: frozenset[str], *candidates: str) -> None:
@@ -298,8 +330,13 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.delete(args["module"], args["id"], permanent=args.get("permanent", False))
             self._send(200, {"ok": True})
         elif action == "add_field":
-            sandbox.add_field(args["module"], args["api_name"], args.get("data_type", "text"),
-                              args.get("json_type", "string"), args.get("default"))
+            sandbox.add_field(
+                args["module"],
+                args["api_name"],
+                args.get("data_type", "text"),
+                args.get("json_type", "string"),
+                args.get("default"),
+            )
             self._send(200, {"ok": True})
         elif action == "fault":
             sandbox.faults.inject(args["kind"], args.get("times", 1), args.get("path_contains", ""))

@@ -187,7 +187,7 @@ class CrmStore:
             rid = record_id or self.new_id()
             epoch = self.clock.now() if modified_epoch is None else modified_epoch
             self.clock.set_at_least(epoch)
-            record = {name: None for name in module.field_names}
+            record = dict.fromkeys(module.field_names)
             record.update(values)
             record["id"] = rid
             module.created.setdefault(rid, epoch)
@@ -226,7 +226,7 @@ class CrmStore:
             )
             module.invalidate()
 
-    def add_field(self, module_name: str, meta: FieldMeta, default: Any = None) -> None:  # noqa: ANN401
+    def add_field(self, module_name: str, meta: FieldMeta, default: Any = None) -> None:
         """Add a custom field; existing records get ``default`` without changing Modified_Time."""
         with self.lock:
             module = self.modules[module_name]
@@ -271,14 +271,14 @@ class CrmStore:
             entries = [
                 e
                 for e in module.deleted
-                if (kind == "all" or e.kind == kind) and (after is None or e.epoch > after)
+                if kind in {"all", e.kind} and (after is None or e.epoch > after)
             ]
             return sorted(entries, key=lambda e: (e.epoch, int(e.record_id)))
 
 
 def epoch_of(value: str) -> int:
     """Parse an ISO-8601 datetime with offset into an epoch second."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp())
