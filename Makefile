@@ -25,6 +25,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/tap_crm.py
 
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
 sandbox: $(STAMP)
 	$(PY) -m tests.zoho_sandbox
 
