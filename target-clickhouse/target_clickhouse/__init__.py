@@ -1,0 +1,1 @@
+"""target-clickhouse: a Singer target for ClickHouse (embedded chDB or any server)."""

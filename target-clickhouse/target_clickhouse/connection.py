@@ -1,0 +1,89 @@
+"""One ClickHouse client per target: embedded chDB when no host is set, HTTP(S) otherwise.
+
+chDB runs one engine per process and per data path, so the embedded client is shared and guarded
+by a lock. Over HTTP the client is built without a session id: concurrent inserts on one session
+fail with "Session is locked" (error 373), and inserts need no session state.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from pathlib import Path
+
+import clickhouse_connect
+
+if t.TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+DEFAULT_EMBEDDED_PATH = ".clickhouse"
+
+
+def client_kwargs(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Keyword arguments for ``clickhouse_connect.get_client`` from the target's settings."""
+    settings = dict(config.get("client_settings") or {})
+    if not config.get("host"):
+        path = Path(config.get("path") or DEFAULT_EMBEDDED_PATH).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return {"interface": "chdb", "path": str(path), "settings": settings}
+    secure = bool(config.get("secure", False))
+    return {
+        "host": config["host"],
+        "port": int(config.get("port") or (8443 if secure else 8123)),
+        "username": config.get("username") or "default",
+        "password": config.get("password") or "",
+        "secure": secure,
+        "verify": bool(config.get("verify", True)),
+        "autogenerate_session_id": False,
+        "connect_timeout": int(config.get("connect_timeout", 10)),
+        "send_receive_timeout": int(config.get("send_receive_timeout", 300)),
+        "settings": settings,
+    }
+
+
+class Connection:
+    """The target's client, with a lock for the embedded engine."""
+
+    def __init__(self, config: t.Mapping[str, t.Any]) -> None:
+        """Open the client now, so a bad host or path fails before any data is read."""
+        self.embedded = not config.get("host")
+        self.client: Client = clickhouse_connect.get_client(**client_kwargs(config))
+        self._lock = threading.Lock() if self.embedded else None
+
+    def command(self, sql: str) -> None:
+        """Run a statement that returns nothing of interest."""
+        with self._guard():
+            self.client.command(sql)
+
+    def query_rows(self, sql: str, parameters: dict[str, t.Any]) -> list[tuple]:
+        """Run a parameterised query (values are bound, never pasted into SQL)."""
+        with self._guard():
+            return list(self.client.query(sql, parameters=parameters).result_rows)
+
+    def insert(
+        self,
+        table: str,
+        database: str,
+        columns: list[list[t.Any]],
+        names: list[str],
+        settings: dict[str, t.Any],
+    ) -> None:
+        """Insert column-oriented data; returns once ClickHouse acknowledged it."""
+        with self._guard():
+            self.client.insert(
+                table,
+                columns,
+                column_names=names,
+                database=database,
+                column_oriented=True,
+                settings=settings,
+            )
+
+    def close(self) -> None:
+        """Close the client (chDB releases its data path lock)."""
+        self.client.close()
+
+    def _guard(self) -> t.ContextManager[t.Any]:
+        import contextlib  # noqa: PLC0415
+
+        return self._lock if self._lock is not None else contextlib.nullcontext()

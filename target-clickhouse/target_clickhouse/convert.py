@@ -1,0 +1,189 @@
+"""Pure conversion of Singer values into ClickHouse column values, one column at a time.
+
+Values are converted per column at flush time: a column whose values already have the right
+Python type (checked in C by ``set(map(type, ...))``) is passed through untouched, so the common
+case costs no Python call per value. Anything that cannot be converted raises
+:class:`BadValueError` naming the column and the value.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+from .ddl import strip_nullable
+
+NoneType = type(None)
+
+
+class BadValueError(ValueError):
+    """A value that does not fit its column."""
+
+    def __init__(self, column: str, ch_type: str, value: Any) -> None:
+        """Keep what is needed for a one-line message."""
+        shown = repr(value)
+        if len(shown) > 120:  # noqa: PLR2004
+            shown = shown[:117] + "..."
+        super().__init__(f"column {column!r} ({ch_type}): cannot store value {shown}")
+        self.column = column
+
+
+_JSON = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
+
+
+def _json_text(value: Any) -> str:
+    return _JSON.encode(value).decode()
+
+
+def _to_string(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return _json_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _to_int(value: Any) -> Any:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    raise TypeError
+
+
+def _to_float(value: Any) -> Any:
+    if value is None or isinstance(value, float):
+        return value
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, (int, Decimal)):
+        return float(value)
+    if isinstance(value, str):
+        return float(value)
+    raise TypeError
+
+
+def _decimal_converter(scale: int, integer_digits: int) -> Any:
+    quantum = Decimal(1).scaleb(-scale)
+    limit = Decimal(10) ** integer_digits
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+            raise TypeError
+        # str() of a float is its shortest round-trip form: 20041.92 stays 20041.92.
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        if not number.is_finite() or abs(number) >= limit:
+            raise TypeError
+        return number.quantize(quantum)
+
+    return convert
+
+
+def _to_bool(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise TypeError
+
+
+def _to_datetime(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise TypeError
+    if parsed.tzinfo is None:
+        return parsed  # naive values are taken as UTC, as the Singer spec says
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def _to_date(value: Any) -> Any:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    raise TypeError
+
+
+def _to_json_object(value: Any) -> Any:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    return {"value": value}
+
+
+_PASS_THROUGH: dict[str, frozenset[type]] = {
+    "String": frozenset({str, NoneType}),
+    "Int64": frozenset({int, NoneType}),
+    "Float64": frozenset({float, NoneType}),
+    "Bool": frozenset({bool, NoneType}),
+}
+
+
+def converter(ch_type: str) -> Any:
+    """The per-value conversion function for a column type."""
+    base = strip_nullable(ch_type)
+    if base == "String":
+        return _to_string
+    if base == "Int64":
+        return _to_int
+    if base == "Float64":
+        return _to_float
+    if base == "Bool":
+        return _to_bool
+    if base.startswith("DateTime64"):
+        return _to_datetime
+    if base == "Date32":
+        return _to_date
+    if base.startswith("Decimal("):
+        precision, scale = (int(x) for x in base[8:-1].split(","))
+        return _decimal_converter(scale, precision - scale)
+    if base.startswith("JSON"):
+        return _to_json_object
+    return _to_string
+
+
+def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
+    """Convert one column's values; raise :class:`BadValueError` on the first misfit."""
+    base = strip_nullable(ch_type)
+    required = not ch_type.startswith("Nullable(") and not base.startswith("JSON")
+    allowed = _PASS_THROUGH.get(base)
+    if allowed is not None and set(map(type, values)) <= allowed:
+        if required and None in values:
+            raise BadValueError(name, ch_type, None)
+        return values
+    convert = converter(ch_type)
+    try:
+        converted = [convert(v) for v in values]
+    except (TypeError, ValueError, InvalidOperation, OverflowError):
+        for value in values:
+            try:
+                convert(value)
+            except (TypeError, ValueError, InvalidOperation, OverflowError):
+                raise BadValueError(name, ch_type, value) from None
+        raise
+    if required and None in converted:
+        raise BadValueError(name, ch_type, None)
+    return converted

@@ -1,0 +1,76 @@
+"""Creating and evolving tables: add new columns, widen changed ones, never drop or narrow."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from . import ddl
+
+if t.TYPE_CHECKING:
+    from .connection import Connection
+
+
+class SchemaChangeError(ValueError):
+    """A change ClickHouse cannot make in place (a key column changing type)."""
+
+
+class SchemaManager:
+    """Applies DDL through one connection and remembers what each table looks like."""
+
+    def __init__(self, connection: Connection, logger: logging.Logger) -> None:
+        """Nothing is created until a stream needs it."""
+        self.connection = connection
+        self.logger = logger
+        self._databases: set[str] = set()
+        self.statements: list[str] = []
+
+    def run(self, sql: str) -> None:
+        """Run and remember one DDL statement."""
+        self.statements.append(sql)
+        self.connection.command(sql)
+
+    def existing_columns(self, database: str, table: str) -> dict[str, str]:
+        """Column name -> type of an existing table (empty when it does not exist)."""
+        rows = self.connection.query_rows(
+            "SELECT name, type FROM system.columns "
+            "WHERE database = {db:String} AND table = {tbl:String} ORDER BY position",
+            {"db": database, "tbl": table},
+        )
+        return {str(name): str(kind) for name, kind in rows}
+
+    def ensure_table(self, spec: ddl.TableSpec) -> dict[str, str]:
+        """Make the table fit ``spec``; return its actual column types."""
+        if spec.database not in self._databases:
+            self.run(ddl.create_database(spec.database, spec.cluster))
+            self._databases.add(spec.database)
+        existing = self.existing_columns(spec.database, spec.table)
+        if not existing:
+            self.run(ddl.create_table(spec))
+            self.run(ddl.current_view(spec))
+            self.logger.info("Created table %s.%s", spec.database, spec.table)
+            return self.existing_columns(spec.database, spec.table)
+        changed = False
+        for name, wanted in spec.columns.items():
+            if name not in existing:
+                self.run(ddl.add_column(spec, name, wanted))
+                self.logger.info("Added column %s.%s %s", spec.table, name, wanted)
+                changed = True
+                continue
+            wider = ddl.widen(existing[name], wanted)
+            if wider is None:
+                continue
+            if name in spec.keys:
+                msg = (
+                    f"table {spec.table!r}: key column {name!r} is {existing[name]} but the "
+                    f"stream now sends {wanted}; key columns cannot change type in place"
+                )
+                raise SchemaChangeError(msg)
+            target_type = wider if name in spec.keys else ddl.nullable(wider)
+            self.run(ddl.modify_column(spec, name, target_type))
+            self.logger.info("Widened column %s.%s to %s", spec.table, name, target_type)
+            changed = True
+        if changed:
+            self.run(ddl.current_view(spec))
+            return self.existing_columns(spec.database, spec.table)
+        return existing

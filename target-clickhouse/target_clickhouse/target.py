@@ -1,0 +1,139 @@
+"""target-clickhouse: settings, the shared connection, and the command line."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+import typing as t
+from functools import cached_property
+
+import msgspec
+from singer_sdk import Target
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import (
+    InvalidInputLine,
+    InvalidRecord,
+    RecordsWithoutSchemaException,
+)
+
+from .connection import DEFAULT_EMBEDDED_PATH, Connection
+from .sinks import BadRecordError, ClickHouseSink
+from .tables import SchemaChangeError, SchemaManager
+
+if t.TYPE_CHECKING:
+    from singer_sdk.sinks import Sink
+
+
+# Numbers with a fraction are read as Decimal: money keeps every digit it was sent with.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+
+
+class QuietMsgSpecReader(MsgSpecReader):
+    """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
+
+    def deserialize_json(self, line: str) -> dict:
+        """Parse one line or raise InvalidInputLine naming what is wrong."""
+        try:
+            return _DECODER.decode(line)  # type: ignore[no-any-return]
+        except msgspec.DecodeError as exc:
+            preview = line.strip()[:80]
+            msg = f"invalid JSON on input ({exc}): {preview!r}"
+            raise InvalidInputLine(msg) from None
+
+
+class TargetClickHouse(Target):
+    """Singer target for ClickHouse: ReplacingMergeTree tables, embedded chDB without a host."""
+
+    name = "target-clickhouse"
+    default_sink_class = ClickHouseSink
+    message_reader_class = QuietMsgSpecReader
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("host", th.StringType,
+                    description="ClickHouse server host. Unset: the embedded engine (chDB)."),
+        th.Property("port", th.IntegerType,
+                    description="HTTP(S) port. Default 8123, or 8443 with secure."),
+        th.Property("username", th.StringType, default="default", description="User name."),
+        th.Property("password", th.StringType, secret=True, description="Password."),
+        th.Property("database", th.StringType, default="default",
+                    description="Database for the tables (created if missing)."),
+        th.Property("secure", th.BooleanType, default=False,
+                    description="Use HTTPS (ClickHouse Cloud: true, port 8443)."),
+        th.Property("verify", th.BooleanType, default=True,
+                    description="Verify the server's TLS certificate."),
+        th.Property("client_settings", th.ObjectType(additional_properties=True),
+                    description="Extra ClickHouse settings for every query and insert, e.g. "
+                    '{"async_insert": 1, "wait_for_async_insert": 1}.'),
+        th.Property("path", th.StringType, default=DEFAULT_EMBEDDED_PATH,
+                    description="Data directory of the embedded engine (used without host)."),
+        th.Property("table_prefix", th.StringType, default="",
+                    description="Prefix of every table name, e.g. zoho_."),
+        th.Property("all_strings", th.BooleanType, default=False,
+                    description="Every column Nullable(String), like the legacy tables."),
+        th.Property("json_as", th.StringType, default="string", allowed_values=["string", "json"],
+                    description="Objects and arrays as JSON text (string) or native JSON columns."),
+        th.Property("cluster", th.StringType,
+                    description="Cluster name: DDL runs ON CLUSTER with Replicated engines."),
+        th.Property("batch_size_bytes", th.IntegerType, default=64 * 1024 * 1024,
+                    description="Flush a stream's buffer when its estimated size reaches this."),
+        th.Property("batch_size_rows", th.IntegerType, default=50_000,
+                    description="Rows per insert for each stream."),
+        th.Property("validate_records", th.BooleanType, default=False,
+                    description="Also validate records against JSON Schema (slow). Off: values "
+                    "are still checked as they are converted to their column types."),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Remember each stream's bookmark properties as SCHEMA messages arrive."""
+        self._bookmarks: dict[str, list[str]] = {}
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def connection(self) -> Connection:
+        """The one client of this run."""
+        return Connection(self.config)
+
+    @cached_property
+    def schema_manager(self) -> SchemaManager:
+        """DDL for every sink."""
+        return SchemaManager(self.connection, self.logger)
+
+    def bookmark_properties(self, stream: str) -> list[str]:
+        """The ``bookmark_properties`` of a stream's SCHEMA message (its version source)."""
+        return self._bookmarks.get(stream, [])
+
+    def _process_schema_message(self, message_dict: dict) -> None:
+        stream = message_dict.get("stream")
+        if isinstance(stream, str):
+            self._bookmarks[stream] = list(message_dict.get("bookmark_properties") or [])
+        super()._process_schema_message(message_dict)
+
+    def add_sink(self, stream_name: str, schema: dict, key_properties: t.Any = None) -> Sink:
+        """Drain a replaced sink of the same stream first, so its rows keep the old layout."""
+        for old in [s for s in self._sinks_to_clear if s.stream_name == stream_name]:
+            self.drain_one(old)
+        return super().add_sink(stream_name, schema, key_properties)
+
+
+_ONE_LINE_ERRORS = (
+    BadRecordError,
+    InvalidRecord,
+    SchemaChangeError,
+    InvalidInputLine,
+    RecordsWithoutSchemaException,
+)
+
+
+def main() -> None:
+    """Console entry point: bad input ends as one line on stderr and exit code 1."""
+    try:
+        TargetClickHouse.cli()
+    except _ONE_LINE_ERRORS as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"target-clickhouse: error: {message}\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

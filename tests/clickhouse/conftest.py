@@ -1,0 +1,63 @@
+"""One chDB data path for the whole pytest process (chDB allows one per process)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import uuid
+from typing import Any
+
+import clickhouse_connect
+import pytest
+
+CHDB_PATH = tempfile.mkdtemp(prefix="chdb-tests-")
+
+
+@pytest.fixture
+def database() -> str:
+    """A fresh database name per test."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def ch():
+    """A client on the shared embedded path."""
+    client = clickhouse_connect.get_client(interface="chdb", path=CHDB_PATH)
+    yield client
+
+
+def target_config(database: str, **overrides: Any) -> dict[str, Any]:
+    return {"path": CHDB_PATH, "database": database, **overrides}
+
+
+def run_target(config: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Feed Singer messages to target-clickhouse in-process; return the STATE values it wrote."""
+    from target_clickhouse.target import TargetClickHouse  # noqa: PLC0415
+
+    text = "".join(json.dumps(m) + "\n" for m in messages)
+    out = io.StringIO()
+    import contextlib  # noqa: PLC0415
+
+    with contextlib.redirect_stdout(out):
+        target = TargetClickHouse(config=config)
+        target.listen(io.StringIO(text))
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+
+def schema_message(stream: str, properties: dict, keys: list[str] | None = None,
+                   bookmark: list[str] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "SCHEMA", "stream": stream,
+                               "schema": {"type": "object", "properties": properties},
+                               "key_properties": keys or []}
+    if bookmark:
+        message["bookmark_properties"] = bookmark
+    return message
+
+
+def record(stream: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "RECORD", "stream": stream, "record": data}
+
+
+def rows(ch, sql: str, **params: Any) -> list[tuple]:
+    return list(ch.query(sql, parameters=params).result_rows)

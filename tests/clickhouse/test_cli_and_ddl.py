@@ -1,0 +1,134 @@
+"""Bad input ends in one clear line; generated cluster DDL; HTTP client settings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import clickhouse_connect
+from target_clickhouse import ddl
+from target_clickhouse.connection import client_kwargs
+
+TARGET = Path(sys.executable).with_name("target-clickhouse")
+SCHEMA = {"type": "SCHEMA", "stream": "leads", "key_properties": ["id"],
+          "schema": {"properties": {"id": {"type": ["string"]}, "n": {"type": ["integer", "null"]}}}}
+
+
+def run(tmp_path, lines, **config):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"path": str(tmp_path / "data"), "batch_size_rows": 1, **config}))
+    text = "".join(line if isinstance(line, str) else json.dumps(line) + "\n" for line in lines)
+    return subprocess.run([str(TARGET), "--config", str(cfg)], input=text, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def error_lines(result):
+    return [l for l in result.stderr.splitlines() if l.startswith("target-clickhouse: error:")]
+
+
+def count_rows(tmp_path):
+    client = clickhouse_connect.get_client(interface="chdb", path=str(tmp_path / "data"))
+    try:
+        return client.query("SELECT count() FROM default.leads").result_rows[0][0]
+    finally:
+        client.close()
+
+
+def test_a_record_before_its_schema_is_one_clear_error(tmp_path):
+    result = run(tmp_path, [{"type": "RECORD", "stream": "leads", "record": {"id": "1"}}])
+
+    assert result.returncode == 1
+    assert "before a corresponding schema" in error_lines(result)[0]
+    assert "leads" in error_lines(result)[0]
+
+
+def test_invalid_json_is_one_clear_error_and_committed_rows_stay(tmp_path):
+    good = {"type": "RECORD", "stream": "leads", "record": {"id": "1", "n": 1}}
+    state = {"type": "STATE", "value": {"n": 1}}
+    result = run(tmp_path, [SCHEMA, good, '{"type": "RECORD", "stream": "le\n', state])
+
+    assert result.returncode == 1
+    assert "invalid JSON" in error_lines(result)[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # no STATE for data that was not written
+    assert count_rows(tmp_path) == 1
+
+
+def test_a_value_that_breaks_its_column_names_stream_column_and_value(tmp_path):
+    good = {"type": "RECORD", "stream": "leads", "record": {"id": "1", "n": 1}}
+    bad = {"type": "RECORD", "stream": "leads", "record": {"id": "2", "n": "lots"}}
+    result = run(tmp_path, [SCHEMA, good, {"type": "STATE", "value": {"ok": 1}}, bad,
+                            {"type": "STATE", "value": {"ok": 2}}])
+
+    assert result.returncode == 1
+    line = error_lines(result)[0]
+    assert "'leads'" in line
+    assert "'n'" in line
+    assert "'lots'" in line
+    assert '{"ok": 2}' not in result.stdout
+    assert count_rows(tmp_path) == 1
+
+
+def test_a_null_key_is_refused(tmp_path):
+    result = run(tmp_path, [SCHEMA, {"type": "RECORD", "stream": "leads", "record": {"id": None}}])
+
+    assert result.returncode == 1
+    assert "'id'" in error_lines(result)[0]
+
+
+def test_cluster_ddl_uses_on_cluster_and_replicated_engines():
+    spec = ddl.TableSpec("analytics", "zoho_leads", {"id": "String", "n": "Nullable(Int64)"},
+                         ("id",), cluster="main")
+    create = ddl.create_table(spec)
+    assert "CREATE TABLE IF NOT EXISTS `analytics`.`zoho_leads` ON CLUSTER `main`" in create
+    assert ("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}',"
+            " '{replica}', `_sdc_version`, `_sdc_is_deleted`)") in create
+    assert "ORDER BY (`id`)" in create
+    keyless = ddl.create_table(ddl.TableSpec("analytics", "events", {"e": "Nullable(String)"}, (),
+                                             cluster="main"))
+    assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in keyless
+    assert "ON CLUSTER `main`" in ddl.add_column(spec, "x", "Nullable(String)")
+    assert "ON CLUSTER `main`" in ddl.modify_column(spec, "n", "Nullable(Float64)")
+    assert "ON CLUSTER `main`" in ddl.current_view(spec)
+    assert ddl.create_database("analytics", "main") == (
+        "CREATE DATABASE IF NOT EXISTS `analytics` ON CLUSTER `main`")
+
+
+def test_ddl_without_cluster_is_plain():
+    spec = ddl.TableSpec("db", "t", {"id": "String"}, ("id",))
+    assert "ON CLUSTER" not in ddl.create_table(spec)
+    assert "ENGINE = ReplacingMergeTree(`_sdc_version`, `_sdc_is_deleted`)" in ddl.create_table(spec)
+
+
+def test_widening_rules():
+    assert ddl.widen("Nullable(Int64)", "Nullable(Float64)") == "Float64"
+    assert ddl.widen("Nullable(Float64)", "Nullable(Int64)") is None
+    assert ddl.widen("Nullable(Int64)", "Nullable(Decimal(18, 2))") == "Decimal(18, 2)"
+    assert ddl.widen("Nullable(Decimal(18, 2))", "Nullable(Decimal(20, 4))") == "Decimal(20, 4)"
+    assert ddl.widen("Nullable(Bool)", "Nullable(String)") == "String"
+    assert ddl.widen("Nullable(DateTime64(6, 'UTC'))", "Nullable(Int64)") == "String"
+    assert ddl.widen("Nullable(String)", "Nullable(Int64)") is None
+
+
+def test_http_client_is_built_from_the_settings_without_a_session_id():
+    kwargs = client_kwargs({"host": "ch.example.internal", "secure": True, "username": "loader",
+                            "password": "pw", "verify": False,
+                            "client_settings": {"async_insert": 1}})
+
+    assert kwargs["host"] == "ch.example.internal"
+    assert kwargs["port"] == 8443
+    assert kwargs["secure"] is True
+    assert kwargs["verify"] is False
+    assert kwargs["username"] == "loader"
+    assert kwargs["password"] == "pw"
+    assert kwargs["autogenerate_session_id"] is False
+    assert kwargs["settings"] == {"async_insert": 1}
+    assert client_kwargs({"host": "h"})["port"] == 8123
+
+
+def test_without_a_host_the_embedded_engine_is_used(tmp_path):
+    kwargs = client_kwargs({"path": str(tmp_path / "x")})
+    assert kwargs["interface"] == "chdb"
+    assert kwargs["path"] == str((tmp_path / "x").resolve())
