@@ -59,8 +59,8 @@ def run_tap(
     config: dict[str, Any], state: dict | None = None, catalog: dict | None = None
 ) -> TapRun:
     """Run tap-zoho in this process and parse what it printed."""
-    from tap_zoho.errors import ZohoError  # noqa: PLC0415
-    from tap_zoho.tap import TapZoho  # noqa: PLC0415
+    from tap_zoho.errors import ZohoError
+    from tap_zoho.tap import TapZoho
 
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     error: Exception | None = None
@@ -93,7 +93,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed ``tap-zoho`` console script."""
     exe = Path(sys.executable).with_name("tap-zoho")
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [str(exe), *args],
         capture_output=True,
         text=True,

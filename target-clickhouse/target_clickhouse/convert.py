@@ -8,8 +8,10 @@ case costs no Python call per value. Anything that cannot be converted raises
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
+from operator import is_not
 from typing import Any
 
 import msgspec
@@ -17,6 +19,9 @@ import msgspec
 from .ddl import strip_nullable
 
 NoneType = type(None)
+_EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)  # noqa: DTZ001 - naive values are UTC (Singer spec)
+_MICRO = timedelta(microseconds=1)
 
 
 class BadValueError(ValueError):
@@ -111,9 +116,8 @@ def _to_datetime(value: Any) -> Any:
         parsed = datetime.fromisoformat(value)
     else:
         raise TypeError
-    if parsed.tzinfo is None:
-        return parsed  # naive values are taken as UTC, as the Singer spec says
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    # Integer microseconds since the epoch, as the fast path produces; naive values are UTC.
+    return (parsed - (_EPOCH_AWARE if parsed.tzinfo else _EPOCH_NAIVE)) // _MICRO
 
 
 def _to_date(value: Any) -> Any:
@@ -142,21 +146,22 @@ _PASS_THROUGH: dict[str, frozenset[type]] = {
 }
 
 
+_CONVERTERS: dict[str, Any] = {
+    "String": _to_string,
+    "Int64": _to_int,
+    "Float64": _to_float,
+    "Bool": _to_bool,
+    "Date32": _to_date,
+}
+
+
 def converter(ch_type: str) -> Any:
     """The per-value conversion function for a column type."""
     base = strip_nullable(ch_type)
-    if base == "String":
-        return _to_string
-    if base == "Int64":
-        return _to_int
-    if base == "Float64":
-        return _to_float
-    if base == "Bool":
-        return _to_bool
+    if base in _CONVERTERS:
+        return _CONVERTERS[base]
     if base.startswith("DateTime64"):
         return _to_datetime
-    if base == "Date32":
-        return _to_date
     if base.startswith("Decimal("):
         precision, scale = (int(x) for x in base[8:-1].split(","))
         return _decimal_converter(scale, precision - scale)
@@ -165,25 +170,61 @@ def converter(ch_type: str) -> Any:
     return _to_string
 
 
+_fromisoformat = datetime.fromisoformat
+_encode_json = _JSON.encode
+_not_none = partial(is_not, None)
+
+
+def _fast_column(base: str, values: list[Any]) -> list[Any]:
+    """Whole-column conversions for the common cases; raise on anything unexpected."""
+    if base == "String":
+        return [v if v is None or type(v) is str else _encode_json(v).decode() for v in values]
+    if base == "Float64":
+        return [None if v is None or type(v) is bool else float(v) for v in values]
+    if base == "Int64":
+        return [v if v is None or type(v) is int else _to_int(v) for v in values]
+    if base.startswith("DateTime64"):
+        # ClickHouse takes DateTime64(6) as integer microseconds: no datetime objects to build.
+        return [
+            None
+            if v is None
+            else ((d := _fromisoformat(v)) - (_EPOCH_AWARE if d.tzinfo else _EPOCH_NAIVE)) // _MICRO
+            for v in values
+        ]
+    if base.startswith("Decimal("):
+        precision, scale = (int(x) for x in base[8:-1].split(","))
+        if set(map(type, values)) <= {Decimal, int, float, NoneType}:
+            biggest = max(map(abs, filter(_not_none, values)), default=0)
+            if biggest < Decimal(10) ** (precision - scale):
+                return values  # clickhouse-connect scales Decimal/int/float itself
+        raise TypeError
+    raise TypeError
+
+
 def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
     """Convert one column's values; raise :class:`BadValueError` on the first misfit."""
     base = strip_nullable(ch_type)
     required = not ch_type.startswith("Nullable(") and not base.startswith("JSON")
     allowed = _PASS_THROUGH.get(base)
     if allowed is not None and set(map(type, values)) <= allowed:
-        if required and None in values:
-            raise BadValueError(name, ch_type, None)
-        return values
-    convert = converter(ch_type)
-    try:
-        converted = [convert(v) for v in values]
-    except (TypeError, ValueError, InvalidOperation, OverflowError):
-        for value in values:
-            try:
-                convert(value)
-            except (TypeError, ValueError, InvalidOperation, OverflowError):
-                raise BadValueError(name, ch_type, value) from None
-        raise
+        converted = values
+    else:
+        try:
+            converted = _fast_column(base, values)
+        except (TypeError, ValueError, InvalidOperation, OverflowError, AttributeError):
+            converted = _slow_column(name, ch_type, values)
     if required and None in converted:
         raise BadValueError(name, ch_type, None)
+    return converted
+
+
+def _slow_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
+    """Value by value, so the first value that does not fit is named."""
+    convert = converter(ch_type)
+    converted = []
+    for value in values:
+        try:
+            converted.append(convert(value))
+        except (TypeError, ValueError, InvalidOperation, OverflowError):
+            raise BadValueError(name, ch_type, value) from None
     return converted

@@ -58,34 +58,29 @@ def _decimal(schema: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
+_STRING_FORMATS = {"date-time": DATETIME_TYPE, "date": "Date32"}
+_SIMPLE = {"integer": "Int64", "boolean": "Bool"}
+
+
 def base_type(schema: dict[str, Any], *, json_type: str = "String") -> str:
     """The ClickHouse type (without Nullable) of one JSON Schema property."""
-    types = _types(schema)
-    if not types:
-        return "String"
-    if len(set(types) - {"integer"} if "number" in types else set(types)) > 1:
-        return "String"  # a union of unrelated types: keep every value as text
-    kind = "number" if "number" in types else types[0]
-    if kind == "integer":
-        return "Int64"
-    if kind == "number":
-        decimal = _decimal(schema)
-        return f"Decimal({decimal[0]}, {decimal[1]})" if decimal else "Float64"
-    if kind == "boolean":
-        return "Bool"
-    if kind == "string":
-        fmt = schema.get("format")
-        if fmt == "x-singer.decimal":
-            decimal = _decimal(schema)
-            return f"Decimal({decimal[0]}, {decimal[1]})" if decimal else "String"
-        if fmt == "date-time":
-            return DATETIME_TYPE
-        if fmt == "date":
-            return "Date32"
-        return "String"
+    types = set(_types(schema))
+    if "number" in types:
+        types.discard("integer")  # integer-or-number is a number
+    if len(types) != 1:
+        return "String"  # no type, or a union of unrelated types: keep every value as text
+    kind = types.pop()
+    if kind in _SIMPLE:
+        return _SIMPLE[kind]
     if kind in {"object", "array"}:
         return json_type
-    return "String"
+    decimal = _decimal(schema)
+    fmt = schema.get("format")
+    if decimal and (kind == "number" or fmt == "x-singer.decimal"):
+        return f"Decimal({decimal[0]}, {decimal[1]})"
+    if kind == "number":
+        return "Float64"
+    return _STRING_FORMATS.get(str(fmt), "String") if kind == "string" else "String"
 
 
 def nullable(ch_type: str) -> str:
@@ -180,9 +175,7 @@ def create_table(spec: TableSpec) -> str:
         f"{quote(LOAD_TIME_COLUMN)} DateTime64(3, 'UTC') DEFAULT now64(3)",
     ]
     replicated = "Replicated" if spec.cluster else ""
-    path = (
-        "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'" if spec.cluster else ""
-    )
+    path = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'" if spec.cluster else ""
     if spec.keys:
         args = ", ".join(a for a in (path, quote(VERSION_COLUMN), quote(DELETED_COLUMN)) if a)
         engine = f"{replicated}ReplacingMergeTree({args})"
@@ -217,8 +210,8 @@ def current_view(spec: TableSpec) -> str:
     """``<table>_current``: the latest version of every live row, no FINAL to remember."""
     view = f"{quote(spec.database)}.{quote(spec.table + '_current')}"
     source = f"{spec.qualified} FINAL" if spec.keys else spec.qualified
-    return (
-        f"CREATE OR REPLACE VIEW {view}{spec.on_cluster()} AS "
+    return (  # identifiers only, each quoted: no value is pasted into SQL
+        f"CREATE OR REPLACE VIEW {view}{spec.on_cluster()} AS "  # noqa: S608
         f"SELECT * FROM {source} WHERE {quote(DELETED_COLUMN)} = 0"
     )
 

@@ -11,6 +11,7 @@ import hashlib
 import time
 import typing as t
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 import msgspec
 from singer_sdk.sinks import BatchSink
@@ -141,12 +142,13 @@ class ClickHouseSink(BatchSink):
         records: list[dict[str, t.Any]] = context["records"]
         if not records or self._spec is None:
             return
-        names: list[str] = []
+        names = [name for name, _ in self._insert_columns]
         columns: list[list[t.Any]] = []
         try:
-            for name, ch_type in self._insert_columns:
-                names.append(name)
-                columns.append(convert_column(name, ch_type, [r.get(name) for r in records]))
+            for (name, ch_type), values in zip(
+                self._insert_columns, _columns_of(records, names), strict=True
+            ):
+                columns.append(convert_column(name, ch_type, values))
         except BadValueError as exc:
             msg = f"stream {self.stream_name!r}: {exc}"
             raise BadRecordError(msg) from None
@@ -196,11 +198,28 @@ class ClickHouseSink(BatchSink):
                 return
 
 
+def _columns_of(records: list[dict[str, t.Any]], names: list[str]) -> list[list[t.Any]]:
+    """Transpose records into columns with C-level helpers (``itemgetter`` and ``zip``)."""
+    if not names:
+        return []
+    getter = itemgetter(*names)
+    try:
+        rows = list(map(getter, records))
+    except KeyError:  # some records lack some properties: fill them with None first
+        template = dict.fromkeys(names)
+        rows = [getter({**template, **record}) for record in records]
+    if len(names) == 1:
+        return [list(rows)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 def _as_version(value: t.Any, fallback: int) -> int:
     if isinstance(value, datetime):
-        return (value.replace(tzinfo=None) - EPOCH) // MICROSECOND if value.tzinfo is None else (
-            value.astimezone(UTC).replace(tzinfo=None) - EPOCH
-        ) // MICROSECOND
+        return (
+            (value.replace(tzinfo=None) - EPOCH) // MICROSECOND
+            if value.tzinfo is None
+            else (value.astimezone(UTC).replace(tzinfo=None) - EPOCH) // MICROSECOND
+        )
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     return fallback

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import typing as t
 
 from . import ddl
 
 if t.TYPE_CHECKING:
+    import logging
+
     from .connection import Connection
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from decimal import Decimal
 import typing as t
+from decimal import Decimal
 from functools import cached_property
 
 import msgspec
@@ -50,44 +50,104 @@ class TargetClickHouse(Target):
     message_reader_class = QuietMsgSpecReader
 
     config_jsonschema = th.PropertiesList(
-        th.Property("host", th.StringType,
-                    description="ClickHouse server host. Unset: the embedded engine (chDB)."),
-        th.Property("port", th.IntegerType,
-                    description="HTTP(S) port. Default 8123, or 8443 with secure."),
+        th.Property(
+            "host",
+            th.StringType,
+            description="ClickHouse server host. Unset: the embedded engine (chDB).",
+        ),
+        th.Property(
+            "port", th.IntegerType, description="HTTP(S) port. Default 8123, or 8443 with secure."
+        ),
         th.Property("username", th.StringType, default="default", description="User name."),
         th.Property("password", th.StringType, secret=True, description="Password."),
-        th.Property("database", th.StringType, default="default",
-                    description="Database for the tables (created if missing)."),
-        th.Property("secure", th.BooleanType, default=False,
-                    description="Use HTTPS (ClickHouse Cloud: true, port 8443)."),
-        th.Property("verify", th.BooleanType, default=True,
-                    description="Verify the server's TLS certificate."),
-        th.Property("client_settings", th.ObjectType(additional_properties=True),
-                    description="Extra ClickHouse settings for every query and insert, e.g. "
-                    '{"async_insert": 1, "wait_for_async_insert": 1}.'),
-        th.Property("path", th.StringType, default=DEFAULT_EMBEDDED_PATH,
-                    description="Data directory of the embedded engine (used without host)."),
-        th.Property("table_prefix", th.StringType, default="",
-                    description="Prefix of every table name, e.g. zoho_."),
-        th.Property("all_strings", th.BooleanType, default=False,
-                    description="Every column Nullable(String), like the legacy tables."),
-        th.Property("json_as", th.StringType, default="string", allowed_values=["string", "json"],
-                    description="Objects and arrays as JSON text (string) or native JSON columns."),
-        th.Property("cluster", th.StringType,
-                    description="Cluster name: DDL runs ON CLUSTER with Replicated engines."),
-        th.Property("batch_size_bytes", th.IntegerType, default=64 * 1024 * 1024,
-                    description="Flush a stream's buffer when its estimated size reaches this."),
-        th.Property("batch_size_rows", th.IntegerType, default=50_000,
-                    description="Rows per insert for each stream."),
-        th.Property("validate_records", th.BooleanType, default=False,
-                    description="Also validate records against JSON Schema (slow). Off: values "
-                    "are still checked as they are converted to their column types."),
+        th.Property(
+            "database",
+            th.StringType,
+            default="default",
+            description="Database for the tables (created if missing).",
+        ),
+        th.Property(
+            "secure",
+            th.BooleanType,
+            default=False,
+            description="Use HTTPS (ClickHouse Cloud: true, port 8443).",
+        ),
+        th.Property(
+            "verify",
+            th.BooleanType,
+            default=True,
+            description="Verify the server's TLS certificate.",
+        ),
+        th.Property(
+            "client_settings",
+            th.ObjectType(additional_properties=True),
+            description="Extra ClickHouse settings for every query and insert, e.g. "
+            '{"async_insert": 1, "wait_for_async_insert": 1}.',
+        ),
+        th.Property(
+            "path",
+            th.StringType,
+            default=DEFAULT_EMBEDDED_PATH,
+            description="Data directory of the embedded engine (used without host).",
+        ),
+        th.Property(
+            "table_prefix",
+            th.StringType,
+            default="",
+            description="Prefix of every table name, e.g. zoho_.",
+        ),
+        th.Property(
+            "all_strings",
+            th.BooleanType,
+            default=False,
+            description="Every column Nullable(String), like the legacy tables.",
+        ),
+        th.Property(
+            "json_as",
+            th.StringType,
+            default="string",
+            allowed_values=["string", "json"],
+            description="Objects and arrays as JSON text (string) or native JSON columns.",
+        ),
+        th.Property(
+            "cluster",
+            th.StringType,
+            description="Cluster name: DDL runs ON CLUSTER with Replicated engines.",
+        ),
+        th.Property(
+            "batch_size_bytes",
+            th.IntegerType,
+            default=64 * 1024 * 1024,
+            description="Flush a stream's buffer when its estimated size reaches this.",
+        ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType,
+            default=50_000,
+            description="Rows per insert for each stream.",
+        ),
+        th.Property(
+            "validate_records",
+            th.BooleanType,
+            default=False,
+            description="Also validate records against JSON Schema (slow). Off: values "
+            "are still checked as they are converted to their column types.",
+        ),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Remember each stream's bookmark properties as SCHEMA messages arrive."""
         self._bookmarks: dict[str, list[str]] = {}
         super().__init__(*args, **kwargs)
+
+    @property
+    def max_parallelism(self) -> int:
+        """Drain streams one at a time on the embedded engine (one engine, one lock)."""
+        return 1 if not self.config.get("host") else 4
+
+    @max_parallelism.setter
+    def max_parallelism(self, new_value: int) -> None:
+        self._max_parallelism = new_value
 
     @cached_property
     def connection(self) -> Connection:

@@ -23,8 +23,7 @@ def database() -> str:
 @pytest.fixture
 def ch():
     """A client on the shared embedded path."""
-    client = clickhouse_connect.get_client(interface="chdb", path=CHDB_PATH)
-    yield client
+    return clickhouse_connect.get_client(interface="chdb", path=CHDB_PATH)
 
 
 def target_config(database: str, **overrides: Any) -> dict[str, Any]:
@@ -33,11 +32,11 @@ def target_config(database: str, **overrides: Any) -> dict[str, Any]:
 
 def run_target(config: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Feed Singer messages to target-clickhouse in-process; return the STATE values it wrote."""
-    from target_clickhouse.target import TargetClickHouse  # noqa: PLC0415
+    from target_clickhouse.target import TargetClickHouse
 
     text = "".join(json.dumps(m) + "\n" for m in messages)
     out = io.StringIO()
-    import contextlib  # noqa: PLC0415
+    import contextlib
 
     with contextlib.redirect_stdout(out):
         target = TargetClickHouse(config=config)
@@ -45,11 +44,15 @@ def run_target(config: dict[str, Any], messages: list[dict[str, Any]]) -> list[d
     return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
 
-def schema_message(stream: str, properties: dict, keys: list[str] | None = None,
-                   bookmark: list[str] | None = None) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": "SCHEMA", "stream": stream,
-                               "schema": {"type": "object", "properties": properties},
-                               "key_properties": keys or []}
+def schema_message(
+    stream: str, properties: dict, keys: list[str] | None = None, bookmark: list[str] | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": properties},
+        "key_properties": keys or [],
+    }
     if bookmark:
         message["bookmark_properties"] = bookmark
     return message

@@ -12,20 +12,30 @@ from target_clickhouse import ddl
 from target_clickhouse.connection import client_kwargs
 
 TARGET = Path(sys.executable).with_name("target-clickhouse")
-SCHEMA = {"type": "SCHEMA", "stream": "leads", "key_properties": ["id"],
-          "schema": {"properties": {"id": {"type": ["string"]}, "n": {"type": ["integer", "null"]}}}}
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "leads",
+    "key_properties": ["id"],
+    "schema": {"properties": {"id": {"type": ["string"]}, "n": {"type": ["integer", "null"]}}},
+}
 
 
 def run(tmp_path, lines, **config):
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"path": str(tmp_path / "data"), "batch_size_rows": 1, **config}))
     text = "".join(line if isinstance(line, str) else json.dumps(line) + "\n" for line in lines)
-    return subprocess.run([str(TARGET), "--config", str(cfg)], input=text, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(TARGET), "--config", str(cfg)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def error_lines(result):
-    return [l for l in result.stderr.splitlines() if l.startswith("target-clickhouse: error:")]
+    return [x for x in result.stderr.splitlines() if x.startswith("target-clickhouse: error:")]
 
 
 def count_rows(tmp_path):
@@ -59,8 +69,16 @@ def test_invalid_json_is_one_clear_error_and_committed_rows_stay(tmp_path):
 def test_a_value_that_breaks_its_column_names_stream_column_and_value(tmp_path):
     good = {"type": "RECORD", "stream": "leads", "record": {"id": "1", "n": 1}}
     bad = {"type": "RECORD", "stream": "leads", "record": {"id": "2", "n": "lots"}}
-    result = run(tmp_path, [SCHEMA, good, {"type": "STATE", "value": {"ok": 1}}, bad,
-                            {"type": "STATE", "value": {"ok": 2}}])
+    result = run(
+        tmp_path,
+        [
+            SCHEMA,
+            good,
+            {"type": "STATE", "value": {"ok": 1}},
+            bad,
+            {"type": "STATE", "value": {"ok": 2}},
+        ],
+    )
 
     assert result.returncode == 1
     line = error_lines(result)[0]
@@ -79,27 +97,37 @@ def test_a_null_key_is_refused(tmp_path):
 
 
 def test_cluster_ddl_uses_on_cluster_and_replicated_engines():
-    spec = ddl.TableSpec("analytics", "zoho_leads", {"id": "String", "n": "Nullable(Int64)"},
-                         ("id",), cluster="main")
+    spec = ddl.TableSpec(
+        "analytics", "zoho_leads", {"id": "String", "n": "Nullable(Int64)"}, ("id",), cluster="main"
+    )
     create = ddl.create_table(spec)
     assert "CREATE TABLE IF NOT EXISTS `analytics`.`zoho_leads` ON CLUSTER `main`" in create
-    assert ("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}',"
-            " '{replica}', `_sdc_version`, `_sdc_is_deleted`)") in create
+    assert (
+        "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}',"
+        " '{replica}', `_sdc_version`, `_sdc_is_deleted`)"
+    ) in create
     assert "ORDER BY (`id`)" in create
-    keyless = ddl.create_table(ddl.TableSpec("analytics", "events", {"e": "Nullable(String)"}, (),
-                                             cluster="main"))
-    assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in keyless
+    keyless = ddl.create_table(
+        ddl.TableSpec("analytics", "events", {"e": "Nullable(String)"}, (), cluster="main")
+    )
+    assert (
+        "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+        in keyless
+    )
     assert "ON CLUSTER `main`" in ddl.add_column(spec, "x", "Nullable(String)")
     assert "ON CLUSTER `main`" in ddl.modify_column(spec, "n", "Nullable(Float64)")
     assert "ON CLUSTER `main`" in ddl.current_view(spec)
     assert ddl.create_database("analytics", "main") == (
-        "CREATE DATABASE IF NOT EXISTS `analytics` ON CLUSTER `main`")
+        "CREATE DATABASE IF NOT EXISTS `analytics` ON CLUSTER `main`"
+    )
 
 
 def test_ddl_without_cluster_is_plain():
     spec = ddl.TableSpec("db", "t", {"id": "String"}, ("id",))
     assert "ON CLUSTER" not in ddl.create_table(spec)
-    assert "ENGINE = ReplacingMergeTree(`_sdc_version`, `_sdc_is_deleted`)" in ddl.create_table(spec)
+    assert "ENGINE = ReplacingMergeTree(`_sdc_version`, `_sdc_is_deleted`)" in ddl.create_table(
+        spec
+    )
 
 
 def test_widening_rules():
@@ -113,9 +141,16 @@ def test_widening_rules():
 
 
 def test_http_client_is_built_from_the_settings_without_a_session_id():
-    kwargs = client_kwargs({"host": "ch.example.internal", "secure": True, "username": "loader",
-                            "password": "pw", "verify": False,
-                            "client_settings": {"async_insert": 1}})
+    kwargs = client_kwargs(
+        {
+            "host": "ch.example.internal",
+            "secure": True,
+            "username": "loader",
+            "password": "pw",
+            "verify": False,
+            "client_settings": {"async_insert": 1},
+        }
+    )
 
     assert kwargs["host"] == "ch.example.internal"
     assert kwargs["port"] == 8443

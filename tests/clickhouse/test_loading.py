@@ -11,8 +11,11 @@ from tests.clickhouse.conftest import record, rows, run_target, schema_message, 
 LEADS = {
     "id": {"type": ["string"]},
     "Name": {"type": ["string", "null"]},
-    "Amount": {"type": ["number", "null"], "x-sql-datatype": "decimal",
-               "x-sql-datatype-properties": {"precision": 18, "scale": 2}},
+    "Amount": {
+        "type": ["number", "null"],
+        "x-sql-datatype": "decimal",
+        "x-sql-datatype-properties": {"precision": 18, "scale": 2},
+    },
     "Modified_Time": {"type": ["string", "null"], "format": "date-time"},
     "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
 }
@@ -27,12 +30,15 @@ def lead(rid, name, modified, **extra):
 
 
 def test_rows_with_the_same_key_collapse_to_the_newest_with_final(ch, database):
-    run_target(target_config(database, table_prefix="zoho_"), [
-        leads_schema(),
-        lead("1", "old", "2024-01-01T10:00:00+05:30"),
-        lead("1", "new", "2024-01-02T10:00:00+05:30"),
-        lead("2", "other", "2024-01-01T10:00:00+05:30"),
-    ])
+    run_target(
+        target_config(database, table_prefix="zoho_"),
+        [
+            leads_schema(),
+            lead("1", "old", "2024-01-01T10:00:00+05:30"),
+            lead("1", "new", "2024-01-02T10:00:00+05:30"),
+            lead("2", "other", "2024-01-01T10:00:00+05:30"),
+        ],
+    )
 
     got = rows(ch, f"SELECT id, Name FROM {database}.zoho_leads FINAL ORDER BY id")
     assert got == [("1", "new"), ("2", "other")]
@@ -41,10 +47,28 @@ def test_rows_with_the_same_key_collapse_to_the_newest_with_final(ch, database):
 
 def test_a_deleted_record_disappears_from_final_and_the_current_view(ch, database):
     config = target_config(database)
-    run_target(config, [leads_schema(), lead("1", "a", "2024-01-01T00:00:00Z"),
-                        lead("2", "b", "2024-01-01T00:00:00Z")])
-    run_target(config, [leads_schema(), record("leads", {
-        "id": "1", "Modified_Time": "2024-01-03T00:00:00Z", "_sdc_deleted_at": "2024-01-03T00:00:00Z"})])
+    run_target(
+        config,
+        [
+            leads_schema(),
+            lead("1", "a", "2024-01-01T00:00:00Z"),
+            lead("2", "b", "2024-01-01T00:00:00Z"),
+        ],
+    )
+    run_target(
+        config,
+        [
+            leads_schema(),
+            record(
+                "leads",
+                {
+                    "id": "1",
+                    "Modified_Time": "2024-01-03T00:00:00Z",
+                    "_sdc_deleted_at": "2024-01-03T00:00:00Z",
+                },
+            ),
+        ],
+    )
 
     assert rows(ch, f"SELECT id FROM {database}.leads FINAL") == [("2",)]
     assert rows(ch, f"SELECT id FROM {database}.leads_current") == [("2",)]
@@ -52,11 +76,23 @@ def test_a_deleted_record_disappears_from_final_and_the_current_view(ch, databas
 
 def test_replaying_an_older_file_brings_back_neither_old_values_nor_deleted_rows(ch, database):
     config = target_config(database)
-    old_file = [leads_schema(), lead("1", "v1", "2024-01-01T00:00:00Z"),
-                lead("2", "v1", "2024-01-01T00:00:00Z")]
-    new_file = [leads_schema(), lead("1", "v2", "2024-02-01T00:00:00Z"),
-                record("leads", {"id": "2", "Modified_Time": "2024-02-01T00:00:00Z",
-                                 "_sdc_deleted_at": "2024-02-01T00:00:00Z"})]
+    old_file = [
+        leads_schema(),
+        lead("1", "v1", "2024-01-01T00:00:00Z"),
+        lead("2", "v1", "2024-01-01T00:00:00Z"),
+    ]
+    new_file = [
+        leads_schema(),
+        lead("1", "v2", "2024-02-01T00:00:00Z"),
+        record(
+            "leads",
+            {
+                "id": "2",
+                "Modified_Time": "2024-02-01T00:00:00Z",
+                "_sdc_deleted_at": "2024-02-01T00:00:00Z",
+            },
+        ),
+    ]
     run_target(config, old_file)
     run_target(config, new_file)
     run_target(config, old_file)  # replayed late
@@ -67,8 +103,13 @@ def test_replaying_an_older_file_brings_back_neither_old_values_nor_deleted_rows
 def test_a_deletion_in_the_same_second_as_the_last_edit_still_wins(ch, database):
     config = target_config(database)
     same = "2024-01-01T00:00:00Z"
-    run_target(config, [leads_schema(), record("leads", {"id": "1", "Modified_Time": same,
-                                                         "_sdc_deleted_at": same})])
+    run_target(
+        config,
+        [
+            leads_schema(),
+            record("leads", {"id": "1", "Modified_Time": same, "_sdc_deleted_at": same}),
+        ],
+    )
     run_target(config, [leads_schema(), lead("1", "late replay", same)])
 
     assert rows(ch, f"SELECT id FROM {database}.leads FINAL") == []
@@ -76,13 +117,21 @@ def test_a_deletion_in_the_same_second_as_the_last_edit_still_wins(ch, database)
 
 def test_keyless_streams_keep_every_row_in_a_merge_tree(ch, database):
     props = {"event": {"type": ["string", "null"]}}
-    run_target(target_config(database), [schema_message("events", props),
-                                         record("events", {"event": "a"}),
-                                         record("events", {"event": "a"})])
+    run_target(
+        target_config(database),
+        [
+            schema_message("events", props),
+            record("events", {"event": "a"}),
+            record("events", {"event": "a"}),
+        ],
+    )
 
     assert rows(ch, f"SELECT count() FROM {database}.events") == [(2,)]
-    engine = rows(ch, "SELECT engine FROM system.tables WHERE database = {d:String} AND name = 'events'",
-                  d=database)
+    engine = rows(
+        ch,
+        "SELECT engine FROM system.tables WHERE database = {d:String} AND name = 'events'",
+        d=database,
+    )
     assert engine == [("MergeTree",)]
 
 
@@ -102,9 +151,14 @@ def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database):
     props = {"event": {"type": ["string", "null"]}}
     Connection.insert = flaky_insert
     try:
-        run_target(target_config(database), [schema_message("events", props),
-                                             record("events", {"event": "a"}),
-                                             record("events", {"event": "b"})])
+        run_target(
+            target_config(database),
+            [
+                schema_message("events", props),
+                record("events", {"event": "a"}),
+                record("events", {"event": "b"}),
+            ],
+        )
     finally:
         Connection.insert = real_insert
     assert TargetClickHouse  # the real target ran the retry
@@ -117,11 +171,18 @@ def test_every_type_maps_to_its_column_type_and_values_round_trip(ch, database):
         "id": {"type": ["integer"]},
         "i": {"type": ["integer", "null"]},
         "f": {"type": ["number", "null"]},
-        "money": {"type": ["number", "null"], "x-sql-datatype": "decimal",
-                  "x-sql-datatype-properties": {"precision": 16, "scale": 2}},
+        "money": {
+            "type": ["number", "null"],
+            "x-sql-datatype": "decimal",
+            "x-sql-datatype-properties": {"precision": 16, "scale": 2},
+        },
         "legacy_money": {"type": ["number", "null"], "multipleOf": 0.001},
-        "singer_decimal": {"type": ["string", "null"], "format": "x-singer.decimal",
-                           "precision": 20, "scale": 4},
+        "singer_decimal": {
+            "type": ["string", "null"],
+            "format": "x-singer.decimal",
+            "precision": 20,
+            "scale": 4,
+        },
         "b": {"type": ["boolean", "null"]},
         "d": {"type": ["string", "null"], "format": "date"},
         "ts": {"type": ["string", "null"], "format": "date-time"},
@@ -129,52 +190,101 @@ def test_every_type_maps_to_its_column_type_and_values_round_trip(ch, database):
         "obj": {"type": ["object", "null"], "properties": {"name": {"type": "string"}}},
         "arr": {"type": ["array", "null"], "items": {"type": "string"}},
     }
-    run_target(target_config(database), [
-        schema_message("types", props, ["id"]),
-        record("types", {"id": 1, "i": 42, "f": 1.5, "money": 20041.92, "legacy_money": 1.125,
-                         "singer_decimal": "12345.6789", "b": True, "d": "2024-02-29",
-                         "ts": "2024-01-05T10:20:30+05:30", "s": "ünïcode ✓",
-                         "obj": {"name": "Acme", "id": "7"}, "arr": ["x", "y"]}),
-        record("types", {"id": 2, "ts": "2024-01-05T10:20:30+0530"}),
-    ])
+    run_target(
+        target_config(database),
+        [
+            schema_message("types", props, ["id"]),
+            record(
+                "types",
+                {
+                    "id": 1,
+                    "i": 42,
+                    "f": 1.5,
+                    "money": 20041.92,
+                    "legacy_money": 1.125,
+                    "singer_decimal": "12345.6789",
+                    "b": True,
+                    "d": "2024-02-29",
+                    "ts": "2024-01-05T10:20:30+05:30",
+                    "s": "ünïcode ✓",
+                    "obj": {"name": "Acme", "id": "7"},
+                    "arr": ["x", "y"],
+                },
+            ),
+            record("types", {"id": 2, "ts": "2024-01-05T10:20:30+0530"}),
+        ],
+    )
 
-    types = dict(rows(ch, "SELECT name, type FROM system.columns WHERE database = {d:String} "
-                          "AND table = 'types'", d=database))
+    types = dict(
+        rows(
+            ch,
+            "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = 'types'",
+            d=database,
+        )
+    )
     assert types["id"] == "Int64"
     assert types["i"] == "Nullable(Int64)"
     assert types["f"] == "Nullable(Float64)"
     assert types["money"] == "Nullable(Decimal(16, 2))"
-    assert types["legacy_money"].startswith("Nullable(Decimal(") and types["legacy_money"].endswith(", 3))")
+    assert types["legacy_money"].startswith("Nullable(Decimal(")
+    assert types["legacy_money"].endswith(", 3))")
     assert types["singer_decimal"] == "Nullable(Decimal(20, 4))"
     assert types["b"] == "Nullable(Bool)"
     assert types["d"] == "Nullable(Date32)"
     assert types["ts"] == "Nullable(DateTime64(6, 'UTC'))"
     assert types["obj"] == types["arr"] == "Nullable(String)"
-    got = rows(ch, f"SELECT money, legacy_money, singer_decimal, toString(ts), obj, arr, s "
-                   f"FROM {database}.types FINAL ORDER BY id")
-    assert got[0] == (Decimal("20041.92"), Decimal("1.125"), Decimal("12345.6789"),
-                      "2024-01-05 04:50:30.000000", '{"name":"Acme","id":"7"}', '["x","y"]',
-                      "ünïcode ✓")
+    got = rows(
+        ch,
+        f"SELECT money, legacy_money, singer_decimal, toString(ts), obj, arr, s "
+        f"FROM {database}.types FINAL ORDER BY id",
+    )
+    assert got[0] == (
+        Decimal("20041.92"),
+        Decimal("1.125"),
+        Decimal("12345.6789"),
+        "2024-01-05 04:50:30.000000",
+        '{"name":"Acme","id":"7"}',
+        '["x","y"]',
+        "ünïcode ✓",
+    )
     assert got[1][3] == "2024-01-05 04:50:30.000000"  # colon-less offset normalised too
 
 
 def test_native_json_columns_when_configured(ch, database):
     props = {"id": {"type": ["string"]}, "obj": {"type": ["object", "null"]}}
-    run_target(target_config(database, json_as="json"), [
-        schema_message("docs", props, ["id"]), record("docs", {"id": "1", "obj": {"a": {"b": 1}}})])
+    run_target(
+        target_config(database, json_as="json"),
+        [
+            schema_message("docs", props, ["id"]),
+            record("docs", {"id": "1", "obj": {"a": {"b": 1}}}),
+        ],
+    )
 
-    types = dict(rows(ch, "SELECT name, type FROM system.columns WHERE database = {d:String} "
-                          "AND table = 'docs'", d=database))
+    types = dict(
+        rows(
+            ch,
+            "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = 'docs'",
+            d=database,
+        )
+    )
     assert types["obj"].startswith("JSON")
     assert rows(ch, f"SELECT toString(obj.a.b) FROM {database}.docs") == [("1",)]
 
 
 def test_all_strings_gives_the_legacy_layout(ch, database):
-    run_target(target_config(database, all_strings=True, table_prefix="zoho_"), [
-        leads_schema(), lead("1", "x", "2024-01-01T00:00:00Z", Amount=12.5)])
+    run_target(
+        target_config(database, all_strings=True, table_prefix="zoho_"),
+        [leads_schema(), lead("1", "x", "2024-01-01T00:00:00Z", Amount=12.5)],
+    )
 
-    types = dict(rows(ch, "SELECT name, type FROM system.columns WHERE database = {d:String} "
-                          "AND table = 'zoho_leads'", d=database))
+    types = dict(
+        rows(
+            ch,
+            "SELECT name, type FROM system.columns WHERE database = {d:String} "
+            "AND table = 'zoho_leads'",
+            d=database,
+        )
+    )
     assert types["id"] == "String"
     assert types["Name"] == types["Amount"] == types["Modified_Time"] == "Nullable(String)"
     assert "load_time" in types
@@ -183,17 +293,40 @@ def test_all_strings_gives_the_legacy_layout(ch, database):
 
 def test_schema_evolution_adds_widens_and_keeps_columns(ch, database):
     config = target_config(database)
-    v1 = {"id": {"type": ["string"]}, "n": {"type": ["integer", "null"]},
-          "gone": {"type": ["string", "null"]}, "flag": {"type": ["boolean", "null"]}}
-    run_target(config, [schema_message("evo", v1, ["id"]), record("evo", {"id": "1", "n": 5,
-                                                                         "gone": "g", "flag": True})])
-    v2 = {"id": {"type": ["string"]}, "n": {"type": ["number", "null"]},
-          "flag": {"type": ["string", "null"]}, "added": {"type": ["string", "null"]}}
-    run_target(config, [schema_message("evo", v2, ["id"]),
-                        record("evo", {"id": "2", "n": 2.5, "flag": "maybe", "added": "new"})])
+    v1 = {
+        "id": {"type": ["string"]},
+        "n": {"type": ["integer", "null"]},
+        "gone": {"type": ["string", "null"]},
+        "flag": {"type": ["boolean", "null"]},
+    }
+    run_target(
+        config,
+        [
+            schema_message("evo", v1, ["id"]),
+            record("evo", {"id": "1", "n": 5, "gone": "g", "flag": True}),
+        ],
+    )
+    v2 = {
+        "id": {"type": ["string"]},
+        "n": {"type": ["number", "null"]},
+        "flag": {"type": ["string", "null"]},
+        "added": {"type": ["string", "null"]},
+    }
+    run_target(
+        config,
+        [
+            schema_message("evo", v2, ["id"]),
+            record("evo", {"id": "2", "n": 2.5, "flag": "maybe", "added": "new"}),
+        ],
+    )
 
-    types = dict(rows(ch, "SELECT name, type FROM system.columns WHERE database = {d:String} "
-                          "AND table = 'evo'", d=database))
+    types = dict(
+        rows(
+            ch,
+            "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = 'evo'",
+            d=database,
+        )
+    )
     assert types["n"] == "Nullable(Float64)"
     assert types["flag"] == "Nullable(String)"
     assert types["added"] == "Nullable(String)"
@@ -205,35 +338,70 @@ def test_schema_evolution_adds_widens_and_keeps_columns(ch, database):
 def test_a_schema_change_mid_stream_keeps_earlier_rows(ch, database):
     v1 = {"id": {"type": ["string"]}, "n": {"type": ["integer", "null"]}}
     v2 = {"id": {"type": ["string"]}, "n": {"type": ["string", "null"]}}
-    run_target(target_config(database), [
-        schema_message("mid", v1, ["id"]), record("mid", {"id": "1", "n": 1}),
-        schema_message("mid", v2, ["id"]), record("mid", {"id": "2", "n": "two"})])
+    run_target(
+        target_config(database),
+        [
+            schema_message("mid", v1, ["id"]),
+            record("mid", {"id": "1", "n": 1}),
+            schema_message("mid", v2, ["id"]),
+            record("mid", {"id": "2", "n": "two"}),
+        ],
+    )
 
     assert rows(ch, f"SELECT id, n FROM {database}.mid ORDER BY id") == [("1", "1"), ("2", "two")]
 
 
 def test_odd_stream_and_property_names_are_sanitised_or_quoted(ch, database):
-    props = {"id": {"type": ["string"]}, "First Name": {"type": ["string", "null"]},
-             "a.b-c": {"type": ["string", "null"]}, "$currency": {"type": ["string", "null"]},
-             "it's `quoted`": {"type": ["string", "null"]}, "naïve": {"type": ["string", "null"]}}
-    run_target(target_config(database), [
-        schema_message("my-stream.v1 $x", props, ["id"]),
-        record("my-stream.v1 $x", {"id": "1", "First Name": "Ana", "a.b-c": "x", "$currency": "€",
-                                   "it's `quoted`": "q", "naïve": "n"})])
+    props = {
+        "id": {"type": ["string"]},
+        "First Name": {"type": ["string", "null"]},
+        "a.b-c": {"type": ["string", "null"]},
+        "$currency": {"type": ["string", "null"]},
+        "it's `quoted`": {"type": ["string", "null"]},
+        "naïve": {"type": ["string", "null"]},
+    }
+    run_target(
+        target_config(database),
+        [
+            schema_message("my-stream.v1 $x", props, ["id"]),
+            record(
+                "my-stream.v1 $x",
+                {
+                    "id": "1",
+                    "First Name": "Ana",
+                    "a.b-c": "x",
+                    "$currency": "€",
+                    "it's `quoted`": "q",
+                    "naïve": "n",
+                },
+            ),
+        ],
+    )
 
-    tables = {t for (t,) in rows(ch, "SELECT name FROM system.tables WHERE database = {d:String}",
-                                 d=database)}
+    tables = {
+        t
+        for (t,) in rows(
+            ch, "SELECT name FROM system.tables WHERE database = {d:String}", d=database
+        )
+    }
     assert "my_stream_v1_x" in tables
-    got = rows(ch, f"SELECT `First Name`, `a.b-c`, `$currency`, `it's \\`quoted\\``, `naïve` "
-                   f"FROM {database}.my_stream_v1_x")
+    got = rows(
+        ch,
+        f"SELECT `First Name`, `a.b-c`, `$currency`, `it's \\`quoted\\``, `naïve` "
+        f"FROM {database}.my_stream_v1_x",
+    )
     assert got == [("Ana", "x", "€", "q", "n")]
 
 
 def test_state_is_emitted_after_the_rows_it_covers_are_committed(ch, database):
-    states = run_target(target_config(database), [
-        leads_schema(), lead("1", "a", "2024-01-01T00:00:00Z"),
-        {"type": "STATE", "value": {"bookmarks": {"leads": {"replication_key_value": "x"}}}},
-    ])
+    states = run_target(
+        target_config(database),
+        [
+            leads_schema(),
+            lead("1", "a", "2024-01-01T00:00:00Z"),
+            {"type": "STATE", "value": {"bookmarks": {"leads": {"replication_key_value": "x"}}}},
+        ],
+    )
 
     assert states == [{"bookmarks": {"leads": {"replication_key_value": "x"}}}]
     assert rows(ch, f"SELECT count() FROM {database}.leads") == [(1,)]

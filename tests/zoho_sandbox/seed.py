@@ -31,7 +31,7 @@ def _dt(r: random.Random, i: int) -> str:
 
 
 def _iso(epoch: int) -> str:
-    from datetime import datetime, timedelta, timezone  # noqa: PLC0415
+    from datetime import datetime, timedelta, timezone
 
     zone = timezone(timedelta(hours=-4))
     return datetime.fromtimestamp(epoch, zone).isoformat(timespec="seconds")

@@ -1,0 +1,205 @@
+"""Benchmark: target-clickhouse loading CRM-like records into the embedded engine, vs the raw limit.
+
+    python bench/target_clickhouse.py [--records 200000]
+
+Writes a Singer message file of N records (60 columns: strings, integers, floats, decimals,
+date-times, lookups, arrays), then in separate processes:
+  * target-clickhouse reading the file (records/s and peak RSS),
+  * the raw limit: the same file parsed with msgspec and inserted with `client.insert` directly,
+    into the same typed table, in 50,000-row batches,
+and the target again on a file ten times smaller, to show memory does not grow with input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = Path(sys.executable).with_name("target-clickhouse")
+
+STRINGS, INTS, FLOATS, DECIMALS, DATES, LOOKUPS, ARRAYS = 22, 8, 6, 8, 8, 4, 3
+
+
+def properties() -> dict:
+    props: dict = {"id": {"type": ["string"]}}
+    props.update({f"Text_{i}": {"type": ["string", "null"]} for i in range(STRINGS)})
+    props.update({f"Int_{i}": {"type": ["integer", "null"]} for i in range(INTS)})
+    props.update({f"Float_{i}": {"type": ["number", "null"]} for i in range(FLOATS)})
+    props.update(
+        {
+            f"Money_{i}": {
+                "type": ["number", "null"],
+                "x-sql-datatype": "decimal",
+                "x-sql-datatype-properties": {"precision": 18, "scale": 2},
+            }
+            for i in range(DECIMALS)
+        }
+    )
+    props.update(
+        {f"Time_{i}": {"type": ["string", "null"], "format": "date-time"} for i in range(DATES - 1)}
+    )
+    props["Modified_Time"] = {"type": ["string", "null"], "format": "date-time"}
+    props.update(
+        {
+            f"Lookup_{i}": {"type": ["object", "null"], "additionalProperties": True}
+            for i in range(LOOKUPS)
+        }
+    )
+    props.update(
+        {
+            f"Tags_{i}": {"type": ["array", "null"], "items": {"type": ["string"]}}
+            for i in range(ARRAYS)
+        }
+    )
+    return props
+
+
+def write_file(path: Path, count: int) -> None:
+    rng = random.Random(42)
+    props = properties()
+    with path.open("w") as out:
+        out.write(
+            json.dumps(
+                {
+                    "type": "SCHEMA",
+                    "stream": "leads",
+                    "schema": {"properties": props},
+                    "key_properties": ["id"],
+                    "bookmark_properties": ["Modified_Time"],
+                }
+            )
+            + "\n"
+        )
+        for n in range(count):
+            record: dict = {"id": str(5843104000000000000 + n)}
+            for i in range(STRINGS):
+                record[f"Text_{i}"] = f"value {n % 997} {i}"
+            for i in range(INTS):
+                record[f"Int_{i}"] = rng.randint(0, 10**6)
+            for i in range(FLOATS):
+                record[f"Float_{i}"] = round(rng.random() * 1000, 3)
+            for i in range(DECIMALS):
+                record[f"Money_{i}"] = round(rng.random() * 100000, 2)
+            for i in range(DATES - 1):
+                record[f"Time_{i}"] = f"2024-0{1 + i % 9}-1{n % 10}T10:{n % 60:02d}:30+05:30"
+            record["Modified_Time"] = f"2024-03-0{1 + n % 9}T0{n % 10}:20:{n % 60:02d}+05:30"
+            for i in range(LOOKUPS):
+                record[f"Lookup_{i}"] = {"name": f"Owner {n % 50}", "id": str(58431040000 + n % 50)}
+            for i in range(ARRAYS):
+                record[f"Tags_{i}"] = ["a", "b"] if n % 2 else []
+            out.write(json.dumps({"type": "RECORD", "stream": "leads", "record": record}) + "\n")
+        out.write(json.dumps({"type": "STATE", "value": {"done": count}}) + "\n")
+
+
+def run_measured(args: list[str], stdin_path: Path) -> tuple[float, int]:
+    """Run a child process on the file; return (seconds, peak RSS in MB)."""
+    with stdin_path.open("rb") as stdin, open(os.devnull, "wb") as sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, stdin=stdin, stdout=sink, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{args[0]} failed with status {status}")
+    return seconds, usage.ru_maxrss // 1024
+
+
+def raw_load(data_path: str) -> None:
+    """The raw limit: msgspec parse + client.insert into the same typed table."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    # This script's own name shadows the package when run from bench/: import it from site-packages.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.modules.pop("target_clickhouse", None)
+    import clickhouse_connect
+    import msgspec
+    from target_clickhouse import ddl
+
+    client = clickhouse_connect.get_client(interface="chdb", path=data_path)
+    decoder = msgspec.json.Decoder()
+    columns: list[str] = []
+    kinds: list[str] = []
+    batch: list[list] = []
+
+    def flush() -> None:
+        if batch:
+            client.insert("leads_raw", batch, column_names=columns)
+            batch.clear()
+
+    for line in sys.stdin.buffer:
+        message = decoder.decode(line)
+        if message["type"] == "SCHEMA":
+            props = message["schema"]["properties"]
+            types = ddl.column_types(
+                message["schema"], ("id",), all_strings=False, json_type="String"
+            )
+            spec = ddl.TableSpec("default", "leads_raw", types, ("id",))
+            client.command(ddl.create_table(spec))
+            columns = list(props)
+            kinds = [ddl.strip_nullable(types[c]) for c in columns]
+        elif message["type"] == "RECORD":
+            record = message["record"]
+            row = []
+            for name, kind in zip(columns, kinds, strict=True):
+                value = record.get(name)
+                if value is not None:
+                    if kind.startswith("DateTime64"):
+                        value = datetime.fromisoformat(value).astimezone(UTC).replace(tzinfo=None)
+                    elif kind.startswith("Decimal"):
+                        value = Decimal(str(value))
+                    elif kind == "String" and not isinstance(value, str):
+                        value = msgspec.json.encode(value).decode()
+                row.append(value)
+            batch.append(row)
+            if len(batch) >= 50_000:
+                flush()
+    flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--raw", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.raw:
+        raw_load(args.raw)
+        return
+    n = args.records
+    work = Path(tempfile.mkdtemp(prefix="bench-ch-"))
+    big, small = work / "big.singer.jsonl", work / "small.singer.jsonl"
+    write_file(big, n)
+    write_file(small, n // 10)
+    size_mb = big.stat().st_size / 1e6
+
+    def target(path: Path, data: str) -> tuple[float, int]:
+        config = work / f"{data}.json"
+        config.write_text(json.dumps({"path": str(work / data)}))
+        return run_measured([str(TARGET), "--config", str(config)], path)
+
+    raw_s, raw_mb = run_measured([sys.executable, __file__, "--raw", str(work / "raw")], big)
+    tgt_s, tgt_mb = target(big, "target")
+    small_s, small_mb = target(small, "target_small")
+    print(
+        f"target-clickhouse benchmark: {n:,} records x 61 columns ({size_mb:,.0f} MB of Singer "
+        "messages), embedded chDB"
+    )
+    print(f"{'run':<36}{'records/s':>12}{'peak RSS MB':>13}")
+    print(f"{'raw limit (msgspec + client.insert)':<36}{n / raw_s:>12,.0f}{raw_mb:>13,}")
+    print(f"{'target-clickhouse':<36}{n / tgt_s:>12,.0f}{tgt_mb:>13,}")
+    print(f"{'target-clickhouse, input / 10':<36}{n / 10 / small_s:>12,.0f}{small_mb:>13,}")
+    print(
+        f"target / raw throughput: {raw_s / tgt_s:.2f}   "
+        f"peak memory at 10x input: {tgt_mb / max(small_mb, 1):.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
