@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test lint bench demo sandbox clean
 
-$(STAMP): pyproject.toml tap-zoho/pyproject.toml
+$(STAMP): pyproject.toml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ./tap-zoho -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./tap-zoho -e ./target-clickhouse -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/tap_crm.py
+	$(PY) bench/target_clickhouse.py
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py

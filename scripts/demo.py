@@ -1,13 +1,15 @@
-"""`make demo`: a full then an incremental tap-zoho run against the offline Zoho sandbox.
+"""`make demo`: Zoho CRM (offline sandbox) -> tap-zoho -> target-clickhouse (embedded chDB).
 
-Starts the sandbox in its own process, runs `tap-zoho` (full sync), edits, creates and deletes
-some sandbox records, runs `tap-zoho` again with the saved state, prints a short report, and
-stops the sandbox. Singer output lands in `output/demo/`.
+Starts the sandbox in its own process, runs `tap-zoho | target-clickhouse` (full sync), edits,
+creates and deletes some sandbox records, runs the pipe again with the saved state, prints a
+short report (tables, row counts, records per run, a query through a `_current` view), and stops
+the sandbox. Everything lands in `output/demo/` (the ClickHouse data in `output/demo/clickhouse`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +20,8 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "output" / "demo"
-TAP = Path(sys.executable).with_name("tap-zoho")
+BIN = Path(sys.executable).parent
+CLICKHOUSE = OUT / "clickhouse"
 
 
 def start_sandbox() -> tuple[subprocess.Popen, str]:
@@ -33,27 +36,37 @@ def start_sandbox() -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
-def run_tap(name: str, state: Path | None) -> tuple[Counter, dict, float]:
-    """Run the tap; return record counts per stream, the last state, and seconds taken."""
-    args = [str(TAP), "--config", str(OUT / "tap.json")]
-    if state:
-        args += ["--state", str(state)]
+def run_pipe(name: str, state: Path | None) -> tuple[Counter, float]:
+    """`tap-zoho | target-clickhouse`; return records read per stream and seconds taken."""
+    tap_args = [str(BIN / "tap-zoho"), "--config", str(OUT / "tap.json")]
+    if state is not None and state.exists():
+        tap_args += ["--state", str(state)]
     started = time.monotonic()
-    with (OUT / f"{name}.singer.jsonl").open("w") as out, (OUT / f"{name}.log").open("w") as log:
-        subprocess.run(args, stdout=out, stderr=log, check=True)  # noqa: S603
-    seconds = time.monotonic() - started
+    singer_file = OUT / f"{name}.singer.jsonl"
+    with singer_file.open("w") as out, (OUT / f"{name}.tap.log").open("w") as log:
+        subprocess.run(tap_args, stdout=out, stderr=log, check=True)  # noqa: S603
+    with (
+        singer_file.open() as stdin,
+        (OUT / "state.json").open("w") as state_out,
+        (OUT / f"{name}.target.log").open("w") as log,
+    ):
+        subprocess.run(  # noqa: S603
+            [str(BIN / "target-clickhouse"), "--config", str(OUT / "target.json")],
+            stdin=stdin,
+            stdout=state_out,
+            stderr=log,
+            check=True,
+        )
+    lines = (OUT / "state.json").read_text().strip().splitlines()
+    (OUT / "state.json").write_text(lines[-1] if lines else "{}")
     counts: Counter = Counter()
-    last_state: dict = {}
-    with (OUT / f"{name}.singer.jsonl").open() as lines:
-        for line in lines:
+    with singer_file.open() as messages:
+        for line in messages:
             message = json.loads(line)
             if message["type"] == "RECORD":
                 deleted = bool(message["record"].get("_sdc_deleted_at"))
                 counts[(message["stream"], "deleted" if deleted else "upserted")] += 1
-            elif message["type"] == "STATE":
-                last_state = message["value"]
-    (OUT / f"{name}.state.json").write_text(json.dumps(last_state))
-    return counts, last_state, seconds
+    return counts, time.monotonic() - started
 
 
 def mutate(url: str) -> str:
@@ -76,8 +89,8 @@ def mutate(url: str) -> str:
     return "3 leads edited, 1 lead created, 1 lead deleted"
 
 
-def report(title: str, counts: Counter, seconds: float) -> None:
-    """Print records per stream for one run."""
+def report_run(title: str, counts: Counter, seconds: float) -> None:
+    """Print records read per stream for one run."""
     print(f"\n{title} ({seconds:.1f}s)")
     streams = sorted({stream for stream, _ in counts})
     for stream in streams:
@@ -89,20 +102,41 @@ def report(title: str, counts: Counter, seconds: float) -> None:
         print("  (no records)")
 
 
+QUERY = r"""
+import sys, clickhouse_connect
+client = clickhouse_connect.get_client(interface="chdb", path=sys.argv[1])
+tables = [t for (t,) in client.query(
+    "SELECT name FROM system.tables WHERE database = 'default' AND engine LIKE '%MergeTree' "
+    "ORDER BY name").result_rows]
+print("\nClickHouse tables (rows in the _current view / rows stored before merges):")
+for table in tables:
+    live = client.query(f"SELECT count() FROM `{table}_current`").result_rows[0][0]
+    stored = client.query(f"SELECT count() FROM `{table}`").result_rows[0][0]
+    print(f"  {table:<24} {live:>6,} / {stored:>6,}")
+print("\nSELECT id, Last_Name, Lead_Status, Modified_Time FROM zoho_leads_current\n"
+      "ORDER BY Modified_Time DESC LIMIT 5")
+for row in client.query("SELECT id, Last_Name, Lead_Status, Modified_Time FROM zoho_leads_current "
+                        "ORDER BY Modified_Time DESC LIMIT 5").result_rows:
+    print("  ", row)
+"""
+
+
 def main() -> None:
     """Run the demo end to end."""
-    OUT.mkdir(parents=True, exist_ok=True)
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir(parents=True)
+    (OUT / "target.json").write_text(json.dumps({"path": str(CLICKHOUSE), "table_prefix": "zoho_"}))
     proc, url = start_sandbox()
     try:
-        print(f"Zoho sandbox at {url}")
-        full, _, seconds = run_tap("full", None)
-        report("Full sync: tap-zoho", full, seconds)
+        print(f"Zoho sandbox at {url}; ClickHouse (embedded) in {CLICKHOUSE.relative_to(REPO)}")
+        full, seconds = run_pipe("full", None)
+        report_run("Full sync: tap-zoho | target-clickhouse", full, seconds)
         print(f"\nChanging the sandbox: {mutate(url)}")
-        incremental, state, seconds = run_tap("incremental", OUT / "full.state.json")
-        report("Incremental sync: tap-zoho --state", incremental, seconds)
-        leads = state.get("bookmarks", {}).get("leads", {})
-        print(f"\nLeads bookmark: {leads.get('replication_key_value')}")
-        print(f"Singer output, logs and state: {OUT.relative_to(REPO)}/")
+        incremental, seconds = run_pipe("incremental", OUT / "state.json")
+        report_run("Incremental sync (with the saved state)", incremental, seconds)
+        subprocess.run([sys.executable, "-c", QUERY, str(CLICKHOUSE)], check=True)  # noqa: S603
+        print(f"\nSinger messages, logs and state: {OUT.relative_to(REPO)}/")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
