@@ -25,20 +25,36 @@ print(json.dumps([list(r) for r in result.result_rows], default=str))
 
 
 def query(path: Path, sql: str) -> list[list]:
-    out = subprocess.run([sys.executable, "-c", QUERY, str(path), sql], capture_output=True,
-                         text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", QUERY, str(path), sql],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return json.loads(out.stdout)
 
 
 def pipe(tmp_path: Path, tap_config: dict, state: dict | None) -> dict:
-    tap_args = [str(BIN / "tap-zoho"), "--config", str(write_json(tmp_path / "tap.json", tap_config))]
+    tap_args = [
+        str(BIN / "tap-zoho"),
+        "--config",
+        str(write_json(tmp_path / "tap.json", tap_config)),
+    ]
     if state:
         tap_args += ["--state", str(write_json(tmp_path / "state.json", state))]
-    target_config = write_json(tmp_path / "target.json",
-                               {"path": str(tmp_path / "ch"), "table_prefix": "zoho_"})
+    target_config = write_json(
+        tmp_path / "target.json", {"path": str(tmp_path / "ch"), "table_prefix": "zoho_"}
+    )
     tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    target = subprocess.run([str(BIN / "target-clickhouse"), "--config", str(target_config)],
-                            stdin=tap.stdout, capture_output=True, text=True, timeout=300, check=False)
+    target = subprocess.run(
+        [str(BIN / "target-clickhouse"), "--config", str(target_config)],
+        stdin=tap.stdout,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert tap.wait(timeout=300) == 0
     assert target.returncode == 0, target.stderr[-3000:]
     return json.loads(target.stdout.strip().splitlines()[-1])
@@ -49,8 +65,9 @@ def utc(value: str) -> str:
 
 
 def test_full_then_incremental_leaves_clickhouse_equal_to_the_sandbox(sandbox, tmp_path):
-    config = sandbox.tap_config(crm_modules=["Leads", "Accounts", "Deals", "Contacts_X_Deals"],
-                                progress_interval_seconds=0)
+    config = sandbox.tap_config(
+        crm_modules=["Leads", "Accounts", "Deals", "Contacts_X_Deals"], progress_interval_seconds=0
+    )
     state = pipe(tmp_path, config, None)
     leads = sorted(sandbox.records("Leads"))
     for rid in leads[:4]:
@@ -72,14 +89,23 @@ def test_full_then_incremental_leaves_clickhouse_equal_to_the_sandbox(sandbox, t
         assert set(got) == set(expected), module
         current = query(ch, f"SELECT count() FROM {table}_current")[0][0]
         assert current == len(expected), module
-    rows = {r[0]: r for r in query(ch, "SELECT id, Lead_Status, Annual_Revenue, "
-                                       "toString(Modified_Time), Last_Name FROM zoho_leads FINAL")}
+    rows = {
+        r[0]: r
+        for r in query(
+            ch,
+            "SELECT id, Lead_Status, Annual_Revenue, "
+            "toString(Modified_Time), Last_Name FROM zoho_leads FINAL",
+        )
+    }
     for rid, record in sandbox.records("Leads").items():
         lead_status, revenue, modified, last_name = rows[rid][1:]
         assert lead_status == record["Lead_Status"]
         assert (None if revenue is None else Decimal(revenue)) == (
-            None if record["Annual_Revenue"] is None else Decimal(str(record["Annual_Revenue"])))
+            None if record["Annual_Revenue"] is None else Decimal(str(record["Annual_Revenue"]))
+        )
         assert modified.startswith(utc(record["Modified_Time"]))
         assert last_name == record["Last_Name"]
     assert created in rows
-    assert query(ch, f"SELECT Region_X FROM zoho_accounts FINAL WHERE id = '{account}'") == [["EMEA"]]
+    assert query(ch, f"SELECT Region_X FROM zoho_accounts FINAL WHERE id = '{account}'") == [
+        ["EMEA"]
+    ]
