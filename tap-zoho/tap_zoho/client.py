@@ -14,13 +14,14 @@ from http import HTTPStatus
 import backoff
 import msgspec
 import requests
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._typing import TypeConformanceLevel
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 
-from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError
+from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError, ZohoError
+from .pagination import UnsortedResponseError
 
 if t.TYPE_CHECKING:
     from .auth import ZohoAuthenticator
@@ -114,7 +115,11 @@ class ZohoStream(RESTStream):
         except TokenRejectedError as second:
             raise self._token_failure(second.code) from None
 
-    def _token_failure(self, code: str) -> ZohoAuthError:
+    def _token_failure(self, code: str) -> ZohoError:
+        if code == "57":  # Books/Inventory: "not authorized": a missing scope more often than not
+            return ModuleUnavailableError(
+                "57: not authorized for this product or organisation (missing scope?)", code=code
+            )
         return ZohoAuthError(
             f"Zoho rejected a freshly issued access token at {self.url_base} ({code}): api_domain "
             f"belongs to another data centre than {self.authenticator.accounts_domain}, or the "
@@ -122,6 +127,41 @@ class ZohoStream(RESTStream):
         )
 
     # ------------------------------------------------------------------ answers
+    def isolated(
+        self, label: str, records: t.Iterator[dict[str, t.Any]]
+    ) -> t.Iterator[dict[str, t.Any]]:
+        """Yield ``records``; a failure ends only this module (or organisation) and is reported.
+
+        Records already yielded stay emitted: the stream is sorted, so its bookmark covers exactly
+        them and the next run resumes after them.
+        """
+        summary = self._tap.summary  # type: ignore[attr-defined]
+        live = deleted = 0
+        try:
+            for record in records:
+                if record.get("_sdc_deleted_at"):
+                    deleted += 1
+                else:
+                    live += 1
+                yield record
+        except ZohoAuthError:
+            raise
+        except ModuleUnavailableError as exc:
+            summary.failed(label, str(exc), expected=True, records=live)
+            self.logger.warning("Skipping %s: %s", label, exc)
+            return
+        except (
+            ZohoApiError,
+            FatalAPIError,
+            RetriableAPIError,
+            UnsortedResponseError,
+            requests.RequestException,
+        ) as exc:
+            summary.failed(label, f"{type(exc).__name__}: {exc}", records=live)
+            self.logger.error("%s failed after %d records: %s", label, live, exc)  # noqa: TRY400
+            return
+        summary.synced(label, live, deleted)
+
     def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[t.Any]:
         """RECORD messages without the SDK's per-record pruning when nothing needs pruning.
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import typing as t
 from functools import cached_property
 
-import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from .bookmarks import KeysetBookmarks
 from .client import ZohoStream
-from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError
-from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, UnsortedResponseError
+from .errors import ZohoApiError
+from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
 from .progress import ProgressLog
 from .schema import DELETED_AT, bigint_fields, module_schema
 from .timeutil import to_epoch, utc_iso
@@ -27,7 +27,6 @@ MODIFIED_TIME = "Modified_Time"
 MAX_FIELDS_PER_CALL = 50
 MAX_IDS_PER_CALL = 100
 DISCRETE_CAP = 2000
-BOUNDARY_IDS = "boundary_ids"
 DELETED_SINCE = "deleted_since"
 DELETED_SEEN = "deleted_seen"
 
@@ -60,7 +59,7 @@ def stream_name_for(api_name: str) -> str:
     return api_name.lower()
 
 
-class CrmModuleStream(ZohoStream):
+class CrmModuleStream(KeysetBookmarks, ZohoStream):
     """Records of one CRM module, incremental on ``Modified_Time`` where the module has it."""
 
     primary_keys: t.ClassVar[list[str]] = ["id"]
@@ -81,63 +80,19 @@ class CrmModuleStream(ZohoStream):
         self.replication_key = MODIFIED_TIME if self.has_modified_time else None
         self.path = f"{CRM_BASE}/{self.module_name}"
 
-    # ------------------------------------------------------------------ state
-    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
-        """Bookmark the UTC instant of ``Modified_Time`` and the ids sharing that second.
-
-        Zoho sends local offsets that can change with daylight saving; the SDK compares bookmark
-        strings, so the bookmark is normalised to UTC. Deleted-record markers never move it.
-        """
-        if latest_record.get(DELETED_AT) or not self.has_modified_time:
-            return
-        epoch = to_epoch(latest_record[MODIFIED_TIME])
-        state = self.get_context_state(context)
-        previous = state.get("replication_key_value")
-        value = utc_iso(epoch)
-        if previous != value:
-            state[BOUNDARY_IDS] = [latest_record["id"]]
-        else:
-            state.setdefault(BOUNDARY_IDS, []).append(latest_record["id"])
-        super()._increment_stream_state({**latest_record, MODIFIED_TIME: value}, context=context)
-
-    def _start(self, context: t.Any) -> tuple[int | None, set[str]]:
-        state = self.get_context_state(context)
-        saved = state.get("replication_key_value")
-        if saved:
-            return to_epoch(saved), set(state.get(BOUNDARY_IDS) or [])
-        start = self.config.get("start_date")
-        return (to_epoch(start) if start else None), set()
-
     # ------------------------------------------------------------------ records
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         """Live records, then deletions; a module that fails is reported and skipped."""
-        summary = self._tap.summary  # type: ignore[attr-defined]
-        live = deleted = 0
-        try:
-            for record in self._live_records(context):
-                live += 1
-                yield record
-            if self.config.get("crm_include_deleted", True):
-                for record in self._deleted_records(context):
-                    deleted += 1
-                    yield record
-        except ZohoAuthError:
-            raise
-        except ModuleUnavailableError as exc:
-            summary.failed(self.module_name, str(exc), expected=True, records=live)
-            self.logger.warning("Skipping module %s: %s", self.module_name, exc)
-            return
-        except (
-            ZohoApiError,
-            FatalAPIError,
-            RetriableAPIError,
-            UnsortedResponseError,
-            requests.RequestException,
-        ) as exc:
-            summary.failed(self.module_name, f"{type(exc).__name__}: {exc}", records=live)
-            self.logger.error("Module %s failed after %d records: %s", self.module_name, live, exc)  # noqa: TRY400
-            return
-        summary.synced(self.module_name, live, deleted)
+        yield from self.isolated(self.module_name, self._live_then_deleted(context))
+
+    def _live_then_deleted(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        yield from self._live_records(context)
+        if self.config.get("crm_include_deleted", True):
+            self._bookmark_paused = True  # deletions have their own bookmark
+            try:
+                yield from self._deleted_records(context)
+            finally:
+                self._bookmark_paused = False
 
     def _field_groups(self) -> list[list[str]]:
         selected = [name for name in self.field_names if self.mask.get(("properties", name), True)]
@@ -164,7 +119,7 @@ class CrmModuleStream(ZohoStream):
         groups = self._field_groups()
         cursor: ModifiedTimeCursor | PositionCursor
         if self.has_modified_time:
-            bookmark, seen = self._start(context)
+            bookmark, seen = self.bookmark_start(context)
             cursor = ModifiedTimeCursor(
                 bookmark, seen, per_page=self._per_page, discrete_cap=DISCRETE_CAP
             )

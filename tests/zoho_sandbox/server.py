@@ -17,10 +17,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .crm_api import ApiError, CrmApi, Limits
 from .faults import Faults, Stats
+from .finance import Finance
 from .oauth import ALL_SCOPES, Accounts, TokenError, has_scope
 from .seed import ModuleSpec, default_specs, seed_store
 from .store import CrmStore, FieldMeta
 
+BOOKS_ORG = "10234695"
+SECOND_ORG = "60012345"
 CLIENT_ID = "1000.SANDBOXCLIENT0000000000000000"
 CLIENT_SECRET = "sandbox-client-secret-0f9e8d7c6b5a"
 REFRESH_TOKEN = "1000.sandboxrefresh0000000000000000.00000000000000000000000000000000"
@@ -47,7 +50,10 @@ class Sandbox:
         self.accounts.issue_refresh_token(CLIENT_ID, token=REFRESH_TOKEN)
         self.faults = Faults()
         self.stats = Stats()
-        self.extra_routes: list[Any] = []
+        self.finance = Finance(self.store.clock)
+        for org_id, offset in ((BOOKS_ORG, 330), (SECOND_ORG, -300)):
+            self.finance.seed(self.finance.add_org(org_id, offset))
+        self.extra_routes: list[Any] = [self.finance]
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -132,9 +138,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ----------------------------------------------------------------- plumbing
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        payload = b"" if body is None or status in {204, 304} else _json_bytes(body)
+        if isinstance(body, bytes):
+            payload = body
+        else:
+            payload = b"" if body is None or status in {204, 304} else _json_bytes(body)
         self.send_response(status)
-        if payload:
+        if payload and not isinstance(body, bytes):
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (headers or {}).items():
@@ -341,6 +350,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "fault":
             sandbox.faults.inject(args["kind"], args.get("times", 1), args.get("path_contains", ""))
             self._send(200, {"ok": True})
+        elif action == "item_update":
+            sandbox.finance.update_item(args["organization_id"], args["id"], args["changes"])
+            self._send(200, {"ok": True})
+        elif action == "items":
+            org = sandbox.finance.orgs[query["organization_id"]]
+            self._send(200, org.items)
         elif action == "latency":
             sandbox.faults.latency_seconds = float(args["seconds"])
             self._send(200, {"ok": True})
@@ -351,4 +366,4 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"unknown control action {action}"})
 
 
-__all__ = ["ALL_SCOPES", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "Limits", "Sandbox"]
+__all__ = ["ALL_SCOPES", "BOOKS_ORG", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "Limits", "Sandbox"]
