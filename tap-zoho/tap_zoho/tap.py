@@ -11,9 +11,12 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from .auth import OAuthClient, ZohoAuthenticator
+from .books import books_streams
 from .crm import CrmModuleStream, CrmSettingsReader
 from .datacenters import accounts_domain_for, normalise_api_domain
 from .errors import ModuleUnavailableError, ZohoError
+from .finance import Pacer, organization_ids
+from .inventory import inventory_streams
 from .output import BufferedRecordWriter
 from .summary import RunSummary
 
@@ -21,8 +24,19 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
+ORG_IDS = th.CustomType(
+    {
+        "anyOf": [
+            {"type": "string"},
+            {"type": "integer"},
+            {"type": "array", "items": {"type": ["string", "integer"]}},
+        ]
+    }
+)
+
+
 class TapZoho(Tap):
-    """Singer tap for Zoho CRM: every readable module, typed, incremental, with deletions."""
+    """Singer tap for Zoho CRM, Books and Inventory: typed, incremental, with deletions."""
 
     name = "tap-zoho"
     message_writer_class = BufferedRecordWriter
@@ -124,6 +138,37 @@ class TapZoho(Tap):
             description="Seconds between progress lines per module.",
         ),
         th.Property("user_agent", th.StringType, description="User-Agent header to send."),
+        th.Property(
+            "crm_enabled",
+            th.BooleanType,
+            default=True,
+            description="Read Zoho CRM modules. Turn off for a Books/Inventory-only account.",
+        ),
+        th.Property(
+            "books_organization_id",
+            ORG_IDS,
+            description="Zoho Books organisation id (or a list of ids); setting it "
+            "enables books_items, books_contacts and books_pricebooks.",
+        ),
+        th.Property(
+            "inventory_organization_id",
+            ORG_IDS,
+            description="Zoho Inventory organisation id (or a list of ids); setting it "
+            "enables inventory_items, inventory_contacts and inventory_pricebooks.",
+        ),
+        th.Property(
+            "items_active_only",
+            th.BooleanType,
+            default=False,
+            description="Read active items only (filtered by Zoho); items that turn "
+            "inactive are still emitted, as inactive, so targets can deactivate them.",
+        ),
+        th.Property(
+            "finance_requests_per_minute",
+            th.IntegerType(minimum=1),
+            default=90,
+            description="Pace Books/Inventory calls per organisation (Zoho allows 100).",
+        ),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -160,7 +205,30 @@ class TapZoho(Tap):
             strict=bool(self.config.get("strict_modules", False)),
         )
 
+    @cached_property
+    def finance_pacer(self) -> Pacer:
+        """Per-organisation pacing shared by every Books/Inventory stream."""
+        return Pacer(int(self.config.get("finance_requests_per_minute", 90)))
+
     def discover_streams(self) -> list[Stream]:
+        """CRM modules, then Books and Inventory streams for the configured organisations."""
+        books = organization_ids(self.config.get("books_organization_id"))
+        inventory = organization_ids(self.config.get("inventory_organization_id"))
+        streams: list[Stream] = []
+        if self.config.get("crm_enabled", True):
+            try:
+                streams += self._crm_streams()
+            except ModuleUnavailableError as exc:
+                if not (books or inventory):
+                    raise
+                self.logger.warning("Skipping Zoho CRM (%s); reading Books/Inventory only.", exc)
+        if books:
+            streams += books_streams(self, books)
+        if inventory:
+            streams += inventory_streams(self, inventory)
+        return streams
+
+    def _crm_streams(self) -> list[Stream]:
         """One stream per readable CRM module (``shared/zoho-api.md`` 2.1-2.2)."""
         reader = CrmSettingsReader(tap=self)
         wanted = self.config.get("crm_modules")

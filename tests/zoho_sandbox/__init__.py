@@ -3,4 +3,12 @@
 from .crm_api import Limits
 from .server import BOOKS_ORG, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, SECOND_ORG, Sandbox
 
-__all__ = ["BOOKS_ORG", "CLIENT_ID", "SECOND_ORG", "CLIENT_SECRET", "REFRESH_TOKEN", "Limits", "Sandbox"]
+__all__ = [
+    "BOOKS_ORG",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "REFRESH_TOKEN",
+    "SECOND_ORG",
+    "Limits",
+    "Sandbox",
+]

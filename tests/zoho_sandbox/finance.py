@@ -53,12 +53,14 @@ class Org:
 class Finance:
     """The Books/Inventory route of the sandbox, with its own data and throttle."""
 
-    def __init__(self, clock: Any, *, per_minute: int = 100, seed: int = 11) -> None:  # noqa: ANN401
+    def __init__(self, clock: Any, *, per_minute: int = 100, seed: int = 11) -> None:
         self.clock = clock
         self.per_minute = per_minute
+        self.window_seconds = 60.0  # tests shorten the minute
         self.orgs: dict[str, Org] = {}
         self.lock = threading.RLock()
         self.pricebooks_missing: set[str] = set()  # orgs whose /pricebooks answers 404
+        self.queries: list[tuple[str, dict[str, str]]] = []
         self._rng = random.Random(seed)
         self._next = 3850050000000100000
 
@@ -81,28 +83,51 @@ class Finance:
             self.put_item(org, self._item_values(n), epoch=start + n * 61)
         for n in range(contacts):
             kind = "vendor" if n % 5 == 4 else "customer"
-            self.put_contact(org, {
-                "contact_name": f"Trader {n}", "company_name": f"Trader {n} LLC",
-                "contact_type": kind, "customer_sub_type": "business",
-                "status": "inactive" if n % 9 == 8 else "active",
-                "first_name": "Mei", "last_name": f"Tan{n}", "email": f"t{n}@example.org",
-                "phone": "+65 6123 4567", "mobile": "", "currency_code": "SGD",
-                "payment_terms": 30, "payment_terms_label": "Net 30",
-                "outstanding_receivable_amount": round(self._rng.uniform(0, 900), 2),
-                "unused_credits_receivable_amount": 0.0,
-            }, epoch=start + n * 97)
+            self.put_contact(
+                org,
+                {
+                    "contact_name": f"Trader {n}",
+                    "company_name": f"Trader {n} LLC",
+                    "contact_type": kind,
+                    "customer_sub_type": "business",
+                    "status": "inactive" if n % 9 == 8 else "active",
+                    "first_name": "Mei",
+                    "last_name": f"Tan{n}",
+                    "email": f"t{n}@example.org",
+                    "phone": "+65 6123 4567",
+                    "mobile": "",
+                    "currency_code": "SGD",
+                    "payment_terms": 30,
+                    "payment_terms_label": "Net 30",
+                    "outstanding_receivable_amount": round(self._rng.uniform(0, 900), 2),
+                    "unused_credits_receivable_amount": 0.0,
+                },
+                epoch=start + n * 97,
+            )
         item_ids = list(org.items)
         for n in range(3):
             book_id = self.new_id()
             org.pricebooks[book_id] = {
-                "pricebook_id": book_id, "name": f"Wholesale {n}", "description": "",
-                "currency_id": "460000000000097", "currency_code": "USD", "decimal_place": 2,
-                "is_default": n == 0, "is_increase": False, "percentage": 0,
-                "pricebook_type": "per_item", "pricing_scheme": "unit", "rounding_type": "no_rounding",
-                "sales_or_purchase_type": "sales", "status": "active",
+                "pricebook_id": book_id,
+                "name": f"Wholesale {n}",
+                "description": "",
+                "currency_id": "460000000000097",
+                "currency_code": "USD",
+                "decimal_place": 2,
+                "is_default": n == 0,
+                "is_increase": False,
+                "percentage": 0,
+                "pricebook_type": "per_item",
+                "pricing_scheme": "unit",
+                "rounding_type": "no_rounding",
+                "sales_or_purchase_type": "sales",
+                "status": "active",
                 "pricebook_items": [
-                    {"item_id": iid, "pricebook_rate": round(10 + k * 1.5 + n, 2),
-                     "pricebook_item_id": self.new_id()}
+                    {
+                        "item_id": iid,
+                        "pricebook_rate": round(10 + k * 1.5 + n, 2),
+                        "pricebook_item_id": self.new_id(),
+                    }
                     for k, iid in enumerate(item_ids[n * 20 : n * 20 + 25])
                 ],
             }
@@ -111,16 +136,28 @@ class Finance:
         inventory = n % 6 != 5
         has_image = n % 3 != 2
         values: dict[str, Any] = {
-            "name": f"Oil filter OD{n}", "sku": f"OF-{n:04d}", "status": "inactive" if n % 10 == 9 else "active",
-            "source": "user", "item_type": "inventory" if inventory else "sales",
-            "product_type": "goods" if inventory else "service", "unit": "pcs",
-            "description": f"Filter {n}", "rate": round(10 + n * 0.75, 2),
-            "purchase_rate": round(6 + n * 0.5, 2), "tax_id": "", "tax_name": "",
-            "tax_percentage": 0 if n % 7 else "12.5", "brand": ["Bosch", "Mann", ""][n % 3],
-            "manufacturer": "", "category_name": ["Filters", "Spare parts"][n % 2],
+            "name": f"Oil filter OD{n}",
+            "sku": f"OF-{n:04d}",
+            "status": "inactive" if n % 10 == 9 else "active",
+            "source": "user",
+            "item_type": "inventory" if inventory else "sales",
+            "product_type": "goods" if inventory else "service",
+            "unit": "pcs",
+            "description": f"Filter {n}",
+            "rate": round(10 + n * 0.75, 2),
+            "purchase_rate": round(6 + n * 0.5, 2),
+            "tax_id": "",
+            "tax_name": "",
+            "tax_percentage": 0 if n % 7 else "12.5",
+            "brand": ["Bosch", "Mann", ""][n % 3],
+            "manufacturer": "",
+            "category_name": ["Filters", "Spare parts"][n % 2],
             "image_document_id": self.new_id() if has_image else "",
-            "image_name": f"of{n}.jpg" if has_image else "", "image_type": "jpg" if has_image else "",
-            "is_linked_with_zohocrm": False, "zcrm_product_id": "", "custom_fields": [],
+            "image_name": f"of{n}.jpg" if has_image else "",
+            "image_type": "jpg" if has_image else "",
+            "is_linked_with_zohocrm": False,
+            "zcrm_product_id": "",
+            "custom_fields": [],
         }
         if inventory:
             stock = 0.0 if n % 4 == 3 else float(n % 40)
@@ -128,8 +165,14 @@ class Finance:
         return values
 
     # ------------------------------------------------------------------ mutations
-    def put_item(self, org: Org, values: dict[str, Any], *, epoch: int | None = None,
-                 item_id: str | None = None) -> str:
+    def put_item(
+        self,
+        org: Org,
+        values: dict[str, Any],
+        *,
+        epoch: int | None = None,
+        item_id: str | None = None,
+    ) -> str:
         """Create or replace an item stamped at ``epoch`` (default: the clock's next second)."""
         with self.lock:
             iid = item_id or self.new_id()
@@ -150,8 +193,14 @@ class Finance:
         with self.lock:
             self.put_item(org, {**org.items[item_id], **changes}, item_id=item_id)
 
-    def put_contact(self, org: Org, values: dict[str, Any], *, epoch: int | None = None,
-                    contact_id: str | None = None) -> str:
+    def put_contact(
+        self,
+        org: Org,
+        values: dict[str, Any],
+        *,
+        epoch: int | None = None,
+        contact_id: str | None = None,
+    ) -> str:
         """Create or replace a contact."""
         with self.lock:
             cid = contact_id or self.new_id()
@@ -169,27 +218,51 @@ class Finance:
         return any(path.startswith(prefix) for prefix, _ in FAMILIES.values())
 
     def serve(  # noqa: PLR0911
-        self, method: str, path: str, query: dict[str, str], headers: Any, access: AccessToken  # noqa: ARG002, ANN401
+        self, method: str, path: str, query: dict[str, str], headers: Any, access: AccessToken
     ) -> tuple[int, Any, dict[str, str], str]:
         """Answer one call: (status, body, headers, kind for the counters)."""
         family = next(name for name, (prefix, _) in FAMILIES.items() if path.startswith(prefix))
         prefix, scope_prefix = FAMILIES[family]
-        resource = path[len(prefix):].strip("/").split("/")
-        if not has_scope(access.scopes, f"{scope_prefix}.fullaccess.all",
-                         f"{scope_prefix}.{resource[0]}.READ"):
-            return 401, {"code": 57, "message": "You are not authorized to perform this operation"}, {}, "scope"
+        resource = path[len(prefix) :].strip("/").split("/")
+        if not has_scope(
+            access.scopes, f"{scope_prefix}.fullaccess.all", f"{scope_prefix}.{resource[0]}.READ"
+        ):
+            return (
+                401,
+                {"code": 57, "message": "You are not authorized to perform this operation"},
+                {},
+                "scope",
+            )
         if method != "GET":
             return 405, {"code": 37, "message": "The HTTP method is not allowed"}, {}, "method"
         if resource == ["organizations"]:
-            orgs = [{"organization_id": o.organization_id, "name": f"Org {o.organization_id}",
-                     "is_default_org": True} for o in self.orgs.values()]
-            return 200, {"code": 0, "message": "success", "organizations": orgs}, {}, "organizations"
+            orgs = [
+                {
+                    "organization_id": o.organization_id,
+                    "name": f"Org {o.organization_id}",
+                    "is_default_org": True,
+                }
+                for o in self.orgs.values()
+            ]
+            return (
+                200,
+                {"code": 0, "message": "success", "organizations": orgs},
+                {},
+                "organizations",
+            )
+        with self.lock:
+            self.queries.append((path, dict(query)))
         org_id = query.get("organization_id")
         if not org_id:
             return 400, {"code": 6041, "message": "organization_id is required"}, {}, "org_missing"
         org = self.orgs.get(org_id)
         if org is None:
-            return 400, {"code": 6041, "message": "This user is not associated with the organization"}, {}, "org_unknown"
+            return (
+                400,
+                {"code": 6041, "message": "This user is not associated with the organization"},
+                {},
+                "org_unknown",
+            )
         throttled = self._throttle(org)
         if throttled is not None:
             return throttled
@@ -203,38 +276,62 @@ class Finance:
         if resource == ["items"]:
             return self._list(org, "items", self._filtered(org, org.items, query), query, limits)
         if resource == ["contacts"]:
-            return self._list(org, "contacts", self._filtered(org, org.contacts, query), query, limits)
-        if len(resource) == 3 and resource[0] == "items" and resource[2] == "image" and family == "inventory":
+            return self._list(
+                org, "contacts", self._filtered(org, org.contacts, query), query, limits
+            )
+        if (
+            len(resource) == 3
+            and resource[0] == "items"
+            and resource[2] == "image"
+            and family == "inventory"
+        ):
             item = org.items.get(resource[1])
             if not item or not item.get("image_document_id"):
-                return 404, {"code": 1002, "message": "Item image does not exist."}, limits, "not_found"
+                return (
+                    404,
+                    {"code": 1002, "message": "Item image does not exist."},
+                    limits,
+                    "not_found",
+                )
             return 200, PNG_1PX, {**limits, "Content-Type": "image/png"}, "image"
         return 404, {"code": 5, "message": "Invalid URL Passed"}, limits, "not_found"
 
     def _throttle(self, org: Org) -> tuple[int, Any, dict[str, str], str] | None:
         now = time.monotonic()
         with self.lock:
-            while org.calls and now - org.calls[0] >= 60:  # noqa: PLR2004
+            while org.calls and now - org.calls[0] >= self.window_seconds:
                 org.calls.popleft()
             if len(org.calls) >= self.per_minute:
-                reset = max(1, int(60 - (now - org.calls[0])))
-                headers = {"X-Rate-Limit-Limit": str(self.per_minute), "X-Rate-Limit-Remaining": "0",
-                           "X-Rate-Limit-Reset": str(reset), "Retry-After": str(reset)}
-                body = {"code": 44, "message": "You have exceeded the maximum number of requests per minute."}
+                reset = max(1, int(self.window_seconds - (now - org.calls[0])))
+                headers = {
+                    "X-Rate-Limit-Limit": str(self.per_minute),
+                    "X-Rate-Limit-Remaining": "0",
+                    "X-Rate-Limit-Reset": str(reset),
+                    "Retry-After": str(reset),
+                }
+                body = {
+                    "code": 44,
+                    "message": "You have exceeded the maximum number of requests per minute.",
+                }
                 return 429, body, headers, "TOO_MANY_REQUESTS"
             org.calls.append(now)
         return None
 
     def _rate_headers(self, org: Org) -> dict[str, str]:
-        return {"X-Rate-Limit-Limit": str(self.per_minute),
-                "X-Rate-Limit-Remaining": str(max(0, self.per_minute - len(org.calls))),
-                "X-Rate-Limit-Reset": "60"}
+        return {
+            "X-Rate-Limit-Limit": str(self.per_minute),
+            "X-Rate-Limit-Remaining": str(max(0, self.per_minute - len(org.calls))),
+            "X-Rate-Limit-Reset": "60",
+        }
 
-    def _filtered(self, org: Org, rows: dict[str, dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+    def _filtered(
+        self, org: Org, rows: dict[str, dict[str, Any]], query: dict[str, str]
+    ) -> list[dict[str, Any]]:
         with self.lock:
             selected = list(rows.values())
             status = {"Status.Active": "active", "Status.Inactive": "inactive"}.get(
-                query.get("filter_by", "Status.All"))
+                query.get("filter_by", "Status.All")
+            )
             if status:
                 selected = [r for r in selected if r.get("status") == status]
             if query.get("contact_type"):
@@ -244,9 +341,12 @@ class Finance:
                 after = parse(since)
                 selected = [r for r in selected if org.modified[self._id(r)] > after]
             column = query.get("sort_column", "name")
-            key_of = {"last_modified_time": lambda r: (org.modified[self._id(r)], self._id(r)),
-                      "created_time": lambda r: (r.get("created_time"), self._id(r))}.get(
-                column, lambda r: (str(r.get(column) or r.get("contact_name") or ""), self._id(r)))
+            key_of = {
+                "last_modified_time": lambda r: (org.modified[self._id(r)], self._id(r)),
+                "created_time": lambda r: (r.get("created_time"), self._id(r)),
+            }.get(
+                column, lambda r: (str(r.get(column) or r.get("contact_name") or ""), self._id(r))
+            )
             return sorted(selected, key=key_of, reverse=query.get("sort_order", "A") == "D")
 
     @staticmethod
@@ -254,19 +354,45 @@ class Finance:
         return str(row.get("item_id") or row.get("contact_id"))
 
     @staticmethod
-    def _list(org: Org, plural: str, rows: list[dict[str, Any]], query: dict[str, str],  # noqa: ARG004
-              limits: dict[str, str]) -> tuple[int, Any, dict[str, str], str]:
+    def _list(
+        org: Org,
+        plural: str,
+        rows: list[dict[str, Any]],
+        query: dict[str, str],
+        limits: dict[str, str],
+    ) -> tuple[int, Any, dict[str, str], str]:
         try:
             page = int(query.get("page", "1"))
             per_page = int(query.get("per_page", "200"))
         except ValueError:
             return 400, {"code": 2, "message": "Invalid value passed for page"}, limits, "invalid"
-        if page < 1 or not 1 <= per_page <= 200:  # noqa: PLR2004
-            return 400, {"code": 2, "message": "Invalid value passed for per_page"}, limits, "invalid"
+        if page < 1 or not 1 <= per_page <= 200:
+            return (
+                400,
+                {"code": 2, "message": "Invalid value passed for per_page"},
+                limits,
+                "invalid",
+            )
         chunk = rows[(page - 1) * per_page : page * per_page]
-        context = {"page": page, "per_page": per_page, "has_more_page": page * per_page < len(rows),
-                   "report_name": plural.title(), "applied_filter": query.get("filter_by", "Status.All"),
-                   "sort_column": query.get("sort_column", "name"),
-                   "sort_order": query.get("sort_order", "A"), "custom_fields": [], "search_criteria": []}
-        return 200, {"code": 0, "message": "success", plural: [dict(r) for r in chunk],
-                     "page_context": context}, limits, plural
+        context = {
+            "page": page,
+            "per_page": per_page,
+            "has_more_page": page * per_page < len(rows),
+            "report_name": plural.title(),
+            "applied_filter": query.get("filter_by", "Status.All"),
+            "sort_column": query.get("sort_column", "name"),
+            "sort_order": query.get("sort_order", "A"),
+            "custom_fields": [],
+            "search_criteria": [],
+        }
+        return (
+            200,
+            {
+                "code": 0,
+                "message": "success",
+                plural: [dict(r) for r in chunk],
+                "page_context": context,
+            },
+            limits,
+            plural,
+        )

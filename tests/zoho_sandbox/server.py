@@ -366,4 +366,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"unknown control action {action}"})
 
 
-__all__ = ["ALL_SCOPES", "BOOKS_ORG", "CLIENT_ID", "CLIENT_SECRET", "REFRESH_TOKEN", "Limits", "Sandbox"]
+__all__ = [
+    "ALL_SCOPES",
+    "BOOKS_ORG",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "REFRESH_TOKEN",
+    "Limits",
+    "Sandbox",
+]
