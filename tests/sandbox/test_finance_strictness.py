@@ -1,0 +1,122 @@
+"""The Books/Inventory part of the sandbox follows section 6 of shared/zoho-api.md."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from tests.zoho_sandbox import BOOKS_ORG, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Sandbox
+
+
+@pytest.fixture
+def api():
+    sandbox = Sandbox(specs=[])
+    sandbox.start()
+    token = requests.post(
+        f"{sandbox.base_url}/oauth/v2/token",
+        timeout=5,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": REFRESH_TOKEN,
+        },
+    ).json()["access_token"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Zoho-oauthtoken {token}"
+    yield sandbox, session
+    sandbox.stop()
+
+
+def get(api, path, **params):
+    sandbox, session = api
+    return session.get(f"{sandbox.base_url}{path}", params=params, timeout=5)
+
+
+def test_organization_id_is_required_and_checked(api):
+    assert get(api, "/books/v3/items").json()["code"] != 0
+    assert get(api, "/books/v3/items", organization_id="999").status_code == 400
+    assert get(api, "/books/v3/items", organization_id=BOOKS_ORG).json()["code"] == 0
+
+
+def test_list_envelope_page_context_and_per_page_limit(api):
+    body = get(api, "/inventory/v1/items", organization_id=BOOKS_ORG, per_page=50).json()
+    assert body["message"] == "success"
+    assert len(body["items"]) == 50
+    assert body["page_context"]["has_more_page"] is True
+    assert (
+        get(api, "/inventory/v1/items", organization_id=BOOKS_ORG, per_page=201).status_code == 400
+    )
+
+
+def test_times_use_colon_less_offsets_and_filter_strictly_after(api):
+    body = get(
+        api,
+        "/books/v3/contacts",
+        organization_id=BOOKS_ORG,
+        sort_column="last_modified_time",
+        sort_order="A",
+    ).json()
+    stamps = [c["last_modified_time"] for c in body["contacts"]]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", s) for s in stamps)
+    after = get(
+        api,
+        "/books/v3/contacts",
+        organization_id=BOOKS_ORG,
+        last_modified_time=stamps[10],
+        sort_column="last_modified_time",
+    ).json()
+    assert [c["last_modified_time"] for c in after["contacts"]] == stamps[11:]
+
+
+def test_misspelled_filters_are_ignored_like_zoho_does(api):
+    full = get(api, "/books/v3/items", organization_id=BOOKS_ORG).json()["items"]
+    typo = get(
+        api,
+        "/books/v3/items",
+        organization_id=BOOKS_ORG,
+        last_modifed_time="2099-01-01T00:00:00+0000",
+    ).json()["items"]
+    assert len(typo) == len(full)
+
+
+def test_pricebooks_exist_and_pricelists_answer_404(api):
+    assert get(api, "/inventory/v1/pricebooks", organization_id=BOOKS_ORG).json()["pricebooks"]
+    assert get(api, "/inventory/v1/pricelists", organization_id=BOOKS_ORG).status_code == 404
+    assert get(api, "/books/v3/pricelists", organization_id=BOOKS_ORG).status_code == 404
+
+
+def test_the_per_minute_throttle_answers_429_with_rate_headers(api):
+    sandbox, _ = api
+    sandbox.finance.per_minute = 3
+    answers = [get(api, "/books/v3/items", organization_id=BOOKS_ORG) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["code"] != 0
+    assert answers[3].headers["X-Rate-Limit-Remaining"] == "0"
+    assert "X-Rate-Limit-Reset" in answers[0].headers
+
+
+def test_item_images_are_served_by_inventory_only(api):
+    sandbox, _ = api
+    org = sandbox.finance.orgs[BOOKS_ORG]
+    with_image = next(i for i, r in org.items.items() if r["image_document_id"])
+    without = next(i for i, r in org.items.items() if not r["image_document_id"])
+    image = get(api, f"/inventory/v1/items/{with_image}/image", organization_id=BOOKS_ORG)
+    assert image.headers["Content-Type"] == "image/png"
+    assert (
+        get(api, f"/inventory/v1/items/{without}/image", organization_id=BOOKS_ORG).status_code
+        == 404
+    )
+
+
+def test_seeded_items_cover_active_inactive_stock_and_images(api):
+    sandbox, _ = api
+    items = sandbox.finance.orgs[BOOKS_ORG].items.values()
+    assert {i["status"] for i in items} == {"active", "inactive"}
+    assert any(i.get("stock_on_hand") == 0 for i in items)
+    assert any(i.get("stock_on_hand", 0) > 0 for i in items)
+    assert any("stock_on_hand" not in i for i in items)  # services carry no stock
+    assert any(i["image_document_id"] for i in items)
+    assert any(not i["image_document_id"] for i in items)
