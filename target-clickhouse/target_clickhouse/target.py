@@ -14,6 +14,7 @@ from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
     InvalidInputLine,
     InvalidRecord,
+    MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
 
@@ -179,6 +180,7 @@ class TargetClickHouse(Target):
 _ONE_LINE_ERRORS = (
     BadRecordError,
     InvalidRecord,
+    MissingKeyPropertiesError,
     SchemaChangeError,
     InvalidInputLine,
     RecordsWithoutSchemaException,

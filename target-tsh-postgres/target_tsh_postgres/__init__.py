@@ -1,0 +1,1 @@
+"""target-tsh-postgres: Zoho products, prices and customers into the TSH ERP's PostgreSQL."""

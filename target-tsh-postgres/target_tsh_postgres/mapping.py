@@ -1,0 +1,226 @@
+"""Pure mapping of Zoho records to ERP rows: which table, which columns, which key.
+
+No I/O: every rule (active flag, stock filter, customers only, newest wins inside a batch) is
+unit-testable. The ERP tables are described once here; :mod:`.erp` turns them into SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+_JSON = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One ERP table the sync owns columns of."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]  # (name, SQL type) written by the sync, key included
+    guard: str | None  # column compared for "newer wins"; None: the latest load wins
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of the columns the sync writes."""
+        return [name for name, _ in self.columns]
+
+
+PRODUCTS = Table(
+    "products",
+    ("zoho_item_id",),
+    (
+        ("zoho_item_id", "TEXT NOT NULL"),
+        ("organization_id", "TEXT"),
+        ("sku", "TEXT"),
+        ("name", "TEXT"),
+        ("description", "TEXT"),
+        ("unit", "TEXT"),
+        ("price", "NUMERIC(20, 6)"),
+        ("cost", "NUMERIC(20, 6)"),
+        ("stock_on_hand", "NUMERIC(20, 6)"),
+        ("available_stock", "NUMERIC(20, 6)"),
+        ("is_active", "BOOLEAN"),
+        ("image_url", "TEXT"),
+        ("brand", "TEXT"),
+        ("category", "TEXT"),
+        ("source_modified_at", "TIMESTAMPTZ"),
+        ("zoho_data", "JSONB"),
+    ),
+    "source_modified_at",
+)
+
+PRODUCT_PRICES = Table(
+    "product_prices",
+    ("zoho_item_id", "zoho_pricebook_id"),
+    (
+        ("zoho_item_id", "TEXT NOT NULL"),
+        ("zoho_pricebook_id", "TEXT NOT NULL"),
+        ("organization_id", "TEXT"),
+        ("pricebook_name", "TEXT"),
+        ("currency_code", "TEXT"),
+        ("price", "NUMERIC(20, 6)"),
+    ),
+    None,  # price lists carry no modification time
+)
+
+CUSTOMERS = Table(
+    "customers",
+    ("zoho_contact_id",),
+    (
+        ("zoho_contact_id", "TEXT NOT NULL"),
+        ("organization_id", "TEXT"),
+        ("name", "TEXT"),
+        ("company_name", "TEXT"),
+        ("email", "TEXT"),
+        ("phone", "TEXT"),
+        ("mobile", "TEXT"),
+        ("currency_code", "TEXT"),
+        ("payment_terms", "INTEGER"),
+        ("outstanding_receivable", "NUMERIC(20, 6)"),
+        ("is_active", "BOOLEAN"),
+        ("source_modified_at", "TIMESTAMPTZ"),
+        ("zoho_data", "JSONB"),
+    ),
+    "source_modified_at",
+)
+
+TABLES = (PRODUCTS, PRODUCT_PRICES, CUSTOMERS)
+
+
+class SkipRow(Exception):  # noqa: N818 - a decision, not an error
+    """The record is deliberately not loaded (the reason is counted as skipped)."""
+
+
+class BadRecord(ValueError):  # noqa: N818
+    """A record that cannot become a row (missing id, unreadable time)."""
+
+
+def table_for(stream: str) -> Table | None:
+    """Route ``books_items`` / ``inventory_items`` etc. to their ERP table."""
+    if stream.endswith("_items") or stream == "items":
+        return PRODUCTS
+    if stream.endswith("_pricebooks") or stream == "pricebooks":
+        return PRODUCT_PRICES
+    if stream.endswith("_contacts") or stream == "contacts":
+        return CUSTOMERS
+    return None
+
+
+def _time(value: Any) -> str | None:
+    """The modified time as sent (PostgreSQL reads ``+0530`` offsets); checked, not converted."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if len(text) < 19 or text[4] != "-" or text[10] != "T":  # noqa: PLR2004
+        raise BadRecord(f"unreadable last_modified_time {value!r}")
+    return text
+
+
+def instant(value: str | None) -> datetime | None:
+    """A modified time as an aware datetime, for comparisons (only needed on duplicates)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRecord(f"unreadable last_modified_time {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _required(record: dict[str, Any], key: str) -> str:
+    value = record.get(key)
+    if value in (None, ""):
+        raise BadRecord(f"record without {key}")
+    return str(value)
+
+
+def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, Any]:
+    """A ``products`` row from an item record."""
+    stock = record.get("stock_on_hand")
+    if with_stock_only and not (
+        isinstance(stock, (int, float, Decimal)) and not isinstance(stock, bool) and stock > 0
+    ):
+        raise SkipRow("no stock")
+    available = record.get("available_stock")
+    return {
+        "zoho_item_id": _required(record, "item_id"),
+        "organization_id": record.get("organization_id"),
+        "sku": record.get("sku"),
+        "name": record.get("name") or record.get("item_name"),
+        "description": record.get("description"),
+        "unit": record.get("unit"),
+        "price": record.get("rate"),
+        "cost": record.get("purchase_rate"),
+        "stock_on_hand": stock,
+        "available_stock": available
+        if available is not None
+        else record.get("actual_available_stock"),
+        "is_active": record.get("status", "active") == "active",
+        "image_url": record.get("image_url") or None,
+        "brand": record.get("brand") or None,
+        "category": record.get("category_name") or None,
+        "source_modified_at": _time(record.get("last_modified_time")),
+        "zoho_data": _JSON.encode(record).decode(),
+    }
+
+
+def customer_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A ``customers`` row from a contact record (vendors are skipped)."""
+    if record.get("contact_type", "customer") != "customer":
+        raise SkipRow("not a customer")
+    return {
+        "zoho_contact_id": _required(record, "contact_id"),
+        "organization_id": record.get("organization_id"),
+        "name": record.get("contact_name"),
+        "company_name": record.get("company_name"),
+        "email": record.get("email"),
+        "phone": record.get("phone"),
+        "mobile": record.get("mobile"),
+        "currency_code": record.get("currency_code"),
+        "payment_terms": record.get("payment_terms"),
+        "outstanding_receivable": record.get("outstanding_receivable_amount"),
+        "is_active": record.get("status", "active") == "active",
+        "source_modified_at": _time(record.get("last_modified_time")),
+        "zoho_data": _JSON.encode(record).decode(),
+    }
+
+
+def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """One ``product_prices`` row per item of a price list."""
+    book_id = _required(record, "pricebook_id")
+    return [
+        {
+            "zoho_item_id": _required(entry, "item_id"),
+            "zoho_pricebook_id": book_id,
+            "organization_id": record.get("organization_id"),
+            "pricebook_name": record.get("name"),
+            "currency_code": record.get("currency_code"),
+            "price": entry.get("pricebook_rate"),
+        }
+        for entry in record.get("pricebook_items") or []
+    ]
+
+
+def latest_per_key(rows: list[dict[str, Any]], table: Table) -> list[dict[str, Any]]:
+    """One row per key: the newest by the guard column (later rows win ties).
+
+    ``ON CONFLICT`` fails when one statement touches a key twice, so batches are reduced first.
+    """
+    best: dict[tuple[Any, ...], dict[str, Any]] = {}
+    guard = table.guard
+    for row in rows:
+        key = tuple(row[k] for k in table.key)
+        current = best.get(key)
+        if current is None or guard is None:
+            best[key] = row
+            continue
+        new_time, old_time = instant(row[guard]), instant(current[guard])
+        if old_time is None or (new_time is not None and new_time >= old_time):
+            best[key] = row
+    return list(best.values())

@@ -1,0 +1,146 @@
+"""One sink per stream: Zoho records become ERP rows, written a batch at a time.
+
+STATE is emitted by the SDK only after every sink has drained, and a drain returns only after its
+batch is committed, so state never covers uncommitted rows.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk.sinks import BatchSink
+
+from . import erp
+from .mapping import (
+    PRODUCT_PRICES,
+    PRODUCTS,
+    BadRecord,
+    SkipRow,
+    Table,
+    customer_row,
+    latest_per_key,
+    price_rows,
+    product_row,
+    table_for,
+)
+
+if t.TYPE_CHECKING:
+    from .target import TargetTshPostgres
+
+
+class BadInputError(ValueError):
+    """A record that cannot become an ERP row; the message names stream and record."""
+
+
+class ErpSink(BatchSink):
+    """Maps, buffers and upserts one stream's records into its ERP table."""
+
+    MAX_SIZE_DEFAULT = 5_000
+
+    def __init__(self, target: TargetTshPostgres, *args: t.Any, **kwargs: t.Any) -> None:
+        """Route the stream to its table (streams of other shapes are ignored)."""
+        self._target = target
+        super().__init__(target, *args, **kwargs)
+        self.table = table_for(self.stream_name)
+        self._rows: list[dict[str, t.Any]] = []
+        if self.table is None:
+            self.logger.warning(
+                "Stream %s has no ERP table; its records are ignored.", self.stream_name
+            )
+
+    def setup(self) -> None:
+        """Connect (and create the tables) before the first record, so errors come early."""
+        if self.table is not None:
+            _ = self._target.connection
+
+    @property
+    def max_size(self) -> int:
+        """Rows per batch (``batch_size_rows``)."""
+        return int(self.config.get("batch_size_rows") or self.MAX_SIZE_DEFAULT)
+
+    @property
+    def current_size(self) -> int:
+        """Buffered rows."""
+        return len(self._rows)
+
+    @property
+    def is_full(self) -> bool:
+        """Full at ``batch_size_rows`` rows."""
+        return len(self._rows) >= self.max_size
+
+    @property
+    def validate_schema(self) -> bool:
+        """JSON Schema validation only when asked: mapping checks what the ERP needs."""
+        return bool(self.config.get("validate_records", False))
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        """Validate when asked; the mapping parses the few times the ERP stores."""
+        if self._validator is not None:
+            self._validator.validate(record)
+        return record
+
+    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+        """Map the record to rows and buffer them (skips are counted, not written)."""
+        table = self.table
+        if table is None:
+            return
+        stats = self._target.report.table(table.name)
+        try:
+            if table is PRODUCTS:
+                rows = [
+                    product_row(record, with_stock_only=bool(self.config.get("with_stock_only")))
+                ]
+            elif table is PRODUCT_PRICES:
+                rows = price_rows(record)
+            else:
+                rows = [customer_row(record)]
+        except SkipRow:
+            stats.total_processed += 1
+            stats.skipped += 1
+            return
+        except BadRecord as exc:
+            self._target.wait_for_writes()  # rows read before the bad one are committed
+            msg = f"stream {self.stream_name!r}: {exc}: {str(record)[:200]}"
+            raise BadInputError(msg) from None
+        stats.total_processed += len(rows)
+        self._rows.extend(rows)
+
+    def start_drain(self) -> dict:
+        """Hand the buffered rows to :meth:`process_batch`."""
+        rows, self._rows = self._rows, []
+        return {"rows": rows}
+
+    def process_batch(self, context: dict) -> None:
+        """De-duplicate by key (newest wins) and hand the batch to the target's writer.
+
+        The database work of this batch overlaps with reading the next one; the target waits
+        for it before any STATE is written (see :meth:`TargetTshPostgres.wait_for_writes`).
+        """
+        rows = context["rows"]
+        table = self.table
+        if not rows or table is None:
+            return
+        unique = latest_per_key(rows, table)
+        data = erp.copy_data(unique, table)
+        self._target.submit(self, table, rows, unique, data)
+
+    def record_result(
+        self,
+        table: Table,
+        rows: list[dict[str, t.Any]],
+        unique: list[dict[str, t.Any]],
+        result: erp.BatchResult,
+    ) -> None:
+        """Count a committed batch and report the rows the database refused."""
+        target = self._target
+        stats = target.report.table(table.name)
+        stats.inserted += result.inserted
+        stats.updated += result.updated
+        stats.unchanged += result.unchanged + len(rows) - len(unique)
+        stats.successful += len(rows) - len(result.failed)
+        for row, error in result.failed:
+            zoho_id = "/".join(str(row[k]) for k in table.key)
+            name = row.get("name") or row.get("pricebook_name")
+            target.report.failure(table.name, zoho_id, name, error)
+            self.logger.error("%s %s (%s) failed: %s", table.name, zoho_id, name, error)
+        self.tally_record_written(len(rows) - len(result.failed))

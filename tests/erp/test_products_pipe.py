@@ -1,0 +1,71 @@
+"""The products job end to end: tap-zoho (Books + Inventory) piped into target-tsh-postgres."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import write_json
+from tests.erp.test_erp_target import query
+from tests.zoho_sandbox import BOOKS_ORG
+
+BIN = Path(sys.executable).parent
+
+
+def pipe(tmp_path, tap_config, target_config, state=None):
+    args = [str(BIN / "tap-zoho"), "--config", str(write_json(tmp_path / "tap.json", tap_config))]
+    if state:
+        args += ["--state", str(write_json(tmp_path / "state.json", state))]
+    tap = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    target = subprocess.run(
+        [
+            str(BIN / "target-tsh-postgres"),
+            "--config",
+            str(write_json(tmp_path / "target.json", target_config)),
+        ],
+        stdin=tap.stdout,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert tap.wait(timeout=300) == 0
+    assert target.returncode == 0, target.stderr[-3000:]
+    summary = json.loads([x for x in target.stderr.splitlines() if x.startswith("{")][-1])
+    return json.loads(target.stdout.strip().splitlines()[-1]), summary
+
+
+def test_products_prices_and_customers_reach_the_erp_and_stay_in_step(sandbox, erp_db, tmp_path):
+    tap_config = sandbox.tap_config(
+        crm_enabled=False,
+        books_organization_id=BOOKS_ORG,
+        inventory_organization_id=BOOKS_ORG,
+        items_active_only=True,
+    )
+    state, summary = pipe(tmp_path, tap_config, erp_db)
+    org = sandbox.finance.orgs[BOOKS_ORG]
+    active = {i for i, r in org.items.items() if r["status"] == "active"}
+    products = {i: a for i, a in query(erp_db, "SELECT zoho_item_id, is_active FROM products")}
+    assert {i for i, a in products.items() if a} == active
+    customers = {c for (c,) in query(erp_db, "SELECT zoho_contact_id FROM customers")}
+    assert customers == {c for c, r in org.contacts.items() if r["contact_type"] == "customer"}
+    assert query(erp_db, "SELECT count(*) FROM product_prices")[0][0] == sum(
+        len(b["pricebook_items"]) for b in org.pricebooks.values()
+    )
+    assert summary["failed"] == 0
+
+    turned_off = sorted(active)[0]
+    sandbox.finance.update_item(BOOKS_ORG, turned_off, {"status": "inactive"})
+    repriced = sorted(active)[1]
+    sandbox.finance.update_item(BOOKS_ORG, repriced, {"rate": 777.25})
+    pipe(tmp_path, tap_config, erp_db, state)
+
+    assert query(erp_db, "SELECT is_active FROM products WHERE zoho_item_id = %s", turned_off) == [
+        (False,)
+    ]
+    assert (
+        str(query(erp_db, "SELECT price FROM products WHERE zoho_item_id = %s", repriced)[0][0])
+        == "777.250000"
+    )
