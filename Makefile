@@ -6,15 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test lint bench demo sandbox clean
 
-$(STAMP): pyproject.toml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml
+PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres
+
+$(STAMP): pyproject.toml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ./tap-zoho -e ./target-clickhouse -e '.[dev]'
+	$(PY) -m pip install --quiet $(PLUGINS) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 test: $(STAMP)
+	bash scripts/ensure_postgres.sh
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -25,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/tap_crm.py
 	$(PY) bench/target_clickhouse.py
+	$(PY) bench/target_tsh_postgres.py
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
