@@ -7,11 +7,17 @@ STAMP := $(VENV)/.installed
 .PHONY: install test lint bench demo sandbox clean
 
 PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres
+MELTANO_VENV := .venv-meltano
+MELTANO := $(MELTANO_VENV)/bin/meltano
 
-$(STAMP): pyproject.toml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml
+$(STAMP): pyproject.toml meltano.yml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(PLUGINS) -e '.[dev]'
+	test -x $(MELTANO) || $(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MELTANO_VENV)/bin/python -m pip install --quiet 'meltano==4.4.1'
+	PATH="$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" $(MELTANO) install
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,4 +43,4 @@ sandbox: $(STAMP)
 	$(PY) -m tests.zoho_sandbox
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .ruff_cache output

@@ -1,26 +1,27 @@
-"""`make demo`: Zoho CRM (offline sandbox) -> tap-zoho -> target-clickhouse (embedded chDB).
+"""`make demo`: `meltano run tap-zoho target-clickhouse` against the offline Zoho sandbox.
 
-Starts the sandbox in its own process, runs `tap-zoho | target-clickhouse` (full sync), edits,
-creates and deletes some sandbox records, runs the pipe again with the saved state, prints a
-short report (tables, row counts, records per run, a query through a `_current` view), and stops
-the sandbox. Everything lands in `output/demo/` (the ClickHouse data in `output/demo/clickhouse`).
+Starts the sandbox in its own process, runs the Meltano job into the embedded ClickHouse (a full
+sync), edits, creates and deletes some sandbox records, runs it again (incremental, from the state
+Meltano kept), prints a short report (tables, row counts, records read per run, a query through a
+`_current` view), and stops the sandbox. Everything lands in `output/demo/`: the ClickHouse data,
+Meltano's state database and the logs of both runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "output" / "demo"
-BIN = Path(sys.executable).parent
+MELTANO = REPO / ".venv-meltano" / "bin" / "meltano"
 CLICKHOUSE = OUT / "clickhouse"
 
 
@@ -36,37 +37,40 @@ def start_sandbox() -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
-def run_pipe(name: str, state: Path | None) -> tuple[Counter, float]:
-    """`tap-zoho | target-clickhouse`; return records read per stream and seconds taken."""
-    tap_args = [str(BIN / "tap-zoho"), "--config", str(OUT / "tap.json")]
-    if state is not None and state.exists():
-        tap_args += ["--state", str(state)]
+def meltano_env(url: str) -> dict[str, str]:
+    """Environment for Meltano: sandbox credentials and URL, demo-local state and data."""
+    config = json.loads((OUT / "tap.json").read_text())
+    return {
+        **os.environ,
+        "PATH": f"{MELTANO.parent}:{os.environ['PATH']}",
+        "MELTANO_ENVIRONMENT": "sandbox",
+        "MELTANO_DATABASE_URI": f"sqlite:///{OUT / 'meltano.db'}",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TAP_ZOHO_CLIENT_ID": config["client_id"],
+        "TAP_ZOHO_CLIENT_SECRET": config["client_secret"],
+        "TAP_ZOHO_REFRESH_TOKEN": config["refresh_token"],
+        "TAP_ZOHO_API_DOMAIN": url,
+        "TARGET_CLICKHOUSE_PATH": str(CLICKHOUSE),
+    }
+
+
+def run_meltano(name: str, env: dict[str, str]) -> tuple[dict, float]:
+    """`meltano run tap-zoho target-clickhouse`; return the tap's sync summary and seconds."""
     started = time.monotonic()
-    singer_file = OUT / f"{name}.singer.jsonl"
-    with singer_file.open("w") as out, (OUT / f"{name}.tap.log").open("w") as log:
-        subprocess.run(tap_args, stdout=out, stderr=log, check=True)  # noqa: S603
-    with (
-        singer_file.open() as stdin,
-        (OUT / "state.json").open("w") as state_out,
-        (OUT / f"{name}.target.log").open("w") as log,
-    ):
+    with (OUT / f"{name}.log").open("w") as log:
         subprocess.run(  # noqa: S603
-            [str(BIN / "target-clickhouse"), "--config", str(OUT / "target.json")],
-            stdin=stdin,
-            stdout=state_out,
-            stderr=log,
+            [str(MELTANO), "run", "tap-zoho", "target-clickhouse"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             check=True,
         )
-    lines = (OUT / "state.json").read_text().strip().splitlines()
-    (OUT / "state.json").write_text(lines[-1] if lines else "{}")
-    counts: Counter = Counter()
-    with singer_file.open() as messages:
-        for line in messages:
-            message = json.loads(line)
-            if message["type"] == "RECORD":
-                deleted = bool(message["record"].get("_sdc_deleted_at"))
-                counts[(message["stream"], "deleted" if deleted else "upserted")] += 1
-    return counts, time.monotonic() - started
+    summary: dict = {}
+    for line in (OUT / f"{name}.log").read_text().splitlines():
+        if "Sync summary: " in line:
+            summary = json.loads(line.split("Sync summary: ", 1)[1])
+    return summary, time.monotonic() - started
 
 
 def mutate(url: str) -> str:
@@ -89,17 +93,16 @@ def mutate(url: str) -> str:
     return "3 leads edited, 1 lead created, 1 lead deleted"
 
 
-def report_run(title: str, counts: Counter, seconds: float) -> None:
-    """Print records read per stream for one run."""
+def report_run(title: str, summary: dict, seconds: float) -> None:
+    """Print records read per module for one run."""
     print(f"\n{title} ({seconds:.1f}s)")
-    streams = sorted({stream for stream, _ in counts})
-    for stream in streams:
+    for module in summary.get("synced_modules", []):
         print(
-            f"  {stream:<20} upserted {counts[(stream, 'upserted')]:>6,}"
-            f"   deleted {counts[(stream, 'deleted')]:>4,}"
+            f"  {module['module']:<20} read {module['record_count']:>6,}"
+            f"   deleted {module['deleted_count']:>4,}"
         )
-    if not streams:
-        print("  (no records)")
+    for module in summary.get("failed_modules", []):
+        print(f"  {module['module']:<20} skipped: {module['error']}")
 
 
 QUERY = r"""
@@ -126,17 +129,17 @@ def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)
-    (OUT / "target.json").write_text(json.dumps({"path": str(CLICKHOUSE), "table_prefix": "zoho_"}))
     proc, url = start_sandbox()
     try:
+        env = meltano_env(url)
         print(f"Zoho sandbox at {url}; ClickHouse (embedded) in {CLICKHOUSE.relative_to(REPO)}")
-        full, seconds = run_pipe("full", None)
-        report_run("Full sync: tap-zoho | target-clickhouse", full, seconds)
+        full, seconds = run_meltano("full", env)
+        report_run("Full sync: meltano run tap-zoho target-clickhouse", full, seconds)
         print(f"\nChanging the sandbox: {mutate(url)}")
-        incremental, seconds = run_pipe("incremental", OUT / "state.json")
-        report_run("Incremental sync (with the saved state)", incremental, seconds)
+        incremental, seconds = run_meltano("incremental", env)
+        report_run("Incremental sync: the same command, from Meltano's state", incremental, seconds)
         subprocess.run([sys.executable, "-c", QUERY, str(CLICKHOUSE)], check=True)  # noqa: S603
-        print(f"\nSinger messages, logs and state: {OUT.relative_to(REPO)}/")
+        print(f"\nClickHouse data, Meltano state and logs: {OUT.relative_to(REPO)}/")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -8,13 +8,16 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 
+from tests.erp.pgserver import PgServer
 from tests.zoho_sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +36,35 @@ def sandbox() -> Any:
     sb.start()
     yield sb
     sb.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the whole pytest session."""
+    server = PgServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def erp_db(pg_server):
+    """A fresh database per test; returns target-tsh-postgres connection settings."""
+    name = f"erp_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(
+        host="127.0.0.1", port=pg_server.port, user="postgres", dbname="postgres"
+    )
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return pg_server.dsn(name)
+
+
+def connect(dsn):
+    """A psycopg2 connection from target-style settings."""
+    return psycopg2.connect(
+        host=dsn["host"], port=dsn["port"], user=dsn["user"], dbname=dsn["database"]
+    )
 
 
 @dataclass

@@ -140,6 +140,7 @@ class TargetClickHouse(Target):
         """Remember each stream's bookmark properties as SCHEMA messages arrive."""
         self._bookmarks: dict[str, list[str]] = {}
         super().__init__(*args, **kwargs)
+        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("flush_interval_seconds", 300)) / 60
 
     @property
     def max_parallelism(self) -> int:

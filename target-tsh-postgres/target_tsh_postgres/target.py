@@ -104,6 +104,7 @@ class TargetTshPostgres(Target):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Register the instance so a failing run still finishes its in-flight batch."""
         super().__init__(*args, **kwargs)
+        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("flush_interval_seconds", 300)) / 60
         _RUNNING.append(self)
 
     @property
