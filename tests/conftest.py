@@ -135,6 +135,19 @@ def run_cli(
     )
 
 
+def shell_pipe(
+    tap: list[str], target: list[str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``tap | target`` as two real processes; asserts both succeed; returns the target's run."""
+    producer = subprocess.Popen(tap, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    consumer = subprocess.run(
+        target, stdin=producer.stdout, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert producer.wait(timeout=timeout) == 0
+    assert consumer.returncode == 0, consumer.stderr[-3000:]
+    return consumer
+
+
 def write_json(path: Path, data: Any) -> Path:
     """Write ``data`` as JSON and return the path."""
     path.write_text(json.dumps(data))

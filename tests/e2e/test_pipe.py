@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from tests.conftest import write_json
+from tests.conftest import shell_pipe, write_json
 
 BIN = Path(sys.executable).parent
 QUERY = r"""
@@ -46,17 +46,7 @@ def pipe(tmp_path: Path, tap_config: dict, state: dict | None) -> dict:
     target_config = write_json(
         tmp_path / "target.json", {"path": str(tmp_path / "ch"), "table_prefix": "zoho_"}
     )
-    tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    target = subprocess.run(
-        [str(BIN / "target-clickhouse"), "--config", str(target_config)],
-        stdin=tap.stdout,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert tap.wait(timeout=300) == 0
-    assert target.returncode == 0, target.stderr[-3000:]
+    target = shell_pipe(tap_args, [str(BIN / "target-clickhouse"), "--config", str(target_config)])
     return json.loads(target.stdout.strip().splitlines()[-1])
 
 

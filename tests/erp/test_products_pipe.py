@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import write_json
+from tests.conftest import shell_pipe, write_json
 from tests.erp.test_erp_target import query
 from tests.zoho_sandbox import BOOKS_ORG
 
@@ -18,21 +17,12 @@ def pipe(tmp_path, tap_config, target_config, state=None):
     args = [str(BIN / "tap-zoho"), "--config", str(write_json(tmp_path / "tap.json", tap_config))]
     if state:
         args += ["--state", str(write_json(tmp_path / "state.json", state))]
-    tap = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    target = subprocess.run(
-        [
-            str(BIN / "target-tsh-postgres"),
-            "--config",
-            str(write_json(tmp_path / "target.json", target_config)),
-        ],
-        stdin=tap.stdout,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert tap.wait(timeout=300) == 0
-    assert target.returncode == 0, target.stderr[-3000:]
+    target_args = [
+        str(BIN / "target-tsh-postgres"),
+        "--config",
+        str(write_json(tmp_path / "target.json", target_config)),
+    ]
+    target = shell_pipe(args, target_args)
     summary = json.loads([x for x in target.stderr.splitlines() if x.startswith("{")][-1])
     return json.loads(target.stdout.strip().splitlines()[-1]), summary
 
