@@ -22,6 +22,7 @@ if t.TYPE_CHECKING:
 
     from .mapping import Table
 
+COPY_CHUNK = 4 * 1024 * 1024
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -164,6 +165,7 @@ def upsert_batch(
                     sql.SQL(", ").join(map(sql.Identifier, names)),
                 ),
                 data if data is not None else _copy_buffer(rows, table),
+                size=COPY_CHUNK,  # few large reads: each read runs Python code under the GIL
             )
             source = sql.SQL("SELECT {} FROM {}").format(
                 sql.SQL(", ").join(map(sql.Identifier, names)),

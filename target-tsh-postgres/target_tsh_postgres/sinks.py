@@ -7,6 +7,7 @@ batch is committed, so state never covers uncommitted rows.
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 
 from singer_sdk.sinks import BatchSink
 
@@ -25,6 +26,7 @@ from .mapping import (
 )
 
 if t.TYPE_CHECKING:
+    from .report import TableStats
     from .target import TargetTshPostgres
 
 
@@ -53,10 +55,19 @@ class ErpSink(BatchSink):
         if self.table is not None:
             _ = self._target.connection
 
-    @property
+    @cached_property
     def max_size(self) -> int:
         """Rows per batch (``batch_size_rows``)."""
         return int(self.config.get("batch_size_rows") or self.MAX_SIZE_DEFAULT)
+
+    @cached_property
+    def _stock_only(self) -> bool:
+        return bool(self.config.get("with_stock_only"))
+
+    @cached_property
+    def _stats(self) -> TableStats:
+        assert self.table is not None  # noqa: S101 - only called for routed streams
+        return self._target.report.table(self.table.name)
 
     @property
     def current_size(self) -> int:

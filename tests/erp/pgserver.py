@@ -35,7 +35,9 @@ def _free_port() -> int:
 class PgServer:
     """initdb + pg_ctl start on 127.0.0.1 at a free port; ``stop()`` removes everything."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: keep fsync on (benchmarks); tests turn it off for speed."""
+        self.durable = durable
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="pg-tests-", dir="/tmp"))
         self.data = self.root / "data"
@@ -56,7 +58,9 @@ class PgServer:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.data, "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off"
         self._run(
             "pg_ctl",
             "-D",
