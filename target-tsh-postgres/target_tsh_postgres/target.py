@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
+import msgspec
 import psycopg2
 from singer_sdk import Target
 from singer_sdk import typing as th
@@ -31,6 +32,23 @@ if t.TYPE_CHECKING:
     from .mapping import Table
 
 
+# Floats stay floats: prices and stock have far fewer than 15 significant digits, and str() of a
+# float is its shortest round-trip form, so NUMERIC receives exactly the digits Zoho sent.
+_DECODER = msgspec.json.Decoder()
+
+
+class ErpReader(MsgSpecReader):
+    """msgspec reader; a line that is not JSON becomes one short error (no traceback)."""
+
+    def deserialize_json(self, line: str) -> dict:
+        """Parse one line or raise InvalidInputLine naming what is wrong."""
+        try:
+            return _DECODER.decode(line)  # type: ignore[no-any-return]
+        except msgspec.DecodeError as exc:
+            msg = f"invalid JSON on input ({exc}): {line.strip()[:80]!r}"
+            raise InvalidInputLine(msg) from None
+
+
 class TooManyFailuresError(RuntimeError):
     """More rows failed than ``max_failed_rows`` allows (the others were committed)."""
 
@@ -43,7 +61,7 @@ class TargetTshPostgres(Target):
 
     name = "target-tsh-postgres"
     default_sink_class = ErpSink
-    message_reader_class = MsgSpecReader
+    message_reader_class = ErpReader
 
     config_jsonschema = th.PropertiesList(
         th.Property(
