@@ -128,7 +128,7 @@ def _upsert(schema: str, table: Table, source: sql.Composable) -> sql.Composed:
             " WHERE t.{g} IS NULL OR (EXCLUDED.{g} IS NOT NULL AND EXCLUDED.{g} > t.{g})"
         ).format(g=guard)
     # xmax = 0 on the returned row means it was inserted rather than updated.
-    return statement + sql.SQL(" RETURNING (xmax = 0)")
+    return statement + sql.SQL(" RETURNING (xmax = 0) AS inserted")
 
 
 def copy_data(rows: list[dict[str, t.Any]], table: Table) -> io.StringIO:
@@ -171,15 +171,21 @@ def upsert_batch(
                 sql.SQL(", ").join(map(sql.Identifier, names)),
                 sql.Identifier(f"_load_{table.name}"),
             )
-            cur.execute(_upsert(schema, table, source))
-            flags = [inserted for (inserted,) in cur.fetchall()]
+            # Count inserts and updates in the database: no row-per-row result to the client.
+            cur.execute(
+                sql.SQL(
+                    "WITH written AS ({}) SELECT count(*) FILTER (WHERE inserted), count(*) "
+                    "FROM written"
+                ).format(_upsert(schema, table, source))
+            )
+            inserted, written = cur.fetchone()
         conn.commit()
     except Exception:  # noqa: BLE001 - any refusal: find the bad rows one by one
         conn.rollback()
         return _row_by_row(conn, schema, table, rows)
-    result.inserted = sum(flags)
-    result.updated = len(flags) - result.inserted
-    result.unchanged = len(rows) - len(flags)
+    result.inserted = inserted
+    result.updated = written - inserted
+    result.unchanged = len(rows) - written
     return result
 
 

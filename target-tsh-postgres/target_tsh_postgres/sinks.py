@@ -95,12 +95,10 @@ class ErpSink(BatchSink):
         table = self.table
         if table is None:
             return
-        stats = self._target.report.table(table.name)
+        stats = self._stats
         try:
             if table is PRODUCTS:
-                rows = [
-                    product_row(record, with_stock_only=bool(self.config.get("with_stock_only")))
-                ]
+                rows = [product_row(record, with_stock_only=self._stock_only)]
             elif table is PRODUCT_PRICES:
                 rows = price_rows(record)
             else:
