@@ -21,7 +21,7 @@ from .client import ZohoStream
 from .errors import ModuleUnavailableError, ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest
 from .schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
-from .timeutil import to_epoch
+from .timeutil import to_epoch, utc_iso
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -201,9 +201,7 @@ class ItemsStream(IncrementalFinanceStream):
         )
         yield from self._windows(context["organization_id"], cursor, "Status.Inactive")
         if cursor.bookmark is not None:
-            state[INACTIVE_SINCE] = time.strftime(
-                "%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(cursor.bookmark)
-            )
+            state[INACTIVE_SINCE] = utc_iso(cursor.bookmark)
             state[INACTIVE_SEEN] = sorted(cursor.seen_at_bookmark)
 
     def with_org(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any]:
