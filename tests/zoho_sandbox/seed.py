@@ -356,7 +356,7 @@ LEADS_STANDARD = [
 
 
 def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
-    """The standard seeded world: see the README of the sandbox for what each module proves."""
+    """The standard seeded world (tests/zoho_sandbox/README.md says what each module proves)."""
 
     def n(count: int) -> int:
         return max(1, int(count * scale))
