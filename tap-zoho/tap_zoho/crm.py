@@ -10,6 +10,7 @@ records come from ``/{module}/deleted`` with their own bookmark and are emitted 
 from __future__ import annotations
 
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -26,6 +27,7 @@ CRM_BASE = "/crm/v8"
 MODIFIED_TIME = "Modified_Time"
 MAX_FIELDS_PER_CALL = 50
 MAX_IDS_PER_CALL = 100
+MAX_PARALLEL_GROUPS = 4  # well under Zoho's per-organisation concurrency (10 and up)
 DISCRETE_CAP = 2000
 DELETED_SINCE = "deleted_since"
 DELETED_SEEN = "deleted_seen"
@@ -134,7 +136,8 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
         )
         while not cursor.finished:
             request = cursor.next_request()
-            rows, info = self._page(groups[0], request, context)
+            pages = self._pages(groups, request, context)
+            rows, info = pages[0]
             more = bool(info.get("more_records"))
             token = info.get("next_page_token")
             if isinstance(cursor, ModifiedTimeCursor):
@@ -147,7 +150,7 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
             else:
                 cursor.accept([r["id"] for r in rows], more=more, next_token=token)
             if rows and len(groups) > 1:
-                rows = self._merge_groups(rows, groups[1:], request, context)
+                rows = self._merge_groups(rows, groups[1:], pages[1:], context)
             for row in rows:
                 yield self._clean(row)
             progress.add(len(rows))
@@ -185,20 +188,37 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
             return [], {}
         return list(body.get("data") or []), dict(body.get("info") or {})
 
+    def _pages(
+        self, groups: list[list[str]], request: PageRequest, context: t.Any
+    ) -> list[tuple[list[dict[str, t.Any]], dict[str, t.Any]]]:
+        """Ask the same question for every field group at once (one round trip per page).
+
+        A page token is bound to the fields it was issued for, so in token mode only the first
+        group asks by token; the others are then fetched by ``ids`` in :meth:`_merge_groups`.
+        """
+        if len(groups) == 1 or request.page_token:
+            return [self._page(groups[0], request, context)] + [([], {})] * (len(groups) - 1)
+        futures = [
+            self._group_pool.submit(self._page, fields, request, context) for fields in groups
+        ]
+        return [future.result() for future in futures]
+
+    @cached_property
+    def _group_pool(self) -> ThreadPoolExecutor:
+        workers = min(MAX_PARALLEL_GROUPS, max(1, len(self._field_groups())))
+        return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{self.name}-groups")
+
     def _merge_groups(
         self,
         rows: list[dict[str, t.Any]],
         groups: list[list[str]],
-        request: PageRequest,
+        pages: list[tuple[list[dict[str, t.Any]], dict[str, t.Any]]],
         context: t.Any,
     ) -> list[dict[str, t.Any]]:
         """Add the other field groups to ``rows``; drop a record deleted between the calls."""
         merged = {row["id"]: row for row in rows}
-        for fields in groups:
-            found: dict[str, dict[str, t.Any]] = {}
-            if not request.page_token:  # a token is bound to its fields: ask by position instead
-                group_rows, _ = self._page(fields, request, context)
-                found = {r["id"]: r for r in group_rows if r["id"] in merged}
+        for fields, (group_rows, _) in zip(groups, pages, strict=True):
+            found = {r["id"]: r for r in group_rows if r["id"] in merged}
             missing = [rid for rid in merged if rid not in found]
             for start in range(0, len(missing), MAX_IDS_PER_CALL):
                 chunk = missing[start : start + MAX_IDS_PER_CALL]

@@ -205,7 +205,7 @@ def test_a_run_under_429s_and_token_revocation_completes(sandbox, tmp_path):
     meltano(env, "run", "crm-to-clickhouse")
 
     assert sandbox.stats.requests["TOO_MANY_REQUESTS"] == 6
-    assert sandbox.stats.requests["INVALID_TOKEN"] == 1
+    assert 1 <= sandbox.stats.requests["INVALID_TOKEN"] <= 2  # each field group in flight, once
     # Meltano runs the tap twice (discovery, then sync): one token each, plus one refresh.
     assert sandbox.accounts.mint_count == 3
     assert_clickhouse_equals_sandbox(sandbox, tmp_path / "clickhouse")

@@ -46,8 +46,8 @@ def test_a_token_revoked_mid_run_is_refreshed_once_and_the_run_completes(sandbox
     run = run_tap(sandbox.tap_config(crm_modules=["Leads", "Accounts"]))
 
     assert run.error is None
-    assert sandbox.accounts.mint_count == 2
-    assert sandbox.stats.requests["INVALID_TOKEN"] == 1
+    assert sandbox.accounts.mint_count == 2  # one refresh, even with field groups in flight
+    assert 1 <= sandbox.stats.requests["INVALID_TOKEN"] <= 2  # each request in flight, once
     assert _complete(run, sandbox, "Leads", "leads")
 
 
