@@ -127,7 +127,7 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
             )
         else:
             bookmark = None
-            cursor = PositionCursor(per_page=self._per_page, discrete_cap=DISCRETE_CAP)
+            cursor = PositionCursor()
         progress = ProgressLog(
             self.logger,
             self.module_name,

@@ -105,8 +105,6 @@ class ModifiedTimeCursor:
 class PositionCursor:
     """Plain paging for modules without ``Modified_Time``: pages, then tokens to their cap."""
 
-    per_page: int = 200
-    discrete_cap: int = 2000
     finished: bool = False
     _page: int = 1
     _token: str | None = None

@@ -17,25 +17,35 @@ from typing import Any
 
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:?\d\d)$")
 DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
-DUMP = r"""
+# chDB allows one data path per process, so queries run in a helper process.
+QUERY = r"""
 import json, sys, clickhouse_connect
 client = clickhouse_connect.get_client(interface="chdb", path=sys.argv[1])
-result = client.query(f"SELECT * FROM `{sys.argv[2]}` FINAL")
+result = client.query(sys.argv[2])
 print(json.dumps({"columns": list(result.column_names),
                   "rows": [list(r) for r in result.result_rows]}, default=str))
 """
 
 
-def table_rows(path: Path, table: str) -> dict[str, dict[str, Any]]:
-    """Every live row of a table (read with FINAL), by id, as column -> value."""
+def _run(path: Path, sql: str) -> dict[str, list]:
     out = subprocess.run(
-        [sys.executable, "-c", DUMP, str(path), table],
+        [sys.executable, "-c", QUERY, str(path), sql],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
     )
-    dump = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+def query(path: Path, sql: str) -> list[list]:
+    """The rows of a query against an embedded ClickHouse data directory."""
+    return _run(path, sql)["rows"]
+
+
+def table_rows(path: Path, table: str) -> dict[str, dict[str, Any]]:
+    """Every live row of a table (read with FINAL), by id, as column -> value."""
+    dump = _run(path, f"SELECT * FROM `{table}` FINAL")
     rows = [dict(zip(dump["columns"], row, strict=True)) for row in dump["rows"]]
     return {row["id"]: row for row in rows}
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, connect, run_tap
-from tests.e2e.compare import differences, table_rows
-from tests.e2e.test_pipe import query, utc
+from tests.e2e.compare import differences, query, table_rows
+from tests.e2e.test_pipe import utc
 from tests.zoho_sandbox import BOOKS_ORG
 
 MELTANO = REPO / ".venv-meltano" / "bin" / "meltano"

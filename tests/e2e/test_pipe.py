@@ -7,32 +7,15 @@ because chDB allows one data path per process and the test process may already h
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from tests.conftest import shell_pipe, write_json
+from tests.e2e.compare import query
 
 BIN = Path(sys.executable).parent
-QUERY = r"""
-import json, sys, clickhouse_connect
-client = clickhouse_connect.get_client(interface="chdb", path=sys.argv[1])
-result = client.query(sys.argv[2])
-print(json.dumps([list(r) for r in result.result_rows], default=str))
-"""
-
-
-def query(path: Path, sql: str) -> list[list]:
-    out = subprocess.run(
-        [sys.executable, "-c", QUERY, str(path), sql],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return json.loads(out.stdout)
 
 
 def pipe(tmp_path: Path, tap_config: dict, state: dict | None) -> dict:

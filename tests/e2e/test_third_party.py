@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, write_json
-from tests.e2e.test_pipe import query
+from tests.e2e.compare import query
 
 TARGET_JSONL = REPO / ".meltano" / "loaders" / "target-jsonl" / "venv" / "bin" / "target-jsonl"
 TAP_JSONL = REPO / ".meltano" / "extractors" / "tap-jsonl" / "venv" / "bin" / "tap-jsonl"

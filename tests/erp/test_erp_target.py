@@ -15,7 +15,7 @@ from singer_sdk.exceptions import MissingKeyPropertiesError
 from target_tsh_postgres.sinks import BadInputError
 from target_tsh_postgres.target import TargetTshPostgres, TooManyFailuresError
 
-from tests.erp.conftest import connect
+from tests.conftest import connect
 
 ITEM_SCHEMA = {
     "type": "SCHEMA",
