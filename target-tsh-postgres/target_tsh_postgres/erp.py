@@ -1,29 +1,54 @@
 """SQL against the ERP: table creation, and batch upserts that isolate bad rows.
 
 A batch goes in through COPY into a temporary table and one ``INSERT ... SELECT ... ON CONFLICT
-DO UPDATE ... WHERE <incoming is newer>``. If that statement fails (a constraint, a row-level
-security policy...), the batch is replayed row by row, each row under its own SAVEPOINT, so only
-the rows PostgreSQL refuses fail. Only the sync's own columns are written: columns the ERP adds to
-these tables are never touched. Identifiers are composed with ``psycopg2.sql``; values are always
+DO UPDATE ... WHERE <incoming is newer>``. If PostgreSQL refuses that statement for the data in it
+(:data:`REFUSALS`: a constraint, a row-level security policy, a value out of range...), the batch
+is replayed row by row, each row under its own SAVEPOINT, so only the rows PostgreSQL refuses fail.
+Transient errors (:func:`is_transient`: lock or statement timeouts, deadlocks, serialization
+failures, a lost connection) are not refusals: they propagate, and the writer retries the whole
+batch (:mod:`.writer`). Only the sync's own columns are written: columns the ERP adds to these
+tables are never touched. Identifiers are composed with ``psycopg2.sql``; values are always
 parameters or COPY data, never pasted into SQL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import typing as t
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from psycopg2 import sql
+import psycopg2
+from psycopg2 import errors, sql
 
 if t.TYPE_CHECKING:
-    from psycopg2.extensions import connection
+    from psycopg2.extensions import connection, cursor
 
     from .mapping import Table
 
 COPY_CHUNK = 4 * 1024 * 1024
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+# What PostgreSQL refuses because of the rows themselves: replaying the same rows can never
+# succeed, so they are isolated and reported. Triggers that refuse a row raise RaiseException.
+REFUSALS: tuple[type[Exception], ...] = (
+    psycopg2.DataError,  # class 22: out of range, invalid text representation...
+    psycopg2.IntegrityError,  # class 23: not null, check, foreign key, unique
+    errors.InsufficientPrivilege,  # 42501: row-level security policies
+    errors.RaiseException,  # P0001: a trigger's RAISE EXCEPTION
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that a later attempt of the same batch can get past.
+
+    psycopg2 maps SQLSTATE classes 08 (connection), 40 (deadlock, serialization failure),
+    53 (insufficient resources), 55 (lock not available), 57 (statement timeout, shutdown) and
+    58 to ``OperationalError``; a closed connection raises ``InterfaceError``.
+    """
+    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
 
 
 @dataclass
@@ -37,10 +62,11 @@ class BatchResult:
 
 
 def create_tables(conn: connection, schema: str, tables: t.Iterable[Table]) -> None:
-    """Create the schema and any missing table (existing tables are left as they are).
+    """Create the schema and any missing table; add the sync's columns an existing table lacks.
 
     Existence is checked first, so a role that may write rows but not create objects (a
-    typical ERP application role) passes when everything is already there.
+    typical ERP application role) passes when everything is already there. Columns are only
+    ever added (a table made by an older version lacks ``source_read_at``), never changed.
     """
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
@@ -50,6 +76,7 @@ def create_tables(conn: connection, schema: str, tables: t.Iterable[Table]) -> N
             qualified = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table.name))
             cur.execute("SELECT to_regclass(%s)", (qualified.as_string(conn),))
             if cur.fetchone()[0] is not None:
+                _add_missing_columns(cur, schema, table)
                 continue
             columns = [sql.SQL("id BIGSERIAL PRIMARY KEY")]
             columns += [
@@ -66,6 +93,25 @@ def create_tables(conn: connection, schema: str, tables: t.Iterable[Table]) -> N
                 )
             )
     conn.commit()
+
+
+def _add_missing_columns(cur: cursor, schema: str, table: Table) -> None:
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = %s",
+        (schema, table.name),
+    )
+    present = {name for (name,) in cur.fetchall()}
+    for name, kind in table.columns:
+        if name not in present:
+            cur.execute(
+                sql.SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    sql.Identifier(schema),
+                    sql.Identifier(table.name),
+                    sql.Identifier(name),
+                    sql.SQL(kind.replace(" NOT NULL", "")),
+                )
+            )
 
 
 _NULL = "\\N"
@@ -123,12 +169,30 @@ def _upsert(schema: str, table: Table, source: sql.Composable) -> sql.Composed:
         updates=sql.SQL(", ").join(updates),
     )
     if table.guard:
-        guard = sql.Identifier(table.guard)
-        statement += sql.SQL(
-            " WHERE t.{g} IS NULL OR (EXCLUDED.{g} IS NOT NULL AND EXCLUDED.{g} > t.{g})"
-        ).format(g=guard)
+        statement += _newer(table)
     # xmax = 0 on the returned row means it was inserted rather than updated.
     return statement + sql.SQL(" RETURNING (xmax = 0) AS inserted")
+
+
+def _newer(table: Table) -> sql.Composed:
+    """``WHERE`` the incoming row is newer than the stored one (``t``).
+
+    Newer means a later ``guard`` (Zoho's modification time, second precision). Two versions of
+    one second are told apart by ``tiebreak``, the instant the tap read them: the later read wins,
+    so a record edited twice within a second and read in between is corrected by the next run,
+    while replaying an older file (read earlier) never restores what it held. Without a read
+    time an equal modification time changes nothing.
+    """
+    guard = sql.Identifier(str(table.guard))
+    if table.tiebreak is None:
+        return sql.SQL(
+            " WHERE t.{g} IS NULL OR (EXCLUDED.{g} IS NOT NULL AND EXCLUDED.{g} > t.{g})"
+        ).format(g=guard)
+    return sql.SQL(
+        " WHERE t.{g} IS NULL OR (EXCLUDED.{g} IS NOT NULL AND (EXCLUDED.{g} > t.{g}"
+        " OR (EXCLUDED.{g} = t.{g} AND EXCLUDED.{r} IS NOT NULL"
+        " AND (t.{r} IS NULL OR EXCLUDED.{r} > t.{r}))))"
+    ).format(g=guard, r=sql.Identifier(table.tiebreak))
 
 
 def copy_data(rows: list[dict[str, t.Any]], table: Table) -> io.StringIO:
@@ -180,13 +244,28 @@ def upsert_batch(
             )
             inserted, written = cur.fetchone()
         conn.commit()
-    except Exception:  # noqa: BLE001 - any refusal: find the bad rows one by one
+    except REFUSALS:  # some row is refused: find which, one by one
         conn.rollback()
+    except BaseException:
+        _rollback_quietly(conn)
+        raise
+    else:
+        result.inserted = inserted
+        result.updated = written - inserted
+        result.unchanged = len(rows) - written
+        return result
+    try:
         return _row_by_row(conn, schema, table, rows)
-    result.inserted = inserted
-    result.updated = written - inserted
-    result.unchanged = len(rows) - written
-    return result
+    except BaseException:
+        _rollback_quietly(conn)
+        raise
+
+
+def _rollback_quietly(conn: connection) -> None:
+    """Roll back after a failure; a connection that is gone needs no rollback."""
+    if not conn.closed:
+        with contextlib.suppress(psycopg2.OperationalError, psycopg2.InterfaceError):
+            conn.rollback()
 
 
 def _row_by_row(
@@ -202,7 +281,7 @@ def _row_by_row(
             try:
                 cur.execute(statement, [row[n] for n in names])
                 returned = cur.fetchall()
-            except Exception as exc:  # noqa: BLE001 - the database's refusal is the report
+            except REFUSALS as exc:  # the database's refusal is the report
                 cur.execute("ROLLBACK TO SAVEPOINT row_upsert")
                 result.failed.append((row, str(exc).strip().splitlines()[0]))
                 continue

@@ -24,6 +24,7 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (name, SQL type) written by the sync, key included
     guard: str | None  # column compared for "newer wins"; None: the latest load wins
+    tiebreak: str | None = None  # decides equal guards: the later-read version wins
 
     @property
     def column_names(self) -> list[str]:
@@ -50,9 +51,11 @@ PRODUCTS = Table(
         ("brand", "TEXT"),
         ("category", "TEXT"),
         ("source_modified_at", "TIMESTAMPTZ"),
+        ("source_read_at", "TIMESTAMPTZ"),
         ("zoho_data", "JSONB"),
     ),
     "source_modified_at",
+    "source_read_at",
 )
 
 PRODUCT_PRICES = Table(
@@ -85,9 +88,11 @@ CUSTOMERS = Table(
         ("outstanding_receivable", "NUMERIC(20, 6)"),
         ("is_active", "BOOLEAN"),
         ("source_modified_at", "TIMESTAMPTZ"),
+        ("source_read_at", "TIMESTAMPTZ"),
         ("zoho_data", "JSONB"),
     ),
     "source_modified_at",
+    "source_read_at",
 )
 
 TABLES = (PRODUCTS, PRODUCT_PRICES, CUSTOMERS)
@@ -133,6 +138,14 @@ def instant(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+READ_AT = "_sdc_extracted_at"  # when the tap read the record (the RECORD's time_extracted)
+
+
+def _source(record: dict[str, Any]) -> str:
+    """The record as Zoho sent it (JSON), without the Singer metadata the SDK added."""
+    return _JSON.encode({k: v for k, v in record.items() if not k.startswith("_sdc_")}).decode()
+
+
 def _required(record: dict[str, Any], key: str) -> str:
     value = record.get(key)
     if value in (None, ""):
@@ -166,7 +179,8 @@ def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, A
         "brand": record.get("brand") or None,
         "category": record.get("category_name") or None,
         "source_modified_at": _time(record.get("last_modified_time")),
-        "zoho_data": _JSON.encode(record).decode(),
+        "source_read_at": record.get(READ_AT),
+        "zoho_data": _source(record),
     }
 
 
@@ -187,7 +201,8 @@ def customer_row(record: dict[str, Any]) -> dict[str, Any]:
         "outstanding_receivable": record.get("outstanding_receivable_amount"),
         "is_active": record.get("status", "active") == "active",
         "source_modified_at": _time(record.get("last_modified_time")),
-        "zoho_data": _JSON.encode(record).decode(),
+        "source_read_at": record.get(READ_AT),
+        "zoho_data": _source(record),
     }
 
 

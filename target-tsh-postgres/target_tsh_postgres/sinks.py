@@ -1,7 +1,7 @@
-"""One sink per stream: Zoho records become ERP rows, written a batch at a time.
+"""One sink per stream: Zoho records become ERP rows, handed a batch at a time to the writer.
 
-STATE is emitted by the SDK only after every sink has drained, and a drain returns only after its
-batch is committed, so state never covers uncommitted rows.
+A sink maps, buffers and de-duplicates; it owns no connection and commits nothing. Writing,
+retrying, counting results and releasing STATE belong to :class:`.writer.ErpWriter`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from functools import cached_property
 from singer_sdk.sinks import BatchSink
 
 from . import erp
+from .errors import BadInputError
 from .mapping import (
     PRODUCT_PRICES,
     PRODUCTS,
     BadRecord,
     SkipRow,
-    Table,
     customer_row,
     latest_per_key,
     price_rows,
@@ -28,10 +28,9 @@ from .mapping import (
 if t.TYPE_CHECKING:
     from .report import TableStats
     from .target import TargetTshPostgres
+    from .writer import ErpWriter
 
-
-class BadInputError(ValueError):
-    """A record that cannot become an ERP row; the message names stream and record."""
+__all__ = ["BadInputError", "ErpSink"]
 
 
 class ErpSink(BatchSink):
@@ -41,7 +40,7 @@ class ErpSink(BatchSink):
 
     def __init__(self, target: TargetTshPostgres, *args: t.Any, **kwargs: t.Any) -> None:
         """Route the stream to its table (streams of other shapes are ignored)."""
-        self._target = target
+        self._writer: ErpWriter = target.writer
         super().__init__(target, *args, **kwargs)
         self.table = table_for(self.stream_name)
         self._rows: list[dict[str, t.Any]] = []
@@ -53,7 +52,7 @@ class ErpSink(BatchSink):
     def setup(self) -> None:
         """Connect (and create the tables) before the first record, so errors come early."""
         if self.table is not None:
-            _ = self._target.connection
+            self._writer.open()
 
     @cached_property
     def max_size(self) -> int:
@@ -67,7 +66,7 @@ class ErpSink(BatchSink):
     @cached_property
     def _stats(self) -> TableStats:
         assert self.table is not None  # noqa: S101 - only called for routed streams
-        return self._target.report.table(self.table.name)
+        return self._writer.report.table(self.table.name)
 
     @property
     def current_size(self) -> int:
@@ -78,6 +77,11 @@ class ErpSink(BatchSink):
     def is_full(self) -> bool:
         """Full at ``batch_size_rows`` rows."""
         return len(self._rows) >= self.max_size
+
+    @property
+    def include_sdc_metadata_properties(self) -> bool:
+        """Always: ``_sdc_extracted_at`` (when the tap read a record) breaks same-second ties."""
+        return True
 
     @property
     def validate_schema(self) -> bool:
@@ -108,7 +112,7 @@ class ErpSink(BatchSink):
             stats.skipped += 1
             return
         except BadRecord as exc:
-            self._target.wait_for_writes()  # rows read before the bad one are committed
+            self._writer.wait()  # rows read before the bad one are committed
             msg = f"stream {self.stream_name!r}: {exc}: {str(record)[:200]}"
             raise BadInputError(msg) from None
         stats.total_processed += len(rows)
@@ -120,36 +124,14 @@ class ErpSink(BatchSink):
         return {"rows": rows}
 
     def process_batch(self, context: dict) -> None:
-        """De-duplicate by key (newest wins) and hand the batch to the target's writer.
+        """De-duplicate by key (newest wins) and hand the batch to the writer.
 
-        The database work of this batch overlaps with reading the next one; the target waits
-        for it before any STATE is written (see :meth:`TargetTshPostgres.wait_for_writes`).
+        The database work of this batch overlaps with reading the next one; the writer holds
+        back any STATE until it is committed.
         """
         rows = context["rows"]
         table = self.table
         if not rows or table is None:
             return
         unique = latest_per_key(rows, table)
-        data = erp.copy_data(unique, table)
-        self._target.submit(self, table, rows, unique, data)
-
-    def record_result(
-        self,
-        table: Table,
-        rows: list[dict[str, t.Any]],
-        unique: list[dict[str, t.Any]],
-        result: erp.BatchResult,
-    ) -> None:
-        """Count a committed batch and report the rows the database refused."""
-        target = self._target
-        stats = target.report.table(table.name)
-        stats.inserted += result.inserted
-        stats.updated += result.updated
-        stats.unchanged += result.unchanged + len(rows) - len(unique)
-        stats.successful += len(rows) - len(result.failed)
-        for row, error in result.failed:
-            zoho_id = "/".join(str(row[k]) for k in table.key)
-            name = row.get("name") or row.get("pricebook_name")
-            target.report.failure(table.name, zoho_id, name, error)
-            self.logger.error("%s %s (%s) failed: %s", table.name, zoho_id, name, error)
-        self.tally_record_written(len(rows) - len(result.failed))
+        self._writer.submit(table, rows, unique, erp.copy_data(unique, table))

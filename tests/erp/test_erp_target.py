@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import MissingKeyPropertiesError
-from target_tsh_postgres.sinks import BadInputError
+from target_tsh_postgres.errors import BadInputError
 from target_tsh_postgres.target import TargetTshPostgres, TooManyFailuresError
 
 from tests.conftest import connect
@@ -101,7 +101,7 @@ def run(dsn, messages, tmp_path, **config):
             target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
         except (TooManyFailuresError, BadInputError, MissingKeyPropertiesError) as exc:
             error = exc
-            target.wait_for_writes()  # as the command line does before it exits
+            target.writer.close()  # the batch in flight commits, as when the process exits
     states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     return states, report, error

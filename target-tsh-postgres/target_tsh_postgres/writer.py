@@ -1,0 +1,243 @@
+"""The one owner of the ERP connection and of every write: batches, retries, results and STATE.
+
+The guarantees of the target live here, and only here:
+
+* **One batch in flight.** A batch is written on a background thread while the next one is read;
+  :meth:`ErpWriter.submit` waits for the previous batch first, so batches commit in order.
+* **Transient errors are retried.** Lock or statement timeouts, deadlocks, serialization failures
+  and lost connections (:func:`.erp.is_transient`) are retried with exponential backoff for up
+  to ``write_retry_seconds``, reconnecting when the connection is gone; each retry is a WARNING
+  with its attempt number. A batch that still fails ends the run (:class:`.WriteFailedError`).
+* **STATE only after the rows it covers are committed.** :meth:`ErpWriter.state` holds a STATE
+  back until every batch submitted before it has committed, then emits it (from whichever thread
+  sees the commit). After a failed batch no STATE is ever emitted again.
+* **Refused rows are counted, reported and decide STATE.** Rows PostgreSQL refuses for good
+  (:data:`.erp.REFUSALS`) are reported one by one. While at most ``max_failed_rows`` rows were
+  refused, STATE moves past them (they are accepted losses, listed in the report); once more
+  were refused, every other row is still written but no further STATE is emitted, so the next
+  run reads the refused rows again.
+
+The worker thread is not a daemon: a run that ends with an error still finishes (commits) the
+batch in flight before the process exits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import psycopg2
+
+from . import erp
+from .errors import WriteFailedError
+from .mapping import TABLES
+
+if t.TYPE_CHECKING:
+    import io
+    import logging
+    from collections.abc import Callable
+
+    from psycopg2.extensions import connection
+
+    from .mapping import Table
+    from .report import Report
+
+FIRST_RETRY_SECONDS = 1.0
+LONGEST_RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    """What the writer needs to know of the target's settings."""
+
+    schema: str
+    create_tables: bool
+    max_failed_rows: int
+    retry_seconds: float
+
+
+@dataclass
+class _Batch:
+    """One de-duplicated batch: ``rows`` as read, ``unique`` as written, ``data`` as COPY text."""
+
+    table: Table
+    rows: list[dict[str, t.Any]]
+    unique: list[dict[str, t.Any]]
+    data: io.StringIO
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class ErpWriter:
+    """Writes batches into the ERP in the background, counts them, and releases STATE."""
+
+    def __init__(
+        self,
+        connect: Callable[[], connection],
+        settings: WriterSettings,
+        report: Report,
+        logger: logging.Logger,
+        emit_state: Callable[[dict], None],
+    ) -> None:
+        """``connect`` opens a new connection; ``emit_state`` writes one STATE message."""
+        self._connect = connect
+        self.settings = settings
+        self.report = report
+        self._logger = logger
+        self._emit_state = emit_state
+        self._conn: connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-writer")
+        self._pending: Future[None] | None = None
+        self._lock = threading.Lock()  # guards the counters below and the STATE output
+        self._submitted = 0
+        self._committed = 0
+        self._held_state: tuple[int, dict] | None = None
+        self._failed: BaseException | None = None
+        self._unstated_batches = False
+
+    # ------------------------------------------------------------------ connection
+    def open(self) -> None:
+        """Connect (and create or extend the tables) before the first batch: errors come early."""
+        self.wait()
+        if self._conn is None:
+            self._conn = self._open()
+
+    def _open(self) -> connection:
+        conn = self._connect()
+        if self.settings.create_tables:
+            erp.create_tables(conn, self.settings.schema, TABLES)
+        return conn
+
+    def _drop_broken_connection(self) -> None:
+        conn = self._conn
+        if conn is not None and conn.closed:
+            self._conn = None
+
+    # ------------------------------------------------------------------ batches
+    def submit(
+        self,
+        table: Table,
+        rows: list[dict[str, t.Any]],
+        unique: list[dict[str, t.Any]],
+        data: io.StringIO,
+    ) -> None:
+        """Write a batch in the background once the previous one is committed."""
+        self.wait()
+        with self._lock:
+            self._submitted += 1
+            sequence = self._submitted
+        self._unstated_batches = True
+        batch = _Batch(table, rows, unique, data)
+        self._pending = self._executor.submit(self._write, sequence, batch)
+
+    def wait(self) -> None:
+        """Block until the batch in flight is committed; re-raise the error that stopped it."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _write(self, sequence: int, batch: _Batch) -> None:
+        try:
+            result = self._upsert_with_retries(batch)
+        except BaseException as exc:
+            with self._lock:
+                self._failed = exc
+                self._held_state = None
+            raise
+        self._count(batch, result)
+        with self._lock:
+            self._committed = sequence
+            held = self._held_state
+            if held is not None and held[0] <= sequence:
+                self._held_state = None
+                self._release(held[1])
+
+    def _upsert_with_retries(self, batch: _Batch) -> erp.BatchResult:
+        deadline = time.monotonic() + self.settings.retry_seconds
+        delay = FIRST_RETRY_SECONDS
+        attempt = 1
+        while True:
+            batch.data.seek(0)
+            try:
+                if self._conn is None:
+                    self._conn = self._open()
+                return erp.upsert_batch(
+                    self._conn, self.settings.schema, batch.table, batch.unique, batch.data
+                )
+            except psycopg2.Error as exc:
+                name = batch.table.name
+                if not erp.is_transient(exc):
+                    msg = f"table {name}: the database failed the batch: {_one_line(exc)}"
+                    raise WriteFailedError(msg) from None
+                self._drop_broken_connection()
+                if time.monotonic() + delay > deadline:
+                    msg = (
+                        f"table {name}: {len(batch.unique)} rows not written after {attempt} "
+                        f"attempts: {_one_line(exc)}"
+                    )
+                    self._logger.error("%s", msg)  # noqa: TRY400 - the cause is in the message
+                    raise WriteFailedError(msg) from None
+                self._logger.warning(
+                    "table %s: batch of %d rows not written (attempt %d): %s; retrying in %.0f s",
+                    name,
+                    len(batch.unique),
+                    attempt,
+                    _one_line(exc),
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, LONGEST_RETRY_SECONDS)
+                attempt += 1
+
+    def _count(self, batch: _Batch, result: erp.BatchResult) -> None:
+        table, rows, unique = batch.table, batch.rows, batch.unique
+        stats = self.report.table(table.name)
+        stats.inserted += result.inserted
+        stats.updated += result.updated
+        stats.unchanged += result.unchanged + len(rows) - len(unique)
+        stats.successful += len(rows) - len(result.failed)
+        for row, error in result.failed:
+            zoho_id = "/".join(str(row[k]) for k in table.key)
+            name = row.get("name") or row.get("pricebook_name")
+            self.report.failure(table.name, zoho_id, name, error)
+            self._logger.error("%s %s (%s) refused: %s", table.name, zoho_id, name, error)
+
+    # ------------------------------------------------------------------ STATE
+    def state(self, state: dict) -> None:
+        """Emit ``state`` once every batch submitted so far is committed (now, if they are)."""
+        self._unstated_batches = False
+        with self._lock:
+            if self._failed is not None:
+                return
+            if self._committed == self._submitted:
+                self._held_state = None
+                self._release(state)
+            else:
+                self._held_state = (self._submitted, state)
+
+    def take_unstated_batches(self) -> bool:
+        """Whether a batch was submitted since STATE was last asked for (and forget it)."""
+        unstated, self._unstated_batches = self._unstated_batches, False
+        return unstated
+
+    def _release(self, state: dict) -> None:
+        """Emit (lock held), unless more rows were refused than ``max_failed_rows`` allows."""
+        if self.report.failed <= self.settings.max_failed_rows:
+            self._emit_state(state)
+
+    # ------------------------------------------------------------------ end of run
+    def close(self) -> None:
+        """Finish the batch in flight, then close the connection and the worker thread."""
+        try:
+            self.wait()
+        finally:
+            self._executor.shutdown(wait=True)
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
