@@ -178,21 +178,22 @@ def _newer(table: Table) -> sql.Composed:
     """``WHERE`` the incoming row is newer than the stored one (``t``).
 
     Newer means a later ``guard`` (Zoho's modification time, second precision). Two versions of
-    one second are told apart by ``tiebreak``, the instant the tap read them: the later read wins,
-    so a record edited twice within a second and read in between is corrected by the next run,
-    while replaying an older file (read earlier) never restores what it held. Without a read
-    time an equal modification time changes nothing.
+    one second are told apart by ``tiebreak``, the instant the tap read them: the later read wins
+    when its ``content`` differs, so a record edited twice within a second and read in between is
+    corrected by the next run, while replaying an older file (read earlier) never restores what
+    it held and re-reading an unchanged record writes nothing. Without a read time an equal
+    modification time changes nothing.
     """
     guard = sql.Identifier(str(table.guard))
-    if table.tiebreak is None:
-        return sql.SQL(
-            " WHERE t.{g} IS NULL OR (EXCLUDED.{g} IS NOT NULL AND EXCLUDED.{g} > t.{g})"
-        ).format(g=guard)
-    return sql.SQL(
+    newer = sql.SQL(
         " WHERE t.{g} IS NULL OR (EXCLUDED.{g} IS NOT NULL AND (EXCLUDED.{g} > t.{g}"
+    ).format(g=guard)
+    if table.tiebreak is None or table.content is None:
+        return newer + sql.SQL("))")
+    return newer + sql.SQL(
         " OR (EXCLUDED.{g} = t.{g} AND EXCLUDED.{r} IS NOT NULL"
-        " AND (t.{r} IS NULL OR EXCLUDED.{r} > t.{r}))))"
-    ).format(g=guard, r=sql.Identifier(table.tiebreak))
+        " AND (t.{r} IS NULL OR EXCLUDED.{r} > t.{r}) AND EXCLUDED.{c} IS DISTINCT FROM t.{c})))"
+    ).format(g=guard, r=sql.Identifier(table.tiebreak), c=sql.Identifier(table.content))
 
 
 def copy_data(rows: list[dict[str, t.Any]], table: Table) -> io.StringIO:

@@ -24,7 +24,8 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (name, SQL type) written by the sync, key included
     guard: str | None  # column compared for "newer wins"; None: the latest load wins
-    tiebreak: str | None = None  # decides equal guards: the later-read version wins
+    tiebreak: str | None = None  # decides equal guards: the later-read version wins...
+    content: str | None = None  # ...when its content differs (an unchanged re-read is a no-op)
 
     @property
     def column_names(self) -> list[str]:
@@ -56,6 +57,7 @@ PRODUCTS = Table(
     ),
     "source_modified_at",
     "source_read_at",
+    "zoho_data",
 )
 
 PRODUCT_PRICES = Table(
@@ -93,6 +95,7 @@ CUSTOMERS = Table(
     ),
     "source_modified_at",
     "source_read_at",
+    "zoho_data",
 )
 
 TABLES = (PRODUCTS, PRODUCT_PRICES, CUSTOMERS)

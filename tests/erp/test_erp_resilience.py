@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg2
@@ -214,18 +213,24 @@ def test_state_follows_every_committed_batch_so_a_kill_keeps_what_it_covers(erp_
 
 def test_state_follows_the_flush_interval_when_batches_are_not_full(erp_db, tmp_path):
     process = _start(erp_db, tmp_path, batch_size_rows=1000, flush_interval_seconds=1)
+    states: list[dict] = []
+    reader = threading.Thread(target=lambda: states.append(json.loads(process.stdout.readline())))
+    reader.daemon = True
     try:
         for message in [ITEM_SCHEMA, item("1"), {"type": "STATE", "value": {"n": 1}}]:
             process.stdin.write(_line(message))
-        process.stdin.flush()
-        time.sleep(1.5)
-        process.stdin.write(_line(item("2")))  # the SDK checks the age on each record
-        process.stdin.flush()
-        state = _read_state(process)
+        reader.start()
+        # A record every 0.2 s (the SDK checks the age on each): far fewer than a batch.
+        for n in range(2, 150):
+            process.stdin.write(_line(item(str(n))))
+            process.stdin.flush()
+            reader.join(0.2)
+            if states:
+                break
     finally:
         _kill(process)
 
-    assert state == {"n": 1}
+    assert states == [{"n": 1}]
     assert ("1",) in query(erp_db, "SELECT zoho_item_id FROM products")
 
 
@@ -295,3 +300,12 @@ def test_a_bad_record_after_a_batch_in_flight_commits_that_batch_through_the_cli
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert sorted(query(erp_db, "SELECT zoho_item_id FROM products")) == [("1",), ("2",)]
+
+
+def test_reading_an_unchanged_record_again_later_writes_nothing(erp_db, tmp_path):
+    run(erp_db, [ITEM_SCHEMA, _read("same", "2024-03-01T10:00:00+00:00")], tmp_path)
+
+    _, report, _ = run(erp_db, [ITEM_SCHEMA, _read("same", "2024-03-02T10:00:00+00:00")], tmp_path)
+
+    assert report["tables"]["products"]["unchanged"] == 1
+    assert report["tables"]["products"]["updated"] == 0
