@@ -6,19 +6,26 @@ colon-less offsets (``+0530``) and 100 requests per minute per organisation. Ite
 are read incrementally on ``last_modified_time`` with the same keyset windows as CRM
 (:mod:`.pagination`); a misspelled filter would silently read everything (pitfall 13), so the
 parameter names are fixed here and proven by the tests.
+
+Every read asks for all records: ``filter_by=Status.All`` on items and contacts and
+``filter_by=SalesOrPurchaseType.All`` on price lists, whose defaults are undocumented or may
+hide inactive records and purchase price lists. Rows are shaped to their SCHEMA (and the SCHEMA
+grows with custom fields) by :mod:`.finance_shape`.
 """
 
 from __future__ import annotations
 
-import math
+import copy
 import threading
 import time
 import typing as t
 from collections import deque
+from functools import cached_property
 
 from .bookmarks import KeysetBookmarks
 from .client import ZohoStream
 from .errors import ModuleUnavailableError, ZohoApiError
+from .finance_shape import RowShaper
 from .pagination import ModifiedTimeCursor, PageRequest
 from .schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 from .timeutil import to_epoch, utc_iso
@@ -30,6 +37,8 @@ LAST_MODIFIED = "last_modified_time"
 NO_CAP = 10**12
 INACTIVE_SINCE = "inactive_bookmark"
 INACTIVE_SEEN = "inactive_boundary_ids"
+ALL_ITEMS = "Status.All"
+ALL_PRICEBOOKS = "SalesOrPurchaseType.All"
 
 
 def organization_ids(value: t.Any) -> list[str]:
@@ -120,13 +129,36 @@ class FinanceStream(ZohoStream):
         row["organization_id"] = org
         return row
 
+    def post_process(self, row: dict, context: t.Any = None) -> dict | None:  # noqa: ARG002
+        """Conform the row to the SCHEMA; announce a grown SCHEMA before the record carrying it.
+
+        The tap's mapper re-registers the grown schema (stream maps and flattening are rebuilt
+        from it, through its public ``register_raw_stream_schema``) and the SCHEMA message of
+        the rebuilt maps is written before the SDK writes this record.
+        """
+        if self._shaper.shape(row):
+            self._tap.mapper.register_raw_stream_schema(
+                self.name, copy.deepcopy(self.schema), self.primary_keys
+            )
+            self._write_schema_message()
+        return row
+
+    @property
+    def stream_maps(self) -> list[t.Any]:
+        """The mapper's current maps for this stream (rebuilt whenever the schema grows)."""
+        return self._tap.mapper.stream_maps[self.name]
+
+    @cached_property
+    def _shaper(self) -> RowShaper:
+        return RowShaper(self.schema, self.name, self.logger)
+
 
 class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):
     """Items and contacts: keyset windows on ``last_modified_time``, ascending."""
 
     replication_key = LAST_MODIFIED
     is_sorted = True
-    filter_by = "Status.All"
+    filter_by = ALL_ITEMS  # without it, inactive records may be hidden (6.5, 6.6)
 
     def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
         """Rows modified since the bookmark, oldest first."""
@@ -177,7 +209,7 @@ class ItemsStream(IncrementalFinanceStream):
     @property
     def filter_by(self) -> str:  # type: ignore[override]
         """Status.Active when ``items_active_only`` is set (filtered at the source)."""
-        return "Status.Active" if self.config.get("items_active_only") else "Status.All"
+        return "Status.Active" if self.config.get("items_active_only") else ALL_ITEMS
 
     def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
         """Active (or all) items; with active-only, then the items that turned inactive."""
@@ -205,7 +237,7 @@ class ItemsStream(IncrementalFinanceStream):
             state[INACTIVE_SEEN] = sorted(cursor.seen_at_bookmark)
 
     def with_org(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any]:
-        """Add the organisation, ``image_url`` (as the legacy job built it) and numeric tax."""
+        """Add the organisation and ``image_url`` (as the legacy job built it)."""
         row = super().with_org(row, org)
         image = row.get("image_document_id")
         row["image_url"] = (
@@ -213,7 +245,6 @@ class ItemsStream(IncrementalFinanceStream):
             if image
             else None
         )
-        row["tax_percentage"] = _number(row.get("tax_percentage"))
         return row
 
 
@@ -227,11 +258,44 @@ class ContactsStream(IncrementalFinanceStream):
 
 
 class PricebooksStream(FinanceStream):
-    """Price lists with their per-item rates (``/pricebooks``; 404 means not available)."""
+    """Price lists with their per-item rates (``/pricebooks``; 404 means not available).
+
+    List rows carry no ``pricebook_items`` (6.7): a row without them is completed from the
+    single price list, ``GET /pricebooks/{id}`` (one call per price list).
+    """
 
     resource = "pricebooks"
     primary_keys: t.ClassVar[list[str]] = ["pricebook_id"]
     schema = PRICEBOOK_SCHEMA
+
+    def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        """Every price list, sales and purchases, each with its per-item rates."""
+        org = context["organization_id"]
+        page = 1
+        while True:
+            params = {"page": page, "per_page": self._per_page, "filter_by": ALL_PRICEBOOKS}
+            body = self.list_page(org, params)
+            for row in body.get(self.resource) or []:
+                complete = row if row.get("pricebook_items") is not None else self._detail(org, row)
+                if complete is not None:
+                    yield self.with_org(complete, org)
+            if not (body.get("page_context") or {}).get("has_more_page"):
+                return
+            page += 1
+
+    def _detail(self, org: str, row: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        """The single price list; None when it was deleted since the list was read."""
+        self._tap.finance_pacer.wait(org)  # type: ignore[attr-defined]
+        path = f"{self.path}/{row['pricebook_id']}"
+        try:
+            body = self.get_json(path, {"organization_id": org}) or {}
+        except ZohoApiError as exc:
+            if exc.status == 404:  # noqa: PLR2004
+                self.logger.warning("%s: price list %s no longer exists", self.name, row)
+                return None
+            raise
+        detail = body.get("pricebook") or {}
+        return {**row, **detail, "pricebook_items": detail.get("pricebook_items") or []}
 
     def list_page(self, org: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
         """A 404 is "price lists not available for this account": skip, do not fail the run."""
@@ -242,19 +306,6 @@ class PricebooksStream(FinanceStream):
                 msg = f"price lists are not available for organisation {org} (HTTP 404)"
                 raise ModuleUnavailableError(msg, code=exc.code, status=404) from None
             raise
-
-
-def _number(value: t.Any) -> t.Any:
-    """``12.5``, ``"12.5"`` or ``"12.5%"`` -> 12.5 (pitfall 12); anything else -> None."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().rstrip("%"):
-        try:
-            number = float(value.strip().rstrip("%"))
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
 
 
 def family_streams(
