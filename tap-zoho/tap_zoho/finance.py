@@ -78,11 +78,17 @@ class FinanceStream(ZohoStream):
     family: t.ClassVar[str] = ""  # "books" | "inventory"
     base_path: t.ClassVar[str] = ""  # "/books/v3" | "/inventory/v1"
     resource: t.ClassVar[str] = ""  # "items" | "contacts" | "pricebooks"
+    declared_schema: t.ClassVar[dict[str, t.Any]] = {}  # fields every organisation has
 
     def __init__(self, tap: Tap, organizations: list[str]) -> None:
         """One stream per family and resource; one partition per organisation id."""
         self._organizations = organizations
-        super().__init__(tap=tap, name=f"{self.family}_{self.resource}")
+        # A copy: custom fields grow this stream's schema, never the shared declaration.
+        super().__init__(
+            tap=tap,
+            name=f"{self.family}_{self.resource}",
+            schema=copy.deepcopy(self.declared_schema),
+        )
         self.path = f"{self.base_path}/{self.resource}"
 
     @property
@@ -204,7 +210,7 @@ class ItemsStream(IncrementalFinanceStream):
     resource = "items"
     id_key = "item_id"
     primary_keys: t.ClassVar[list[str]] = ["item_id"]
-    schema = ITEM_SCHEMA
+    declared_schema = ITEM_SCHEMA
 
     @property
     def filter_by(self) -> str:  # type: ignore[override]
@@ -254,7 +260,7 @@ class ContactsStream(IncrementalFinanceStream):
     resource = "contacts"
     id_key = "contact_id"
     primary_keys: t.ClassVar[list[str]] = ["contact_id"]
-    schema = CONTACT_SCHEMA
+    declared_schema = CONTACT_SCHEMA
 
 
 class PricebooksStream(FinanceStream):
@@ -266,7 +272,7 @@ class PricebooksStream(FinanceStream):
 
     resource = "pricebooks"
     primary_keys: t.ClassVar[list[str]] = ["pricebook_id"]
-    schema = PRICEBOOK_SCHEMA
+    declared_schema = PRICEBOOK_SCHEMA
 
     def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
         """Every price list, sales and purchases, each with its per-item rates."""

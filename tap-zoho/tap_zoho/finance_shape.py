@@ -12,7 +12,8 @@ Real list rows (``shared/zoho-api.md`` 6.5, 6.6, pitfall 12) differ from the doc
 So a :class:`RowShaper` discovers fields from the rows themselves. The ``_unformatted`` twin is
 the value source (the raw number, ISO date or boolean, not the display text) and is never a
 column of its own: ``cf_x`` holds the typed unformatted value. A key the SCHEMA does not declare
-is declared from its first non-empty value (boolean, number, RFC 3339 date-time, date, string,
+(a discovered field; ``""`` there means no value and is emitted as null) is declared from its
+first non-empty value (boolean, number, RFC 3339 date-time, date, string,
 array or object); a later value that does not fit widens the field to a string. The caller emits
 an updated SCHEMA whenever :meth:`RowShaper.shape` reports a change, before the record.
 Properties the tap declares itself keep their type; a value that cannot be one is emitted as
@@ -204,10 +205,15 @@ class RowShaper:
         changed = False
         for key, value in list(row.items()):
             prop = self.properties.get(key)
+            if key not in self.declared and value in (None, ""):
+                # A discovered field without a value is null, whatever its type; before it is
+                # declared there is nothing to declare, and an absent key equals null.
+                if prop is None:
+                    del row[key]
+                else:
+                    row[key] = None
+                continue
             if prop is None:
-                if value is None or value == "":
-                    del row[key]  # no value yet: nothing to declare, and absent equals null
-                    continue
                 prop = self.properties[key] = infer(value)
                 changed = True
             try:
