@@ -92,6 +92,11 @@ CUSTOMERS = Table(
 
 TABLES = (PRODUCTS, PRODUCT_PRICES, CUSTOMERS)
 
+# The product_prices row holding an item's own selling price (Zoho ``rate``), written with every
+# product next to the rows of its price lists (whose keys are Zoho's numeric price-list ids).
+BASE_PRICE_KEY = "base"
+BASE_PRICE_NAME = "Base price (item rate)"
+
 
 class SkipRow(Exception):  # noqa: N818 - a decision, not an error
     """The record is deliberately not loaded (the reason is counted as skipped)."""
@@ -167,6 +172,22 @@ def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, A
         "category": record.get("category_name") or None,
         "source_modified_at": _time(record.get("last_modified_time")),
         "zoho_data": _JSON.encode(record).decode(),
+    }
+
+
+def base_price_row(record: dict[str, Any]) -> dict[str, Any]:
+    """The item's own price as a ``product_prices`` row (key ``BASE_PRICE_KEY``).
+
+    ``name`` is not a column: it names the product in the run report when the row is refused.
+    """
+    return {
+        "zoho_item_id": _required(record, "item_id"),
+        "zoho_pricebook_id": BASE_PRICE_KEY,
+        "organization_id": record.get("organization_id"),
+        "pricebook_name": BASE_PRICE_NAME,
+        "currency_code": None,  # item rows carry no currency: the organisation's base currency
+        "price": record.get("rate"),
+        "name": record.get("name") or record.get("item_name"),
     }
 
 

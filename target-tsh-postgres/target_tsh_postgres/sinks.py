@@ -1,5 +1,8 @@
 """One sink per stream: Zoho records become ERP rows, written a batch at a time.
 
+An item becomes a ``products`` row and its base-price ``product_prices`` row; the two tables are
+written in separate transactions, so prices the database refuses never hold products back.
+
 STATE is emitted by the SDK only after every sink has drained, and a drain returns only after its
 batch is committed, so state never covers uncommitted rows.
 """
@@ -18,6 +21,7 @@ from .mapping import (
     BadRecord,
     SkipRow,
     Table,
+    base_price_row,
     customer_row,
     latest_per_key,
     price_rows,
@@ -45,6 +49,7 @@ class ErpSink(BatchSink):
         super().__init__(target, *args, **kwargs)
         self.table = table_for(self.stream_name)
         self._rows: list[dict[str, t.Any]] = []
+        self._prices: list[dict[str, t.Any]] = []  # base prices of the buffered products
         if self.table is None:
             self.logger.warning(
                 "Stream %s has no ERP table; its records are ignored.", self.stream_name
@@ -99,6 +104,8 @@ class ErpSink(BatchSink):
         try:
             if table is PRODUCTS:
                 rows = [product_row(record, with_stock_only=self._stock_only)]
+                self._prices.append(base_price_row(record))
+                self._target.report.table(PRODUCT_PRICES.name).total_processed += 1
             elif table is PRODUCT_PRICES:
                 rows = price_rows(record)
             else:
@@ -115,9 +122,10 @@ class ErpSink(BatchSink):
         self._rows.extend(rows)
 
     def start_drain(self) -> dict:
-        """Hand the buffered rows to :meth:`process_batch`."""
+        """Hand the buffered rows (and products' base prices) to :meth:`process_batch`."""
         rows, self._rows = self._rows, []
-        return {"rows": rows}
+        prices, self._prices = self._prices, []
+        return {"rows": rows, "prices": prices}
 
     def process_batch(self, context: dict) -> None:
         """De-duplicate by key (newest wins) and hand the batch to the target's writer.
@@ -125,13 +133,14 @@ class ErpSink(BatchSink):
         The database work of this batch overlaps with reading the next one; the target waits
         for it before any STATE is written (see :meth:`TargetTshPostgres.wait_for_writes`).
         """
-        rows = context["rows"]
         table = self.table
-        if not rows or table is None:
+        if table is None:
             return
-        unique = latest_per_key(rows, table)
-        data = erp.copy_data(unique, table)
-        self._target.submit(self, table, rows, unique, data)
+        for batch_table, rows in ((table, context["rows"]), (PRODUCT_PRICES, context["prices"])):
+            if rows:
+                unique = latest_per_key(rows, batch_table)
+                data = erp.copy_data(unique, batch_table)
+                self._target.submit(self, batch_table, rows, unique, data)
 
     def record_result(
         self,
@@ -152,4 +161,5 @@ class ErpSink(BatchSink):
             name = row.get("name") or row.get("pricebook_name")
             target.report.failure(table.name, zoho_id, name, error)
             self.logger.error("%s %s (%s) failed: %s", table.name, zoho_id, name, error)
-        self.tally_record_written(len(rows) - len(result.failed))
+        if table is self.table:  # base prices are rows of records already tallied
+            self.tally_record_written(len(rows) - len(result.failed))
