@@ -43,11 +43,11 @@ def query(path: Path, sql: str) -> list[list]:
     return _run(path, sql)["rows"]
 
 
-def table_rows(path: Path, table: str) -> dict[str, dict[str, Any]]:
-    """Every live row of a table (read with FINAL), by id, as column -> value."""
+def table_rows(path: Path, table: str, key: str = "id") -> dict[Any, dict[str, Any]]:
+    """Every live row of a table (read with FINAL), by ``key``, as column -> value."""
     dump = _run(path, f"SELECT * FROM `{table}` FINAL")
     rows = [dict(zip(dump["columns"], row, strict=True)) for row in dump["rows"]]
-    return {row["id"]: row for row in rows}
+    return {row[key]: row for row in rows}
 
 
 def _instant(text: str) -> datetime:

@@ -70,3 +70,27 @@ def record_problems(
             problems.append(f"{key}: sandbox {source!r}, emitted {emitted.get(key)!r}")
     problems += [f"{k}: not in the sandbox row" for k in emitted.keys() - row.keys() - ADDED]
     return problems
+
+
+def expected_columns(
+    row: dict[str, Any], properties: dict[str, Any], declared: frozenset[str]
+) -> dict[str, Any]:
+    """The sandbox row as a target should store it: column -> value, by the same equivalences.
+
+    Fields that never had a value have no column (and must be empty in the row).
+    """
+    columns: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.endswith("_unformatted") and key.removesuffix("_unformatted") in row:
+            continue
+        source = row.get(f"{key}_unformatted", value)
+        prop = properties.get(key)
+        if prop is None:
+            assert source in ("", None), f"{key} holds {source!r} but has no column"
+            continue
+        if source == "" and (key not in declared or not _plain_string(prop)):
+            source = None
+        elif isinstance(source, str) and "number" in str(prop.get("type")):
+            source = float(source.rstrip("%"))
+        columns[key] = source
+    return columns
