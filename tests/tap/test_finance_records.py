@@ -201,3 +201,13 @@ def test_full_then_incremental_deliver_every_record_equal_to_the_sandbox(finance
     assert second.error is None
     assert len(second.records["books_items"]) == 2
     assert_equal_to_the_sandbox(finance, [first, second], config)
+
+
+def test_a_stream_map_leaves_a_custom_field_out_of_schema_and_records(finance):
+    run = run_tap(
+        finance_config(finance, books_only=True, stream_maps={"books_items": {"cf_aro": None}})
+    )
+
+    assert "cf_aro" not in run.schemas["books_items"]["properties"]
+    assert "cf_warranty_months" in run.schemas["books_items"]["properties"]
+    assert not any("cf_aro" in r for r in run.records["books_items"])
