@@ -38,6 +38,23 @@ PRICEBOOK_FILTERS = {
     "SalesOrPurchaseType.Sales": "sales",
     "SalesOrPurchaseType.Purchases": "purchases",
 }
+# Documented values the sandbox does not model: answered 400 with a message saying so, so a tap
+# that starts sending one sees a failing test instead of silently unfiltered rows.
+UNMODELLED_FILTERS = {
+    "Status.Lowstock",
+    "Status.Unmapped",
+    "Status.Uncategorized",
+    "Status.Grouped",
+    "Status.Duplicate",
+    "Status.Crm",
+    "ItemType.All",
+    "ItemType.Sales",
+    "ItemType.Purchases",
+    "ItemType.SalesAndPurchases",
+    "ItemType.Inventory",
+    "ItemType.NonInventory",
+    "ItemType.Service",
+}
 DEFAULT_FILTERS = {
     "items": "Status.Active",  # unconfirmed whether inactive items are included: stricter reading
     "contacts": "Status.Active",  # no documented default: stricter reading
@@ -417,8 +434,12 @@ class Finance:
         )
         applied = query.get("filter_by") or self.default_filters[plural]
         if applied not in allowed:
-            body = {"code": 2, "message": f"Invalid value passed for filter_by: {applied}"}
-            return 400, body, limits, "invalid"
+            message = (
+                f"the sandbox does not model filter_by={applied}"
+                if applied in UNMODELLED_FILTERS
+                else f"Invalid value passed for filter_by: {applied}"
+            )
+            return 400, {"code": 2, "message": message}, limits, "invalid"
         wanted = allowed[applied]
         with self.lock:
             if plural == "pricebooks":
