@@ -211,3 +211,25 @@ def test_a_stream_map_leaves_a_custom_field_out_of_schema_and_records(finance):
     assert "cf_aro" not in run.schemas["books_items"]["properties"]
     assert "cf_warranty_months" in run.schemas["books_items"]["properties"]
     assert not any("cf_aro" in r for r in run.records["books_items"])
+
+
+def test_incremental_contacts_stay_exact_when_books_ignores_the_modified_filter(finance):
+    """Books does not document ``last_modified_time`` on contacts (6.4): both readings work."""
+    finance.finance.ignored_params.add(("/books/v3/contacts", "last_modified_time"))
+    config = finance_config(finance, books_only=True, page_size=15)
+    first = run_tap(config)
+    org = finance.finance.orgs[BOOKS_ORG]
+    contact = sorted(org.contacts)[2]
+    finance.finance.put_contact(
+        org, {**org.contacts[contact], "email": "new@example.org"}, contact_id=contact
+    )
+
+    calls = len(finance.finance.queries)
+    second = run_tap(config, state=first.state)
+
+    pages = [p for p, q in finance.finance.queries[calls:] if p == "/books/v3/contacts"]
+    assert len(pages) >= 3  # every contact was served again: the filter really was ignored
+    assert len(first.records["books_contacts"]) == len(org.contacts)
+    assert [(r["contact_id"], r["email"]) for r in second.records["books_contacts"]] == [
+        (contact, "new@example.org")
+    ]

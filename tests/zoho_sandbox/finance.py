@@ -121,6 +121,9 @@ class Finance:
         self.pricebooks_missing: set[str] = set()  # orgs whose /pricebooks answers 404
         self.queries: list[tuple[str, dict[str, str]]] = []
         self.default_filters = dict(DEFAULT_FILTERS)  # tests may set Zoho's other reading
+        # (path, parameter) pairs answered as if the parameter were absent: the other reading of
+        # an unconfirmed filter, e.g. ("/books/v3/contacts", "last_modified_time") (6.4).
+        self.ignored_params: set[tuple[str, str]] = set()
         self._rng = random.Random(seed)
         self._next = 3850050000000100000
 
@@ -449,7 +452,12 @@ class Finance:
                     if wanted is None or b["sales_or_purchase_type"] == wanted
                 ]
             else:
-                rows = self._filtered(org, getattr(org, plural), query, wanted)
+                honoured = {
+                    k: v
+                    for k, v in query.items()
+                    if (f"{FAMILIES[family][0]}/{plural}", k) not in self.ignored_params
+                }
+                rows = self._filtered(org, getattr(org, plural), honoured, wanted)
                 if family == "inventory" and plural == "contacts":
                     rows = [with_formatted_times(r) for r in rows]
         return self._list(org, plural, rows, {**query, "filter_by": applied}, limits)
