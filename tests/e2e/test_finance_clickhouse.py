@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tap_zoho.schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 
-from tests.e2e.compare import query, same, table_rows
+from tests.e2e.compare import query, same, tables_rows
 from tests.e2e.test_pipe import pipe
 from tests.tap.finance_compare import expected_columns
 from tests.zoho_sandbox import BOOKS_ORG, SECOND_ORG
@@ -30,33 +30,36 @@ def column_types(path):
 
 def assert_clickhouse_equals_the_sandbox(finance, path, tables=None):
     orgs = {"books": [BOOKS_ORG], "inventory": [BOOKS_ORG, SECOND_ORG]}
+    wanted = {
+        f"zoho_{family}_{resource}": (family, resource)
+        for family in orgs
+        for resource in RESOURCES
+        if tables is None or f"zoho_{family}_{resource}" in tables
+    }
     all_types = column_types(path)
-    for family, org_ids in orgs.items():
-        for resource, (key, declared) in RESOURCES.items():
-            table = f"zoho_{family}_{resource}"
-            if tables is not None and table not in tables:
-                continue
-            stored = table_rows(path, table, key)
-            types = all_types[table]
-            properties = {name: {"type": _json_type(kind)} for name, kind in types.items()}
-            properties.update(declared["properties"])
-            expected = {}
-            for org_id in org_ids:
-                for rid, row in getattr(finance.orgs[org_id], resource).items():
-                    wire = json_copy(row)
-                    if family == "inventory" and resource == "contacts":
-                        wire = with_formatted_times(wire)
-                    expected[rid] = expected_columns(
-                        wire, properties, frozenset(declared["properties"])
-                    )
-            assert stored.keys() == expected.keys(), table
-            problems = [
-                f"{table} {rid}.{name}: {value!r} != {stored[rid].get(name)!r}"
-                for rid, columns in expected.items()
-                for name, value in columns.items()
-                if not same(value, stored[rid].get(name))
-            ]
-            assert not problems, problems[:10]
+    all_rows = tables_rows(path, {t: RESOURCES[r][0] for t, (_, r) in wanted.items()})
+    for table, (family, resource) in wanted.items():
+        declared = RESOURCES[resource][1]
+        stored = all_rows[table]
+        properties = {name: {"type": _json_type(kind)} for name, kind in all_types[table].items()}
+        properties.update(declared["properties"])
+        expected = {}
+        for org_id in orgs[family]:
+            for rid, row in getattr(finance.orgs[org_id], resource).items():
+                wire = json_copy(row)
+                if family == "inventory" and resource == "contacts":
+                    wire = with_formatted_times(wire)
+                expected[rid] = expected_columns(
+                    wire, properties, frozenset(declared["properties"])
+                )
+        assert stored.keys() == expected.keys(), table
+        problems = [
+            f"{table} {rid}.{name}: {value!r} != {stored[rid].get(name)!r}"
+            for rid, columns in expected.items()
+            for name, value in columns.items()
+            if not same(value, stored[rid].get(name))
+        ]
+        assert not problems, problems[:10]
 
 
 def _json_type(clickhouse_type: str) -> list[str]:
