@@ -144,10 +144,24 @@ class FinanceStream(ZohoStream):
         """
         if self._shaper.shape(row):
             self._tap.mapper.register_raw_stream_schema(
-                self.name, copy.deepcopy(self.schema), self.primary_keys
+                self.name, self._selected_schema(), self.primary_keys
             )
             self._write_schema_message()
         return row
+
+    def _selected_schema(self) -> dict[str, t.Any]:
+        """The schema without the properties the catalog deselects (new ones follow the stream)."""
+        schema = copy.deepcopy(self.schema)
+        mask = self.mask
+        schema["properties"] = {
+            name: prop for name, prop in schema["properties"].items() if mask[("properties", name)]
+        }
+        return schema
+
+    @cached_property
+    def _prune_nested(self) -> bool:
+        """Books/Inventory answer every field whatever was selected: prune any deselection."""
+        return any(len(crumb) >= 2 and not selected for crumb, selected in self.mask.items())  # noqa: PLR2004
 
     @property
     def stream_maps(self) -> list[t.Any]:

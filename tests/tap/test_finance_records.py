@@ -233,3 +233,26 @@ def test_incremental_contacts_stay_exact_when_books_ignores_the_modified_filter(
     assert [(r["contact_id"], r["email"]) for r in second.records["books_contacts"]] == [
         (contact, "new@example.org")
     ]
+
+
+def test_fields_deselected_in_the_catalog_stay_out_of_schemas_and_records(finance):
+    from tap_zoho.tap import TapZoho
+
+    config = finance_config(finance, books_only=True)
+    catalog = TapZoho(config=config).catalog_dict
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == ["properties", "sku"]:
+                entry["metadata"]["selected"] = False
+
+    run = run_tap(config, catalog=catalog)
+
+    items = run.records["books_items"]
+    assert items
+    assert not any("sku" in r for r in items)
+    assert all(
+        "sku" not in m["schema"]["properties"]
+        for m in run.messages
+        if m["type"] == "SCHEMA" and m["stream"] == "books_items"
+    )
+    assert "cf_aro" in run.schemas["books_items"]["properties"]  # new fields follow their stream
