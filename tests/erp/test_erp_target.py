@@ -224,6 +224,7 @@ def test_with_stock_only_skips_items_without_stock(erp_db, tmp_path):
     )
 
     assert query(erp_db, "SELECT zoho_item_id FROM products") == [("1",)]
+    assert query(erp_db, "SELECT zoho_item_id FROM product_prices") == [("1",)]  # nor their prices
     assert report["skipped"] == 2
 
 
