@@ -128,6 +128,7 @@ class FinanceStream(ZohoStream):
         if code not in (0, "0"):
             msg = f"GET {self.path}: Zoho code {code}: {body.get('message')}"
             raise ZohoApiError(msg, code=str(code))
+        self._shaper.learn((body.get("page_context") or {}).get("custom_fields"))
         return body
 
     def with_org(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any]:

@@ -9,7 +9,9 @@ Real list rows (``shared/zoho-api.md`` 6.5, 6.6, pitfall 12) differ from the doc
 * custom fields come only as flat ``cf_<api_name>`` keys with a ``cf_<api_name>_unformatted``
   twin, different in every organisation, and Zoho publishes no list-level metadata for them.
 
-So a :class:`RowShaper` discovers fields from the rows themselves. The ``_unformatted`` twin is
+So a :class:`RowShaper` discovers fields from the rows themselves, typed by custom-field
+metadata when Zoho sends some (``data_type`` of ``custom_fields`` entries in a row or in
+``page_context``, unconfirmed) and else by their values. The ``_unformatted`` twin is
 the value source (the raw number, ISO date or boolean, not the display text) and is never a
 column of its own: ``cf_x`` holds the typed unformatted value. A key the SCHEMA does not declare
 (a discovered field; ``""`` there means no value and is emitted as null) is declared from its
@@ -22,6 +24,7 @@ null with one warning naming the stream, field and value.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -184,6 +187,36 @@ def flatten_custom_field_array(row: dict[str, t.Any]) -> None:
             row[name] = entry.get("value")
 
 
+# Custom-field types as Zoho's custom-field metadata names them (the ``data_type`` of a
+# ``custom_fields`` entry, in rows or in ``page_context``; unconfirmed, 6.2 and 6.5). Other known
+# types (string, multiline, email, url, phone, dropdown, autonumber, lookup...) are text.
+_NUMBER = {"type": ["number", "null"]}
+_HINTS: dict[str, dict[str, t.Any]] = {
+    "number": _NUMBER,
+    "decimal": _NUMBER,
+    "amount": _NUMBER,
+    "percent": _NUMBER,
+    "check_box": {"type": ["boolean", "null"]},
+    "boolean": {"type": ["boolean", "null"]},
+    "date": {"type": ["string", "null"], "format": "date"},
+    "date_time": {"type": ["string", "null"], "format": "date-time"},
+    "datetime": {"type": ["string", "null"], "format": "date-time"},
+}
+
+
+def custom_field_hints(entries: t.Any) -> dict[str, dict[str, t.Any]]:
+    """``cf_<name>`` -> property, from custom-field metadata entries that name a ``data_type``."""
+    hints = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not entry.get("data_type"):
+            continue
+        name = str(entry.get("api_name") or "")
+        if name.startswith("cf_"):
+            kind = str(entry["data_type"]).lower()
+            hints[name] = copy.deepcopy(_HINTS.get(kind, {"type": ["string", "null"]}))
+    return hints
+
+
 class RowShaper:
     """Shapes one stream's rows in place and extends its schema (see the module docstring)."""
 
@@ -193,11 +226,18 @@ class RowShaper:
         self.declared = frozenset(self.properties)  # the tap's own types never change
         self.stream = stream
         self.logger = logger
+        self.hints: dict[str, dict[str, t.Any]] = {}  # types from custom-field metadata
         self._warned: set[str] = set()
+
+    def learn(self, entries: t.Any) -> None:
+        """Take custom-field metadata (``page_context.custom_fields``) as type hints."""
+        self.hints.update(custom_field_hints(entries))
 
     def shape(self, row: dict[str, t.Any]) -> bool:
         """Make ``row`` conform; True when the schema gained or widened a property."""
         flatten_custom_field_array(row)
+        if row.get("custom_fields"):
+            self.learn(row["custom_fields"])
         for twin in [k for k in row if k.endswith(UNFORMATTED)]:
             base = twin[: -len(UNFORMATTED)]
             if base in row:
@@ -205,6 +245,9 @@ class RowShaper:
         changed = False
         for key, value in list(row.items()):
             prop = self.properties.get(key)
+            if prop is None and key in self.hints:  # metadata knows its type: declare it now
+                prop = self.properties[key] = copy.deepcopy(self.hints[key])
+                changed = True
             if key not in self.declared and value in (None, ""):
                 # A discovered field without a value is null, whatever its type; before it is
                 # declared there is nothing to declare, and an absent key equals null.

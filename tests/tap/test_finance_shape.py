@@ -95,3 +95,34 @@ def test_rows_with_a_custom_fields_array_also_get_flat_keys():
 
     assert row["cf_colour"] == "Red"
     assert row["custom_fields"][0]["value"] == "Red"
+
+
+def test_custom_field_metadata_types_a_field_even_before_it_holds_a_value():
+    rows = shaper()
+    rows.learn(
+        [
+            {
+                "customfield_id": "1",
+                "label": "Credit",
+                "api_name": "cf_credit",
+                "data_type": "amount",
+            },
+            {"customfield_id": "2", "label": "Since", "api_name": "cf_since", "data_type": "date"},
+            {"customfield_id": "3", "label": "Code", "api_name": "cf_code", "data_type": "string"},
+        ]
+    )
+    first = {"item_id": "1", "cf_credit": "", "cf_credit_unformatted": "", "cf_code": "700"}
+
+    assert rows.shape(first) is True
+    assert first == {"item_id": "1", "cf_credit": None, "cf_code": "700"}
+    assert rows.properties["cf_credit"] == {"type": ["number", "null"]}
+    assert rows.properties["cf_code"] == {"type": ["string", "null"]}
+    later = {
+        "item_id": "2",
+        "cf_credit": "1,200.00",
+        "cf_credit_unformatted": "1200",
+        "cf_since": "2024-01-05",
+    }
+    rows.shape(later)
+    assert later["cf_credit"] == 1200
+    assert rows.properties["cf_since"]["format"] == "date"
