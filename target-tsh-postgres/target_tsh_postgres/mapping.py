@@ -213,8 +213,14 @@ def customer_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """One ``product_prices`` row per item of a price list."""
+    """One ``product_prices`` row per item of a sales price list (purchase lists are skipped).
+
+    ``product_prices`` holds selling prices; a purchase price list holds what suppliers charge,
+    which the ERP must not mistake for a price (its records still reach other targets).
+    """
     book_id = _required(record, "pricebook_id")
+    if record.get("sales_or_purchase_type") == "purchases":
+        raise SkipRow("purchase price list")
     return [
         {
             "zoho_item_id": _required(entry, "item_id"),

@@ -244,6 +244,19 @@ def test_price_lists_fill_product_prices_per_item_and_list(erp_db, tmp_path):
     ]
 
 
+def test_purchase_price_lists_are_skipped_as_they_hold_no_selling_prices(erp_db, tmp_path):
+    purchases = pricebook("p9", [("1", 4.0)])
+    purchases["record"]["sales_or_purchase_type"] = "purchases"
+
+    _, report, error = run(
+        erp_db, [BOOK_SCHEMA, purchases, pricebook("p1", [("1", 9.5)])], tmp_path
+    )
+
+    assert error is None
+    assert query(erp_db, "SELECT zoho_pricebook_id FROM product_prices") == [("p1",)]
+    assert report["tables"]["product_prices"]["skipped"] == 1
+
+
 def test_each_item_writes_its_base_price_next_to_its_price_list_rows(erp_db, tmp_path):
     run(
         erp_db,
