@@ -143,10 +143,30 @@ def _of_type(kind: type) -> t.Callable[[t.Any], t.Any]:
     return check
 
 
+def _conform_object(value: dict[str, t.Any], properties: dict[str, t.Any]) -> dict[str, t.Any]:
+    """An array element's declared keys as their types (``pricebook_rate: ""`` -> null)."""
+    out = dict(value)
+    for key, prop in properties.items():
+        if key in out:
+            try:
+                out[key] = coerce(out[key], prop)
+            except MismatchError:
+                out[key] = None
+    return out
+
+
+def _array(value: t.Any, prop: dict[str, t.Any]) -> list[t.Any]:
+    if not isinstance(value, list):
+        raise MismatchError(value)
+    inner = (prop.get("items") or {}).get("properties")
+    if not inner:
+        return value
+    return [_conform_object(v, inner) if isinstance(v, dict) else v for v in value]
+
+
 _STRINGS: dict[t.Any, t.Callable[[t.Any], t.Any]] = {"date-time": _date_time, "date": _date}
 _KINDS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "boolean": _boolean,
-    "array": _of_type(list),
     "object": _of_type(dict),
 }
 
@@ -160,6 +180,8 @@ def coerce(value: t.Any, prop: dict[str, t.Any]) -> t.Any:
         return _number(value, integer="number" not in types)
     if "string" in types:
         return _STRINGS.get(prop.get("format"), _string)(value)
+    if "array" in types:
+        return _array(value, prop)
     kind = next((k for k in _KINDS if k in types), None)
     return _KINDS[kind](value) if kind else value
 

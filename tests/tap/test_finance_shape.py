@@ -126,3 +126,25 @@ def test_custom_field_metadata_types_a_field_even_before_it_holds_a_value():
     rows.shape(later)
     assert later["cf_credit"] == 1200
     assert rows.properties["cf_since"]["format"] == "date"
+
+
+def test_price_list_entries_are_shaped_too():
+    from tap_zoho.schema_finance import PRICEBOOK_SCHEMA
+
+    rows = RowShaper(copy.deepcopy(PRICEBOOK_SCHEMA), "books_pricebooks", logging.getLogger("t"))
+    row = {
+        "pricebook_id": "1",
+        "percentage": "",
+        "pricebook_items": [
+            {"item_id": 3850050000000077005, "pricebook_rate": ""},
+            {"item_id": "2", "pricebook_rate": "9.5"},
+        ],
+    }
+
+    rows.shape(row)
+
+    assert row["percentage"] is None
+    assert row["pricebook_items"] == [
+        {"item_id": "3850050000000077005", "pricebook_rate": None},
+        {"item_id": "2", "pricebook_rate": 9.5},
+    ]
