@@ -256,3 +256,24 @@ def test_fields_deselected_in_the_catalog_stay_out_of_schemas_and_records(financ
         if m["type"] == "SCHEMA" and m["stream"] == "books_items"
     )
     assert "cf_aro" in run.schemas["books_items"]["properties"]  # new fields follow their stream
+
+
+def test_a_price_list_deleted_between_list_and_detail_is_skipped(finance):
+    org = finance.finance.orgs[BOOKS_ORG]
+    gone = next(iter(org.pricebooks))
+    listing = finance.finance._list_resource
+
+    def list_then_delete(family, organization, plural, query, limits):
+        answer = listing(family, organization, plural, query, limits)
+        if plural == "pricebooks":
+            organization.pricebooks.pop(gone, None)  # deleted in Zoho right after the list
+        return answer
+
+    finance.finance._list_resource = list_then_delete
+    run = run_tap(finance_config(finance, books_only=True))
+
+    assert run.error is None
+    assert f"/books/v3/pricebooks/{gone}" in {path for path, _ in finance.finance.queries}
+    ids = {r["pricebook_id"] for r in run.records["books_pricebooks"]}
+    assert gone not in ids
+    assert ids == set(org.pricebooks)
