@@ -38,6 +38,15 @@ def sandbox() -> Any:
     sb.stop()
 
 
+@pytest.fixture
+def finance() -> Any:
+    """A sandbox with Books and Inventory data only (no CRM seed: quick to build)."""
+    sb = Sandbox(specs=[])
+    sb.start()
+    yield sb
+    sb.stop()
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A real PostgreSQL server for the whole pytest session."""

@@ -6,19 +6,26 @@ colon-less offsets (``+0530``) and 100 requests per minute per organisation. Ite
 are read incrementally on ``last_modified_time`` with the same keyset windows as CRM
 (:mod:`.pagination`); a misspelled filter would silently read everything (pitfall 13), so the
 parameter names are fixed here and proven by the tests.
+
+Every read asks for all records: ``filter_by=Status.All`` on items and contacts and
+``filter_by=SalesOrPurchaseType.All`` on price lists, whose defaults are undocumented or may
+hide inactive records and purchase price lists. Rows are shaped to their SCHEMA (and the SCHEMA
+grows with custom fields) by :mod:`.finance_shape`.
 """
 
 from __future__ import annotations
 
-import math
+import copy
 import threading
 import time
 import typing as t
 from collections import deque
+from functools import cached_property
 
 from .bookmarks import KeysetBookmarks
 from .client import ZohoStream
 from .errors import ModuleUnavailableError, ZohoApiError
+from .finance_shape import RowShaper
 from .pagination import ModifiedTimeCursor, PageRequest
 from .schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 from .timeutil import to_epoch, utc_iso
@@ -30,6 +37,8 @@ LAST_MODIFIED = "last_modified_time"
 NO_CAP = 10**12
 INACTIVE_SINCE = "inactive_bookmark"
 INACTIVE_SEEN = "inactive_boundary_ids"
+ALL_ITEMS = "Status.All"
+ALL_PRICEBOOKS = "SalesOrPurchaseType.All"
 
 
 def organization_ids(value: t.Any) -> list[str]:
@@ -69,11 +78,17 @@ class FinanceStream(ZohoStream):
     family: t.ClassVar[str] = ""  # "books" | "inventory"
     base_path: t.ClassVar[str] = ""  # "/books/v3" | "/inventory/v1"
     resource: t.ClassVar[str] = ""  # "items" | "contacts" | "pricebooks"
+    declared_schema: t.ClassVar[dict[str, t.Any]] = {}  # fields every organisation has
 
     def __init__(self, tap: Tap, organizations: list[str]) -> None:
         """One stream per family and resource; one partition per organisation id."""
         self._organizations = organizations
-        super().__init__(tap=tap, name=f"{self.family}_{self.resource}")
+        # A copy: custom fields grow this stream's schema, never the shared declaration.
+        super().__init__(
+            tap=tap,
+            name=f"{self.family}_{self.resource}",
+            schema=copy.deepcopy(self.declared_schema),
+        )
         self.path = f"{self.base_path}/{self.resource}"
 
     @property
@@ -107,11 +122,17 @@ class FinanceStream(ZohoStream):
 
     def list_page(self, org: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
         """One page of the list, paced, with the envelope's ``code`` checked."""
+        body = self.get_envelope(org, self.path, params)
+        self._shaper.learn((body.get("page_context") or {}).get("custom_fields"))
+        return body
+
+    def get_envelope(self, org: str, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
+        """``GET path`` for the organisation, paced, with the envelope's ``code`` checked."""
         self._tap.finance_pacer.wait(org)  # type: ignore[attr-defined]
-        body = self.get_json(self.path, {"organization_id": org, **params}) or {}
+        body = self.get_json(path, {"organization_id": org, **params}) or {}
         code = body.get("code", 0)
         if code not in (0, "0"):
-            msg = f"GET {self.path}: Zoho code {code}: {body.get('message')}"
+            msg = f"GET {path}: Zoho code {code}: {body.get('message')}"
             raise ZohoApiError(msg, code=str(code))
         return body
 
@@ -120,13 +141,53 @@ class FinanceStream(ZohoStream):
         row["organization_id"] = org
         return row
 
+    def post_process(self, row: dict, context: t.Any = None) -> dict | None:  # noqa: ARG002
+        """Conform the row to the SCHEMA; announce a grown SCHEMA before the record carrying it.
+
+        The tap's mapper re-registers the grown schema (stream maps and flattening are rebuilt
+        from it, through its public ``register_raw_stream_schema``) and the SCHEMA message of
+        the rebuilt maps is written before the SDK writes this record. That writer is the SDK's
+        own ``_write_schema_message`` (no public hook exists); the SDK range is pinned and
+        ``test_a_custom_field_created_mid_stream_is_announced_before_its_first_record`` checks
+        the order.
+        """
+        if self._shaper.shape(row):
+            self._tap.mapper.register_raw_stream_schema(
+                self.name, self._selected_schema(), self.primary_keys
+            )
+            self._write_schema_message()
+        return row
+
+    def _selected_schema(self) -> dict[str, t.Any]:
+        """The schema without the properties the catalog deselects (new ones follow the stream)."""
+        schema = copy.deepcopy(self.schema)
+        mask = self.mask
+        schema["properties"] = {
+            name: prop for name, prop in schema["properties"].items() if mask[("properties", name)]
+        }
+        return schema
+
+    @cached_property
+    def _prune_nested(self) -> bool:
+        """Books/Inventory answer every field whatever was selected: prune any deselection."""
+        return any(len(crumb) >= 2 and not selected for crumb, selected in self.mask.items())  # noqa: PLR2004
+
+    @property
+    def stream_maps(self) -> list[t.Any]:
+        """The mapper's current maps for this stream (rebuilt whenever the schema grows)."""
+        return self._tap.mapper.stream_maps[self.name]
+
+    @cached_property
+    def _shaper(self) -> RowShaper:
+        return RowShaper(self.schema, self.name, self.logger)
+
 
 class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):
     """Items and contacts: keyset windows on ``last_modified_time``, ascending."""
 
     replication_key = LAST_MODIFIED
     is_sorted = True
-    filter_by = "Status.All"
+    filter_by = ALL_ITEMS  # without it, inactive records may be hidden (6.5, 6.6)
 
     def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
         """Rows modified since the bookmark, oldest first."""
@@ -172,12 +233,12 @@ class ItemsStream(IncrementalFinanceStream):
     resource = "items"
     id_key = "item_id"
     primary_keys: t.ClassVar[list[str]] = ["item_id"]
-    schema = ITEM_SCHEMA
+    declared_schema = ITEM_SCHEMA
 
     @property
     def filter_by(self) -> str:  # type: ignore[override]
         """Status.Active when ``items_active_only`` is set (filtered at the source)."""
-        return "Status.Active" if self.config.get("items_active_only") else "Status.All"
+        return "Status.Active" if self.config.get("items_active_only") else ALL_ITEMS
 
     def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
         """Active (or all) items; with active-only, then the items that turned inactive."""
@@ -205,7 +266,7 @@ class ItemsStream(IncrementalFinanceStream):
             state[INACTIVE_SEEN] = sorted(cursor.seen_at_bookmark)
 
     def with_org(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any]:
-        """Add the organisation, ``image_url`` (as the legacy job built it) and numeric tax."""
+        """Add the organisation and ``image_url`` (as the legacy job built it)."""
         row = super().with_org(row, org)
         image = row.get("image_document_id")
         row["image_url"] = (
@@ -213,7 +274,6 @@ class ItemsStream(IncrementalFinanceStream):
             if image
             else None
         )
-        row["tax_percentage"] = _number(row.get("tax_percentage"))
         return row
 
 
@@ -223,15 +283,47 @@ class ContactsStream(IncrementalFinanceStream):
     resource = "contacts"
     id_key = "contact_id"
     primary_keys: t.ClassVar[list[str]] = ["contact_id"]
-    schema = CONTACT_SCHEMA
+    declared_schema = CONTACT_SCHEMA
 
 
 class PricebooksStream(FinanceStream):
-    """Price lists with their per-item rates (``/pricebooks``; 404 means not available)."""
+    """Price lists with their per-item rates (``/pricebooks``; 404 means not available).
+
+    List rows carry no ``pricebook_items`` (6.7): a row without them is completed from the
+    single price list, ``GET /pricebooks/{id}`` (one call per price list).
+    """
 
     resource = "pricebooks"
     primary_keys: t.ClassVar[list[str]] = ["pricebook_id"]
-    schema = PRICEBOOK_SCHEMA
+    declared_schema = PRICEBOOK_SCHEMA
+
+    def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        """Every price list, sales and purchases, each with its per-item rates."""
+        org = context["organization_id"]
+        page = 1
+        while True:
+            params = {"page": page, "per_page": self._per_page, "filter_by": ALL_PRICEBOOKS}
+            body = self.list_page(org, params)
+            for row in body.get(self.resource) or []:
+                complete = row if row.get("pricebook_items") is not None else self._detail(org, row)
+                if complete is not None:
+                    yield self.with_org(complete, org)
+            if not (body.get("page_context") or {}).get("has_more_page"):
+                return
+            page += 1
+
+    def _detail(self, org: str, row: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        """The single price list; None when it was deleted since the list was read."""
+        book_id = row["pricebook_id"]
+        try:
+            body = self.get_envelope(org, f"{self.path}/{book_id}", {})
+        except ZohoApiError as exc:
+            if exc.status == 404:  # noqa: PLR2004
+                self.logger.warning("%s: price list %s no longer exists", self.name, book_id)
+                return None
+            raise
+        detail = body.get("pricebook") or {}
+        return {**row, **detail, "pricebook_items": detail.get("pricebook_items") or []}
 
     def list_page(self, org: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
         """A 404 is "price lists not available for this account": skip, do not fail the run."""
@@ -242,19 +334,6 @@ class PricebooksStream(FinanceStream):
                 msg = f"price lists are not available for organisation {org} (HTTP 404)"
                 raise ModuleUnavailableError(msg, code=exc.code, status=404) from None
             raise
-
-
-def _number(value: t.Any) -> t.Any:
-    """``12.5``, ``"12.5"`` or ``"12.5%"`` -> 12.5 (pitfall 12); anything else -> None."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().rstrip("%"):
-        try:
-            number = float(value.strip().rstrip("%"))
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
 
 
 def family_streams(

@@ -1,7 +1,9 @@
 """Typed schemas of Books/Inventory items, contacts and price lists (zoho-api.md 6.5-6.7).
 
-Money is a decimal (``x-sql-datatype: decimal``), stock a plain number; ids are strings; times keep
-Zoho's colon-less offsets (``+0530``), which Python 3.11's ``fromisoformat`` reads.
+Money is a decimal (``x-sql-datatype: decimal``), stock a plain number; ids are strings; times are
+RFC 3339 (Zoho's ``+0530`` is emitted as ``+05:30``). These are the fields every organisation has;
+custom fields (``cf_*``) and any other key a row carries are added per run by
+:mod:`.finance_shape`.
 """
 
 from __future__ import annotations

@@ -100,6 +100,11 @@ CUSTOMERS = Table(
 
 TABLES = (PRODUCTS, PRODUCT_PRICES, CUSTOMERS)
 
+# The product_prices row holding an item's own selling price (Zoho ``rate``), written with every
+# product next to the rows of its price lists (whose keys are Zoho's numeric price-list ids).
+BASE_PRICE_KEY = "base"
+BASE_PRICE_NAME = "Base price (item rate)"
+
 
 class SkipRow(Exception):  # noqa: N818 - a decision, not an error
     """The record is deliberately not loaded (the reason is counted as skipped)."""
@@ -187,6 +192,22 @@ def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, A
     }
 
 
+def base_price_row(record: dict[str, Any]) -> dict[str, Any]:
+    """The item's own price as a ``product_prices`` row (key ``BASE_PRICE_KEY``).
+
+    ``name`` is not a column: it names the product in the run report when the row is refused.
+    """
+    return {
+        "zoho_item_id": _required(record, "item_id"),
+        "zoho_pricebook_id": BASE_PRICE_KEY,
+        "organization_id": record.get("organization_id"),
+        "pricebook_name": BASE_PRICE_NAME,
+        "currency_code": None,  # item rows carry no currency: the organisation's base currency
+        "price": record.get("rate"),
+        "name": record.get("name") or record.get("item_name"),
+    }
+
+
 def customer_row(record: dict[str, Any]) -> dict[str, Any]:
     """A ``customers`` row from a contact record (vendors are skipped)."""
     if record.get("contact_type", "customer") != "customer":
@@ -210,8 +231,14 @@ def customer_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """One ``product_prices`` row per item of a price list."""
+    """One ``product_prices`` row per item of a sales price list (purchase lists are skipped).
+
+    ``product_prices`` holds selling prices; a purchase price list holds what suppliers charge,
+    which the ERP must not mistake for a price (its records still reach other targets).
+    """
     book_id = _required(record, "pricebook_id")
+    if record.get("sales_or_purchase_type") == "purchases":
+        raise SkipRow("purchase price list")
     return [
         {
             "zoho_item_id": _required(entry, "item_id"),

@@ -2,6 +2,10 @@
 
 A sink maps, buffers and de-duplicates; it owns no connection and commits nothing. Writing,
 retrying, counting results and releasing STATE belong to :class:`.writer.ErpWriter`.
+
+An item becomes a ``products`` row and its base-price ``product_prices`` row; the two tables are
+written as separate batches (transactions), so prices the database refuses never hold products
+back.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from .mapping import (
     PRODUCTS,
     BadRecord,
     SkipRow,
+    base_price_row,
     customer_row,
     latest_per_key,
     price_rows,
@@ -44,6 +49,7 @@ class ErpSink(BatchSink):
         super().__init__(target, *args, **kwargs)
         self.table = table_for(self.stream_name)
         self._rows: list[dict[str, t.Any]] = []
+        self._prices: list[dict[str, t.Any]] = []  # base prices of the buffered products
         if self.table is None:
             self.logger.warning(
                 "Stream %s has no ERP table; its records are ignored.", self.stream_name
@@ -103,6 +109,8 @@ class ErpSink(BatchSink):
         try:
             if table is PRODUCTS:
                 rows = [product_row(record, with_stock_only=self._stock_only)]
+                self._prices.append(base_price_row(record))
+                self._writer.report.table(PRODUCT_PRICES.name).total_processed += 1
             elif table is PRODUCT_PRICES:
                 rows = price_rows(record)
             else:
@@ -119,9 +127,10 @@ class ErpSink(BatchSink):
         self._rows.extend(rows)
 
     def start_drain(self) -> dict:
-        """Hand the buffered rows to :meth:`process_batch`."""
+        """Hand the buffered rows (and products' base prices) to :meth:`process_batch`."""
         rows, self._rows = self._rows, []
-        return {"rows": rows}
+        prices, self._prices = self._prices, []
+        return {"rows": rows, "prices": prices}
 
     def process_batch(self, context: dict) -> None:
         """De-duplicate by key (newest wins) and hand the batch to the writer.
@@ -129,9 +138,10 @@ class ErpSink(BatchSink):
         The database work of this batch overlaps with reading the next one; the writer holds
         back any STATE until it is committed.
         """
-        rows = context["rows"]
         table = self.table
-        if not rows or table is None:
+        if table is None:
             return
-        unique = latest_per_key(rows, table)
-        self._writer.submit(table, rows, unique, erp.copy_data(unique, table))
+        for batch_table, rows in ((table, context["rows"]), (PRODUCT_PRICES, context["prices"])):
+            if rows:
+                unique = latest_per_key(rows, batch_table)
+                self._writer.submit(batch_table, rows, unique, erp.copy_data(unique, batch_table))

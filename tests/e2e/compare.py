@@ -21,21 +21,27 @@ DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 QUERY = r"""
 import json, sys, clickhouse_connect
 client = clickhouse_connect.get_client(interface="chdb", path=sys.argv[1])
-result = client.query(sys.argv[2])
-print(json.dumps({"columns": list(result.column_names),
-                  "rows": [list(r) for r in result.result_rows]}, default=str))
+for sql in sys.argv[2:]:
+    result = client.query(sql)
+    print(json.dumps({"columns": list(result.column_names),
+                      "rows": [list(r) for r in result.result_rows]}, default=str))
 """
 
 
-def _run(path: Path, sql: str) -> dict[str, list]:
+def _run_many(path: Path, sqls: list[str]) -> list[dict[str, list]]:
+    """Several queries in one helper process (starting the engine is the slow part)."""
     out = subprocess.run(
-        [sys.executable, "-c", QUERY, str(path), sql],
+        [sys.executable, "-c", QUERY, str(path), *sqls],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
     )
-    return json.loads(out.stdout)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def _run(path: Path, sql: str) -> dict[str, list]:
+    return _run_many(path, [sql])[0]
 
 
 def query(path: Path, sql: str) -> list[list]:
@@ -43,11 +49,19 @@ def query(path: Path, sql: str) -> list[list]:
     return _run(path, sql)["rows"]
 
 
-def table_rows(path: Path, table: str) -> dict[str, dict[str, Any]]:
-    """Every live row of a table (read with FINAL), by id, as column -> value."""
-    dump = _run(path, f"SELECT * FROM `{table}` FINAL")
-    rows = [dict(zip(dump["columns"], row, strict=True)) for row in dump["rows"]]
-    return {row["id"]: row for row in rows}
+def table_rows(path: Path, table: str, key: str = "id") -> dict[Any, dict[str, Any]]:
+    """Every live row of a table (read with FINAL), by ``key``, as column -> value."""
+    return tables_rows(path, {table: key})[table]
+
+
+def tables_rows(path: Path, keys: dict[str, str]) -> dict[str, dict[Any, dict[str, Any]]]:
+    """``table_rows`` of several tables (table -> key column), read in one helper process."""
+    dumps = _run_many(path, [f"SELECT * FROM `{table}` FINAL" for table in keys])
+    tables = {}
+    for (table, key), dump in zip(keys.items(), dumps, strict=True):
+        rows = [dict(zip(dump["columns"], row, strict=True)) for row in dump["rows"]]
+        tables[table] = {row[key]: row for row in rows}
+    return tables
 
 
 def _instant(text: str) -> datetime:

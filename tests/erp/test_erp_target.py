@@ -154,7 +154,8 @@ def test_items_from_books_and_inventory_land_in_products_with_their_columns(erp_
     )
     assert rows[1][8] is False
     assert report["tables"]["products"]["inserted"] == 2
-    assert report["successful"] == 2
+    assert report["tables"]["products"]["successful"] == 2
+    assert report["tables"]["product_prices"]["successful"] == 2  # each item's base price
 
 
 def test_only_customer_contacts_become_customers_and_vendors_count_as_skipped(erp_db, tmp_path):
@@ -210,7 +211,7 @@ def test_a_batch_holding_one_key_twice_keeps_the_newest(erp_db, tmp_path):
 
     assert error is None
     assert query(erp_db, "SELECT name FROM products WHERE zoho_item_id = '1'") == [("b",)]
-    assert report["total_processed"] == 3
+    assert report["tables"]["products"]["total_processed"] == 3
     assert report["failed"] == 0
 
 
@@ -223,6 +224,7 @@ def test_with_stock_only_skips_items_without_stock(erp_db, tmp_path):
     )
 
     assert query(erp_db, "SELECT zoho_item_id FROM products") == [("1",)]
+    assert query(erp_db, "SELECT zoho_item_id FROM product_prices") == [("1",)]  # nor their prices
     assert report["skipped"] == 2
 
 
@@ -239,6 +241,38 @@ def test_price_lists_fill_product_prices_per_item_and_list(erp_db, tmp_path):
         ("1", "p1", Decimal("9.500000")),
         ("1", "p2", Decimal("8.000000")),
         ("2", "p1", Decimal("10.000000")),
+    ]
+
+
+def test_purchase_price_lists_are_skipped_as_they_hold_no_selling_prices(erp_db, tmp_path):
+    purchases = pricebook("p9", [("1", 4.0)])
+    purchases["record"]["sales_or_purchase_type"] = "purchases"
+
+    _, report, error = run(
+        erp_db, [BOOK_SCHEMA, purchases, pricebook("p1", [("1", 9.5)])], tmp_path
+    )
+
+    assert error is None
+    assert query(erp_db, "SELECT zoho_pricebook_id FROM product_prices") == [("p1",)]
+    assert report["tables"]["product_prices"]["skipped"] == 1
+
+
+def test_each_item_writes_its_base_price_next_to_its_price_list_rows(erp_db, tmp_path):
+    run(
+        erp_db,
+        [ITEM_SCHEMA, item("1"), item("2", rate=None), BOOK_SCHEMA, pricebook("p1", [("1", 9.5)])],
+        tmp_path,
+    )
+    run(erp_db, [ITEM_SCHEMA, item("1", rate=13.75, modified="2024-02-01T00:00:00+0000")], tmp_path)
+
+    assert query(
+        erp_db,
+        "SELECT zoho_item_id, zoho_pricebook_id, pricebook_name, price FROM product_prices "
+        "ORDER BY 1, 2",
+    ) == [
+        ("1", "base", "Base price (item rate)", Decimal("13.750000")),
+        ("1", "p1", "List p1", Decimal("9.500000")),
+        ("2", "base", "Base price (item rate)", None),
     ]
 
 
@@ -346,7 +380,7 @@ def test_the_cli_prints_one_json_summary_line_and_one_error_line(erp_db, tmp_pat
 
     assert ok.returncode == 0, ok.stderr[-2000:]
     summary = [json.loads(x) for x in ok.stderr.splitlines() if x.startswith("{")]
-    assert summary[-1]["successful"] == 2
+    assert summary[-1]["tables"]["products"]["successful"] == 2
     assert set(summary[-1]) >= {
         "total_processed",
         "successful",

@@ -120,3 +120,70 @@ def test_seeded_items_cover_active_inactive_stock_and_images(api):
     assert any("stock_on_hand" not in i for i in items)  # services carry no stock
     assert any(i["image_document_id"] for i in items)
     assert any(not i["image_document_id"] for i in items)
+
+
+@pytest.mark.parametrize(
+    ("path", "plural", "hidden"),
+    [
+        ("/books/v3/items", "items", lambda r: r["status"] == "inactive"),
+        ("/inventory/v1/contacts", "contacts", lambda r: r["status"] == "inactive"),
+        (
+            "/inventory/v1/pricebooks",
+            "pricebooks",
+            lambda r: r["sales_or_purchase_type"] == "purchases",
+        ),
+    ],
+)
+def test_without_filter_by_a_list_hides_records_as_the_stricter_reading_says(
+    api, path, plural, hidden
+):
+    everything = {"items": "Status.All", "contacts": "Status.All"}.get(
+        plural, "SalesOrPurchaseType.All"
+    )
+    default = get(api, path, organization_id=BOOKS_ORG).json()[plural]
+    full = get(api, path, organization_id=BOOKS_ORG, filter_by=everything).json()[plural]
+
+    assert any(hidden(r) for r in full)
+    assert not any(hidden(r) for r in default)
+    assert len(default) == len([r for r in full if not hidden(r)])
+
+
+def test_a_filter_by_value_of_another_list_is_refused(api):
+    answer = get(api, "/books/v3/pricebooks", organization_id=BOOKS_ORG, filter_by="Status.All")
+    assert answer.status_code == 400
+    assert answer.json()["code"] != 0
+
+
+def test_list_rows_carry_flat_custom_fields_and_empty_strings_for_missing_numbers(api):
+    rows = get(api, "/books/v3/items", organization_id=BOOKS_ORG, filter_by="Status.All").json()
+    items = rows["items"]
+    assert all("custom_fields" not in r for r in items)
+    assert {"cf_aro", "cf_aro_unformatted", "cf_warranty_months_unformatted"} <= set(items[1])
+    assert any(r["reorder_level"] == "" for r in items)
+    assert any(isinstance(r["tax_percentage"], str) for r in items)
+    contacts = get(api, "/books/v3/contacts", organization_id=BOOKS_ORG).json()["contacts"]
+    assert all("custom_fields" not in r and "cf_segment_unformatted" in r for r in contacts)
+
+
+def test_price_list_rows_lack_their_rates_and_the_single_price_list_carries_them(api):
+    books = get(
+        api,
+        "/inventory/v1/pricebooks",
+        organization_id=BOOKS_ORG,
+        filter_by="SalesOrPurchaseType.All",
+    ).json()["pricebooks"]
+    assert books
+    assert all("pricebook_items" not in b for b in books)
+    detail = get(
+        api, f"/inventory/v1/pricebooks/{books[0]['pricebook_id']}", organization_id=BOOKS_ORG
+    )
+    assert detail.json()["pricebook"]["pricebook_items"][0].keys() >= {"item_id", "pricebook_rate"}
+    missing = get(api, "/inventory/v1/pricebooks/1", organization_id=BOOKS_ORG)
+    assert missing.status_code == 404
+
+
+def test_inventory_contacts_carry_formatted_time_twins(api):
+    rows = get(api, "/inventory/v1/contacts", organization_id=BOOKS_ORG).json()["contacts"]
+    assert all("last_modified_time_formatted" in r for r in rows)
+    books = get(api, "/books/v3/contacts", organization_id=BOOKS_ORG).json()["contacts"]
+    assert all("last_modified_time_formatted" not in r for r in books)
