@@ -52,10 +52,10 @@ def meltano_env(sandbox, tmp_path, **extra) -> dict[str, str]:
     return env
 
 
-def meltano(env, *args, timeout=600, check=True):
+def meltano(env, *args, timeout=600, check=True, cwd=REPO):
     result = subprocess.run(
         [str(MELTANO), *args],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
