@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, connect
+from tests.conftest import REPO
 from tests.e2e.compare import query
 from tests.e2e.test_meltano import (
     MELTANO,
     assert_clickhouse_equals_sandbox,
+    assert_erp_holds_the_books_organisation,
+    erp_meltano_env,
     meltano,
     meltano_env,
 )
@@ -176,27 +178,8 @@ def test_the_crm_job_from_wheels_fills_clickhouse_then_runs_incrementally(
 
 
 def test_the_products_job_from_wheels_loads_the_erp(project, sandbox, tmp_path, erp_db):
-    env = meltano_env(
-        sandbox,
-        tmp_path,
-        TARGET_TSH_POSTGRES_HOST=erp_db["host"],
-        TARGET_TSH_POSTGRES_PORT=str(erp_db["port"]),
-        TARGET_TSH_POSTGRES_USER=erp_db["user"],
-        TARGET_TSH_POSTGRES_DATABASE=erp_db["database"],
-        TARGET_TSH_POSTGRES_REPORT_PATH=str(tmp_path / "report.json"),
-    )
+    env = erp_meltano_env(sandbox, tmp_path, erp_db)
 
     meltano(env, "run", "tap-zoho-products", "target-tsh-postgres", cwd=project)
 
-    org = sandbox.finance.orgs[BOOKS_ORG]
-    conn = connect(erp_db)
-    with conn.cursor() as cur:
-        cur.execute("SELECT zoho_item_id FROM products WHERE is_active")
-        active = {r[0] for r in cur.fetchall()}
-        cur.execute("SELECT count(*) FROM product_prices")
-        prices = cur.fetchone()[0]
-    conn.close()
-    assert active == {i for i, r in org.items.items() if r["status"] == "active"}
-    assert prices > 0
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["failed"] == 0
+    assert_erp_holds_the_books_organisation(sandbox, erp_db, tmp_path / "report.json")
