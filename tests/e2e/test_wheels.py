@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.e2e.compare import query
+from tests.e2e.conftest import PLUGINS, pyproject
 from tests.e2e.test_meltano import (
     MELTANO,
     assert_clickhouse_equals_sandbox,
@@ -29,22 +29,12 @@ from tests.e2e.test_meltano import (
 )
 from tests.zoho_sandbox import BOOKS_ORG
 
-PLUGINS = {
-    "tap-zoho": ("extractors", "tap_zoho"),
-    "target-clickhouse": ("loaders", "target_clickhouse"),
-    "target-tsh-postgres": ("loaders", "target_tsh_postgres"),
-}
 # What a Hub definition carries for the Hub's pages only; meltano.yml has no place for it.
 HUB_ONLY = {"variant", "definition", "domain_url", "maintenance_status", "keywords"}
 
 pytestmark = pytest.mark.skipif(
     not MELTANO.exists(), reason="the Meltano CLI is installed by `make test` (.venv-meltano)"
 )
-
-
-def version(plugin: str) -> str:
-    with (REPO / plugin / "pyproject.toml").open("rb") as handle:
-        return tomllib.load(handle)["project"]["version"]
 
 
 def plugin_definition(plugin: str, wheel: Path) -> dict:
@@ -57,30 +47,9 @@ def plugin_definition(plugin: str, wheel: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory) -> Path:
-    """The six release artefacts, built and checked by the `make release` script."""
-    out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "python"), "scripts/release.py", "--outdir", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert len(list(out.iterdir())) == 6
-    return out
-
-
-@pytest.fixture(scope="module")
-def project(dist, tmp_path_factory) -> Path:
+def project(wheels, tmp_path_factory) -> Path:
     """A Meltano project outside the checkout whose three plugins come from the wheels."""
     root = tmp_path_factory.mktemp("wheel-project")
-    wheels = {
-        plugin: dist / f"{package}-{version(plugin)}-py3-none-any.whl"
-        for plugin, (_, package) in PLUGINS.items()
-    }
     tap = plugin_definition("tap-zoho", wheels["tap-zoho"])
     products = {
         "name": "tap-zoho-products",
@@ -154,7 +123,7 @@ def test_each_plugin_is_installed_from_its_wheel_not_from_the_checkout(project, 
     assert not Path(module_file).is_relative_to(REPO)
     assert json.loads(direct_url)["url"].endswith("-py3-none-any.whl")
     assert "dir_info" not in json.loads(direct_url)  # not an editable (directory) install
-    assert json.loads(about.stdout)["version"] == version(plugin)
+    assert json.loads(about.stdout)["version"] == pyproject(plugin)["version"]
 
 
 def test_the_crm_job_from_wheels_fills_clickhouse_then_runs_incrementally(
