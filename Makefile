@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench demo sandbox clean
+.PHONY: install test lint bench demo demo-erp sandbox release clean
 
 PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres
 MELTANO_VENV := .venv-meltano
@@ -39,8 +39,16 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
+demo-erp: $(STAMP)
+	bash scripts/ensure_postgres.sh
+	$(PY) -m scripts.demo_erp
+
+# Six artefacts (sdist + wheel per plugin) into dist/, checked with twine; nothing is uploaded.
+release: $(STAMP)
+	$(PY) scripts/release.py --outdir dist
+
 sandbox: $(STAMP)
 	$(PY) -m tests.zoho_sandbox
 
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .ruff_cache output
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .ruff_cache output dist

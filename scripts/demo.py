@@ -25,10 +25,10 @@ MELTANO = REPO / ".venv-meltano" / "bin" / "meltano"
 CLICKHOUSE = OUT / "clickhouse"
 
 
-def start_sandbox() -> tuple[subprocess.Popen, str]:
-    """Run `python -m tests.zoho_sandbox` and read its URL."""
+def start_sandbox(config_out: Path = OUT / "tap.json") -> tuple[subprocess.Popen, str]:
+    """Run `python -m tests.zoho_sandbox` (its tap config into ``config_out``); read its URL."""
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "tests.zoho_sandbox", "--config-out", str(OUT / "tap.json")],
+        [sys.executable, "-m", "tests.zoho_sandbox", "--config-out", str(config_out)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -37,14 +37,14 @@ def start_sandbox() -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
-def meltano_env(url: str) -> dict[str, str]:
-    """Environment for Meltano: sandbox credentials and URL, demo-local state and data."""
-    config = json.loads((OUT / "tap.json").read_text())
+def meltano_env(url: str, out: Path = OUT) -> dict[str, str]:
+    """Environment for Meltano: sandbox credentials and URL, state and data under ``out``."""
+    config = json.loads((out / "tap.json").read_text())
     return {
         **os.environ,
         "PATH": f"{MELTANO.parent}:{os.environ['PATH']}",
         "MELTANO_ENVIRONMENT": "sandbox",
-        "MELTANO_DATABASE_URI": f"sqlite:///{OUT / 'meltano.db'}",
+        "MELTANO_DATABASE_URI": f"sqlite:///{out / 'meltano.db'}",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "TAP_ZOHO_CLIENT_ID": config["client_id"],
         "TAP_ZOHO_CLIENT_SECRET": config["client_secret"],

@@ -149,11 +149,19 @@ def shell_pipe(
 ) -> subprocess.CompletedProcess[str]:
     """``tap | target`` as two real processes; asserts both succeed; returns the target's run."""
     producer = subprocess.Popen(tap, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    consumer = subprocess.run(
-        target, stdin=producer.stdout, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert producer.wait(timeout=timeout) == 0
+    try:
+        consumer = subprocess.run(
+            target,
+            stdin=producer.stdout,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    finally:
+        producer.stdout.close()  # a target that died early must not leave the tap blocked on a write
     assert consumer.returncode == 0, consumer.stderr[-3000:]
+    assert producer.wait(timeout=timeout) == 0
     return consumer
 
 

@@ -52,10 +52,10 @@ def meltano_env(sandbox, tmp_path, **extra) -> dict[str, str]:
     return env
 
 
-def meltano(env, *args, timeout=600, check=True):
+def meltano(env, *args, timeout=600, check=True, cwd=REPO):
     result = subprocess.run(
         [str(MELTANO), *args],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -125,8 +125,9 @@ def test_full_then_incremental_run_leaves_clickhouse_equal_to_the_sandbox(sandbo
     assert "Sync summary" in second.stderr
 
 
-def test_the_products_job_loads_the_erp(sandbox, tmp_path, erp_db):
-    env = meltano_env(
+def erp_meltano_env(sandbox, tmp_path, erp_db) -> dict[str, str]:
+    """``meltano_env`` with target-tsh-postgres writing into ``erp_db`` and its report file."""
+    return meltano_env(
         sandbox,
         tmp_path,
         TARGET_TSH_POSTGRES_HOST=erp_db["host"],
@@ -136,8 +137,9 @@ def test_the_products_job_loads_the_erp(sandbox, tmp_path, erp_db):
         TARGET_TSH_POSTGRES_REPORT_PATH=str(tmp_path / "report.json"),
     )
 
-    meltano(env, "run", "products-to-erp")
 
+def assert_erp_holds_the_books_organisation(sandbox, erp_db, report_path: Path) -> None:
+    """Active products are the sandbox's active items, every customer arrived, none refused."""
     org = sandbox.finance.orgs[BOOKS_ORG]
     conn = connect(erp_db)
     with conn.cursor() as cur:
@@ -148,8 +150,16 @@ def test_the_products_job_loads_the_erp(sandbox, tmp_path, erp_db):
     conn.close()
     assert active == {i for i, r in org.items.items() if r["status"] == "active"}
     assert customers == sum(1 for c in org.contacts.values() if c["contact_type"] == "customer")
-    report = json.loads((tmp_path / "report.json").read_text())
+    report = json.loads(report_path.read_text())
     assert report["failed"] == 0
+
+
+def test_the_products_job_loads_the_erp(sandbox, tmp_path, erp_db):
+    env = erp_meltano_env(sandbox, tmp_path, erp_db)
+
+    meltano(env, "run", "products-to-erp")
+
+    assert_erp_holds_the_books_organisation(sandbox, erp_db, tmp_path / "report.json")
 
 
 def saved_state(database: Path) -> str:

@@ -353,6 +353,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "item_update":
             sandbox.finance.update_item(args["organization_id"], args["id"], args["changes"])
             self._send(200, {"ok": True})
+        elif action == "item_create":
+            org = sandbox.finance.orgs[args["organization_id"]]
+            self._send(200, {"id": sandbox.finance.put_item(org, args["values"])})
         elif action == "items":
             org = sandbox.finance.orgs[query["organization_id"]]
             self._send(200, org.items)
