@@ -88,6 +88,13 @@ class TapZoho(Tap):
             "every module the API can read.",
         ),
         th.Property(
+            "crm_bulk_read_min_records",
+            th.IntegerType(minimum=0),
+            default=10_000,
+            description="A module's first full sync goes through Bulk Read when it holds at "
+            "least this many records (far fewer API credits); 0 turns Bulk Read off.",
+        ),
+        th.Property(
             "crm_include_deleted",
             th.BooleanType,
             default=True,

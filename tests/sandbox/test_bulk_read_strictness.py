@@ -12,7 +12,7 @@ import requests
 
 from tests.sandbox.test_strictness import mint
 from tests.zoho_sandbox import Sandbox
-from tests.zoho_sandbox.bulk_read import BulkOptions
+from tests.zoho_sandbox.bulk_read import NOT_EXPORTABLE, BulkOptions
 from tests.zoho_sandbox.seed import ALL_TYPES, LEADS_STANDARD, ModuleSpec
 
 BULK = "/crm/bulk/v8/read"
@@ -172,20 +172,7 @@ def test_zip_holds_job_csv_with_crlf_records_and_the_bulk_forms_of_values(api):
     sandbox, _ = api
     sandbox.bulk.options.page_size = 200_000
     module = sandbox.store.modules["Leads"]
-    exportable = [
-        f.api_name
-        for f in module.fields
-        if f.data_type
-        not in {
-            "subform",
-            "multiselectlookup",
-            "multiuserlookup",
-            "imageupload",
-            "linetax",
-            "multireminder",
-            "fileupload",
-        }
-    ]
+    exportable = [f.api_name for f in module.fields if f.data_type not in NOT_EXPORTABLE]
     job = job_id_of(create(api, {"module": LEADS, "fields": ["id", *exportable]}))
     response = download(api, job)
     assert response.headers["Content-Type"] in {"application/zip", "application/x-download"}
