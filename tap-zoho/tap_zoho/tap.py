@@ -12,6 +12,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from .auth import OAuthClient, ZohoAuthenticator
 from .books import books_streams
+from .credits import CreditBudget, GatedSession
 from .crm import CrmModuleStream, CrmSettingsReader
 from .datacenters import accounts_domain_for, normalise_api_domain
 from .errors import ModuleUnavailableError, ZohoError
@@ -93,6 +94,31 @@ class TapZoho(Tap):
             default=10_000,
             description="A module's first full sync goes through Bulk Read when it holds at "
             "least this many records (far fewer API credits); 0 turns Bulk Read off.",
+        ),
+        th.Property(
+            "max_api_credits",
+            th.IntegerType(minimum=1),
+            description="Stop reading once this run has spent this many Zoho CRM API credits "
+            "(documented costs: 1 a call, 50 a Bulk Read job); the next run continues.",
+        ),
+        th.Property(
+            "min_remaining_credits",
+            th.IntegerType(minimum=0),
+            description="Stop reading when Zoho reports fewer remaining credits than this "
+            "(X-API-CREDITS-REMAINING, sent once half of the day's credits are used).",
+        ),
+        th.Property(
+            "max_parallel_modules",
+            th.IntegerType(minimum=1),
+            default=4,
+            description="CRM modules read at the same time.",
+        ),
+        th.Property(
+            "max_concurrent_calls",
+            th.IntegerType(minimum=1),
+            default=5,
+            description="API calls in flight at once, all modules together (Zoho allows 5 on "
+            "Free, 10 Standard, 15 Professional, 20 Enterprise, 25 Ultimate).",
         ),
         th.Property(
             "crm_include_deleted",
@@ -213,6 +239,18 @@ class TapZoho(Tap):
         )
 
     @cached_property
+    def credit_budget(self) -> CreditBudget:
+        """Credits this run spends, against ``max_api_credits`` / ``min_remaining_credits``."""
+        return CreditBudget(
+            self.config.get("max_api_credits"), self.config.get("min_remaining_credits")
+        )
+
+    @cached_property
+    def gated_session(self) -> GatedSession:
+        """The one HTTP session of every stream: credit budget and concurrency limit."""
+        return GatedSession(self.credit_budget, int(self.config.get("max_concurrent_calls", 5)))
+
+    @cached_property
     def finance_pacer(self) -> Pacer:
         """Per-organisation pacing shared by every Books/Inventory stream."""
         return Pacer(int(self.config.get("finance_requests_per_minute", 90)))
@@ -270,7 +308,9 @@ class TapZoho(Tap):
 
     def sync_all(self) -> None:
         """Sync every selected stream, then log the summary and fail if a module failed."""
+        self.credit_budget.enforcing = True
         super().sync_all()
+        self.summary.credits_used = self.credit_budget.used
         self.logger.info("Sync summary: %s", self.summary.to_json())
         if not self.summary.success:
             failed = ", ".join(str(m["module"]) for m in self.summary.failed_modules)
