@@ -20,6 +20,7 @@ from .bulk_read import BulkBackfill
 from .client import ZohoStream
 from .errors import ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
+from .parallel import ParallelSync
 from .progress import ProgressLog
 from .schema import DELETED_AT, bigint_fields, module_schema
 from .timeutil import to_epoch, utc_iso
@@ -62,7 +63,7 @@ def stream_name_for(api_name: str) -> str:
     return api_name.lower()
 
 
-class CrmModuleStream(KeysetBookmarks, ZohoStream):
+class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
     """Records of one CRM module, incremental on ``Modified_Time`` where the module has it."""
 
     primary_keys: t.ClassVar[list[str]] = ["id"]

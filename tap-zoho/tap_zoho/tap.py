@@ -6,7 +6,6 @@ import sys
 import typing as t
 from functools import cached_property
 
-from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -19,6 +18,7 @@ from .errors import ModuleUnavailableError, ZohoError
 from .finance import Pacer, organization_ids
 from .inventory import inventory_streams
 from .output import BufferedRecordWriter
+from .parallel import ParallelTap
 from .summary import RunSummary
 
 if t.TYPE_CHECKING:
@@ -36,7 +36,7 @@ ORG_IDS = th.CustomType(
 )
 
 
-class TapZoho(Tap):
+class TapZoho(ParallelTap):
     """Singer tap for Zoho CRM, Books and Inventory: typed, incremental, with deletions."""
 
     name = "tap-zoho"
