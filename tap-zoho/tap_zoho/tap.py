@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 from singer_sdk import typing as th
@@ -286,6 +287,11 @@ class TapZoho(ParallelTap):
         else:
             names = list(modules)
         streams: list[Stream] = []
+        workers = max(1, int(self.config.get("max_parallel_modules", 4)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # field metadata side by side too
+            metadata = {
+                n: pool.submit(reader.fields, n) for n in names if modules[n].get("api_supported")
+            }
         for name in names:
             module = modules[name]
             if not module.get("api_supported"):
@@ -294,7 +300,7 @@ class TapZoho(ParallelTap):
                 )
                 continue
             try:
-                fields = reader.fields(name)
+                fields = metadata[name].result()
             except ModuleUnavailableError as exc:
                 self.summary.failed(name, str(exc), expected=True)
                 self.logger.warning("Skipping module %s: %s", name, exc)
