@@ -8,6 +8,7 @@ and is documented in the README: lookups are ``{"id": ...}`` (no ``name``), Tags
 
 from __future__ import annotations
 
+import re
 import typing as t
 from decimal import Decimal, InvalidOperation
 
@@ -93,6 +94,37 @@ def _split(cell: str) -> list[str]:
     return [part for part in cell.split(",") if part != ""]
 
 
+def _picklist_splitter(known: frozenset[str]) -> Converter:
+    """Split a multi-select cell into the field's own values.
+
+    The separator is ``,`` in public readers of Bulk Read and ``;`` in Bulk Write (unconfirmed for
+    read), and values may hold either character: fragments are joined back until they form a value
+    the field's ``pick_list_values`` know. Unknown values (the list changed) split on ``,``.
+    """
+
+    def split(cell: str) -> list[str]:
+        if cell in known:
+            return [cell]
+        pieces = re.split(r"([,;])", cell)
+        values: list[str] = []
+        current = pieces[0]
+        for separator, piece in zip(pieces[1::2], pieces[2::2], strict=True):
+            if current in known or (separator == "," and not _joins_known(current, known)):
+                values.append(current)
+                current = piece
+            else:
+                current = f"{current}{separator}{piece}"
+        values.append(current)
+        return [value for value in values if value != ""]
+
+    return split
+
+
+def _joins_known(prefix: str, known: frozenset[str]) -> bool:
+    """True when some known value starts with ``prefix`` followed by a separator."""
+    return any(value.startswith((f"{prefix},", f"{prefix};")) for value in known)
+
+
 def _lookup(cell: str) -> dict[str, str]:
     return {"id": cell}
 
@@ -123,7 +155,12 @@ def converter_for(field: dict[str, t.Any]) -> Converter:
     if kind in WRAPPED:
         return _wrapped(kind)
     if kind == "multiselectpicklist":
-        return _split
+        known = frozenset(
+            str(v.get("actual_value"))
+            for v in field.get("pick_list_values") or []
+            if isinstance(v, dict) and v.get("actual_value") is not None
+        )
+        return _picklist_splitter(known) if known else _split
     if json_type == "jsonarray":  # Tag: "text" by data type, an array of tag objects
         return _tags
     if json_type == "jsonobject" or kind in OBJECT_TYPES:

@@ -115,6 +115,7 @@ class BulkBackfill:
         self._hidden: set[str] = set()
         self._bookmark: int | None = None
         self._first_query: dict[str, t.Any] = {}
+        self._exported_rows = 0
 
     # ------------------------------------------------------------------ decision
     def _min_records(self) -> int:
@@ -192,7 +193,16 @@ class BulkBackfill:
                             missing[chunk_start : chunk_start + MAX_FIELDS_PER_CALL - 1]
                         )
                     )
-                yield from self._exported(job["id"], fill, missing)
+                try:
+                    yield from self._exported(job["id"], fill, missing)
+                except BulkRefusedError as exc:
+                    if self._exported_rows:
+                        raise
+                    stream.logger.warning(
+                        "%s: %s; reading it through Get Records.", self._name, exc
+                    )
+                    self.ran = False
+                    return
         finally:
             stream._bookmark_paused = False  # noqa: SLF001
         self._save_bookmark()
@@ -215,6 +225,7 @@ class BulkBackfill:
                 for name in missing:
                     record[name] = values.get(name) if values else None
                 self._note(record)
+                self._exported_rows += 1
                 progress.add(1)
                 yield self.stream._clean(record)  # noqa: SLF001
             if not result.get("more_records"):
@@ -389,8 +400,8 @@ class BulkBackfill:
             if state == "COMPLETED" and isinstance(details.get("result"), dict):
                 return details["result"]
             if state in {"FAILURE", "FAILED"}:
-                msg = f"{self._name}: Bulk Read job {job_id} ended in {state}"
-                raise ZohoApiError(msg, code=state)
+                msg = f"Bulk Read job {job_id} ended in {state}"
+                raise BulkRefusedError(msg, code=state)
             time.sleep(wait)
             wait = min(wait * 2, MAX_POLL_WAIT)
         msg = f"{self._name}: Bulk Read job {job_id} did not complete"

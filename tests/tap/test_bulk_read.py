@@ -208,3 +208,27 @@ def test_records_conform_to_the_schema_with_formats():
     for record in run.records["leads"]:
         errors = [e.message for e in validator.iter_errors(record)]
         assert not errors, (record["id"], errors)
+
+
+def test_a_failed_job_falls_back_to_get_records(leads):
+    leads.bulk.fail_next = 1
+    run = run_tap(bulk_config(leads))
+
+    assert run.error is None
+    assert leads.stats.requests["crm_bulk_download"] == 0
+    got = {r["id"]: r for r in live(run, "leads")}
+    assert got.keys() == leads.records("Leads").keys()
+
+
+def test_start_date_limits_the_export_to_records_modified_since(leads):
+    from datetime import UTC, datetime
+
+    epochs = sorted(leads.store.modules["Leads"].modified.values())
+    start = datetime.fromtimestamp(epochs[60], UTC).isoformat()
+    run = run_tap(bulk_config(leads, start_date=start))
+
+    expected = {
+        rid for rid, epoch in leads.store.modules["Leads"].modified.items() if epoch >= epochs[60]
+    }
+    assert {r["id"] for r in live(run, "leads")} == expected
+    assert leads.stats.requests["crm_bulk_create"] >= 1
