@@ -9,6 +9,13 @@ The sandbox runs in its own process. For modules of 40, 60 and 120 fields it mea
     `requests`, JSON parsed and re-serialised, nothing else (the practical upper bound),
   * API calls and credits per 10,000 records, beside the floor ceil(n/200) * ceil(fields/50),
 at zero latency and with 100 ms added to every API call.
+
+    python bench/tap_crm.py --only bulk-read [--bulk-sizes 50000:72,50000:24,250000:24]
+    python bench/tap_crm.py --only parallel
+
+The first compares a module's first full sync by Bulk Read and by Get Records (API calls,
+credits, seconds, peak memory of the tap process, records emitted); the second times a 12-module
+full sync at 100 ms a call with one module at a time and with four side by side.
 """
 
 from __future__ import annotations
@@ -109,10 +116,107 @@ def run_raw(config: dict, module: str, fields: list[str], token: str) -> tuple[f
     return time.perf_counter() - started, len(merged)
 
 
+def run_tap_measured(config: dict) -> tuple[float, int, dict]:
+    """Run tap-zoho to /dev/null: (wall seconds, peak RSS in MiB, the sync summary)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"progress_interval_seconds": 3600, **config}, handle)
+    started = time.perf_counter()
+    with open(os.devnull, "w") as sink, tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen([str(TAP), "--config", handle.name], stdout=sink, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        errors.seek(0)
+        text = errors.read()
+    if proc.returncode != 0:
+        raise SystemExit(text[-3000:])
+    summary = re.search(r"Sync summary: (\{.*\})", text)
+    return seconds, usage.ru_maxrss // 1024, json.loads(summary.group(1)) if summary else {}
+
+
+def bench_bulk_read(sizes: list[tuple[int, int]]) -> None:
+    """Calls, credits, time and peak memory of a first full sync by Bulk Read and by Get Records."""
+    print("\nFirst full sync of one module: Bulk Read vs Get Records (sandbox --bulk-delay 2)")
+    print(
+        f"{'records':>9}{'fields':>7}  {'path':<12}{'calls':>7}{'credits':>9}{'seconds':>9}"
+        f"{'peak MiB':>10}{'records out':>13}"
+    )
+    peaks: dict[tuple[int, int, str], int] = {}
+    for n, width in sizes:
+        workdir = Path(tempfile.mkdtemp())
+        proc, url = start_sandbox([f"Leads:{width}:{n}"], workdir / "c.json")
+        try:
+            config = json.loads((workdir / "c.json").read_text())
+            for path, minimum in (("Bulk Read", 10_000), ("Get Records", 0)):
+                before = control(url, "stats")
+                seconds, peak, summary = run_tap_measured(
+                    {**config, "crm_modules": ["Leads"], "crm_bulk_read_min_records": minimum}
+                )
+                after = control(url, "stats")
+                calls = after["api_calls"] - before["api_calls"]
+                credit_count = after["credits"] - before["credits"]
+                out = summary.get("total_records", 0)
+                peaks[(n, width, path)] = peak
+                print(
+                    f"{n:>9,}{width:>7}  {path:<12}{calls:>7,}{credit_count:>9,}{seconds:>9.1f}"
+                    f"{peak:>10,}{out:>13,}"
+                )
+        finally:
+            proc.terminate()
+            proc.wait()
+    large, width = max(sizes)
+    small = min(n for n, w in sizes if w == width)
+    if small != large:
+        ratio = peaks[(large, width, "Bulk Read")] / max(peaks[(small, width, "Bulk Read")], 1)
+        print(
+            f"peak memory of a Bulk Read backfill, {large:,} / {small:,} records of {width} "
+            f"fields: {ratio:.2f}x (target <= 1.5x)"
+        )
+
+
+def bench_parallel(modules: int = 12, records: int = 2000, latency: float = 0.1) -> None:
+    """Wall time of a full sync of ``modules`` modules, one at a time and four side by side."""
+    shapes = [f"Par{i:02d}_X:20:{records}" for i in range(modules)]
+    workdir = Path(tempfile.mkdtemp())
+    proc, url = start_sandbox(shapes, workdir / "c.json")
+    try:
+        config = json.loads((workdir / "c.json").read_text())
+        control(url, "latency", {"seconds": latency})
+        print(
+            f"\n{modules}-module full sync, {records:,} records each, {latency * 1000:.0f} ms a call"
+        )
+        times = {}
+        for parallel in (1, 4):
+            seconds, peak, _ = run_tap_measured({**config, "max_parallel_modules": parallel})
+            times[parallel] = seconds
+            print(f"  max_parallel_modules={parallel}: {seconds:6.1f}s  peak {peak} MiB")
+        print(f"  speed-up with 4 side by side: {times[1] / times[4]:.2f}x (target >= 3x)")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument(
+        "--only",
+        choices=["get-records", "bulk-read", "parallel"],
+        help="run one part (default: all)",
+    )
+    parser.add_argument(
+        "--bulk-sizes",
+        default="50000:72,50000:24,250000:24",
+        help="RECORDS:FIELDS list for the Bulk Read comparison",
+    )
     args = parser.parse_args()
+    if args.only in {None, "bulk-read"}:
+        sizes = [tuple(int(x) for x in pair.split(":")) for pair in args.bulk_sizes.split(",")]
+        bench_bulk_read(sizes)  # type: ignore[arg-type]
+    if args.only in {None, "parallel"}:
+        bench_parallel()
+    if args.only not in {None, "get-records"}:
+        return
     n = args.records
     shapes = {"Wide40_X": 40, "Wide60_X": 60, "Wide120_X": 120}
     workdir = Path(tempfile.mkdtemp())

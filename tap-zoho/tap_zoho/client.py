@@ -20,6 +20,7 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 
+from .credits import CreditBudgetExhaustedError
 from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError, ZohoError
 from .pagination import UnsortedResponseError
 
@@ -84,6 +85,11 @@ class ZohoStream(RESTStream):
         """Seconds before a request is abandoned and retried."""
         return int(self.config.get("request_timeout", 60))
 
+    @property
+    def requests_session(self) -> requests.Session:
+        """The tap's one gated session: its credit budget and concurrency limit (credits.py)."""
+        return self._tap.gated_session  # type: ignore[attr-defined]
+
     @cached_property
     def http_headers(self) -> dict[str, str]:
         """Headers on every request."""
@@ -146,6 +152,10 @@ class ZohoStream(RESTStream):
                 yield record
         except ZohoAuthError:
             raise
+        except CreditBudgetExhaustedError as exc:
+            summary.cut_short(label, str(exc), records=live, deleted=deleted)
+            self.logger.warning("%s cut short after %d records: %s", label, live, exc)
+            return
         except ModuleUnavailableError as exc:
             summary.failed(label, str(exc), expected=True, records=live)
             self.logger.warning("Skipping %s: %s", label, exc)

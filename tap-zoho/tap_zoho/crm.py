@@ -16,9 +16,11 @@ from functools import cached_property
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from .bookmarks import KeysetBookmarks
+from .bulk_read import BulkBackfill
 from .client import ZohoStream
 from .errors import ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
+from .parallel import ParallelSync
 from .progress import ProgressLog
 from .schema import DELETED_AT, bigint_fields, module_schema
 from .timeutil import to_epoch, utc_iso
@@ -61,7 +63,7 @@ def stream_name_for(api_name: str) -> str:
     return api_name.lower()
 
 
-class CrmModuleStream(KeysetBookmarks, ZohoStream):
+class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
     """Records of one CRM module, incremental on ``Modified_Time`` where the module has it."""
 
     primary_keys: t.ClassVar[list[str]] = ["id"]
@@ -75,6 +77,7 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
         ]
         self.has_modified_time = MODIFIED_TIME in self.field_names
         self._bigints = bigint_fields(fields)
+        self.field_meta = {str(f["api_name"]): f for f in fields if f.get("api_name")}
         self._allowed_keys = {"id", *self.field_names}
         super().__init__(
             tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields)
@@ -88,7 +91,9 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
         yield from self.isolated(self.module_name, self._live_then_deleted(context))
 
     def _live_then_deleted(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        yield from self._live_records(context)
+        backfill = BulkBackfill(self, context)  # a first full sync of a large module
+        yield from backfill.records()
+        yield from backfill.follow_up(self._live_records(context))
         if self.config.get("crm_include_deleted", True):
             self._bookmark_paused = True  # deletions have their own bookmark
             try:

@@ -19,6 +19,8 @@ class RunSummary:
     strict: bool = False
     synced_modules: list[dict[str, object]] = field(default_factory=list)
     failed_modules: list[dict[str, object]] = field(default_factory=list)
+    cut_short_modules: list[dict[str, object]] = field(default_factory=list)
+    credits_used: int = 0
     _fatal: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,6 +38,18 @@ class RunSummary:
             if not expected or self.strict or module in self.named_modules:
                 self._fatal = True
 
+    def cut_short(self, module: str, reason: str, *, records: int, deleted: int = 0) -> None:
+        """Record a module stopped by the credit budget: not a failure, the next run goes on."""
+        with self._lock:
+            self.cut_short_modules.append(
+                {
+                    "module": module,
+                    "reason": reason,
+                    "record_count": records,
+                    "deleted_count": deleted,
+                }
+            )
+
     @property
     def success(self) -> bool:
         """False when a failure should make the run exit non-zero."""
@@ -43,11 +57,16 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, object]:
         """The report as a JSON-ready dict."""
-        synced_total = sum(int(m["record_count"]) for m in self.synced_modules)  # type: ignore[call-overload]
+        synced_total = sum(
+            int(m["record_count"])  # type: ignore[call-overload]
+            for m in [*self.synced_modules, *self.cut_short_modules]
+        )
         return {
             "success": self.success,
             "synced_modules": self.synced_modules,
             "failed_modules": self.failed_modules,
+            "cut_short_modules": self.cut_short_modules,
+            "credits_used": self.credits_used,
             "total_records": synced_total,
             "errors": [f"{m['module']}: {m['error']}" for m in self.failed_modules],
         }

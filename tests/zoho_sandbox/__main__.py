@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .bulk_read import BulkOptions
 from .seed import default_specs, wide_module_spec
 from .server import Sandbox
 
@@ -38,10 +39,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME:FIELDS:RECORDS",
         help="serve only generated custom modules of this shape (repeatable)",
     )
+    parser.add_argument("--bulk-delay", type=float, default=2.0, help="seconds to COMPLETED")
+    parser.add_argument("--bulk-page-size", type=int, default=200_000, help="rows per export")
+    parser.add_argument(
+        "--bulk-hide-converted",
+        action="store_true",
+        help="Bulk Read leaves converted and unapproved records out",
+    )
     args = parser.parse_args(argv)
+    bulk = BulkOptions(args.bulk_delay, args.bulk_page_size, args.bulk_hide_converted)
 
     specs = [wide_module_spec(*_shape(m)) for m in args.module] or default_specs(args.scale)
-    sandbox = Sandbox(specs=specs, zone=args.zone)
+    sandbox = Sandbox(specs=specs, zone=args.zone, bulk=bulk)
     sandbox.faults.latency_seconds = args.latency
     url = sandbox.start(args.port)
     if args.config_out:

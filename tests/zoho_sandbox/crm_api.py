@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .store import CrmStore, Module, epoch_of
+from .visibility import visible_to
 
 
 @dataclass
@@ -175,6 +176,8 @@ class CrmApi:
         matching = self.store.window(
             module, sort_by=sort_by, descending=sort_order == "desc", modified_after=since, ids=ids
         )
+        if "converted" in query or "approved" in query:
+            matching = [rid for rid in matching if visible_to(query, module.records[rid])]
         chunk = matching[offset : offset + per_page]
         if not chunk:
             return (304 if since is not None and offset == 0 else 204), None

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .bulk_read import BulkOptions, BulkRead
 from .crm_api import ApiError, CrmApi, Limits
 from .faults import Faults, Stats
 from .finance import Finance
@@ -40,11 +41,13 @@ class Sandbox:
         zone: str = "Asia/Kolkata",
         dc: str = "com",
         token_ttl: int = 3600,
+        bulk: BulkOptions | None = None,
     ) -> None:
         self.store = CrmStore(zone)
         seed_store(self.store, default_specs() if specs is None else specs)
         self.limits = limits or Limits()
         self.crm = CrmApi(self.store, self.limits)
+        self.bulk = BulkRead(self.store, bulk or BulkOptions())
         self.accounts = Accounts(dc=dc, token_ttl=token_ttl)
         self.accounts.register_client(CLIENT_ID, CLIENT_SECRET)
         self.accounts.issue_refresh_token(CLIENT_ID, token=REFRESH_TOKEN)
@@ -145,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         if payload and not isinstance(body, bytes):
             self.send_header("Content-Type", "application/json;charset=UTF-8")
+        headers = {**self._credit_headers(), **(headers or {})}
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -166,6 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         body = self._read_body()
+        self._body = body
         try:
             if url.path.startswith("/__sandbox__/"):
                 self._control(url.path.removeprefix("/__sandbox__/"), query, body)
@@ -258,10 +263,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(path, 401, sandbox.faults.expired_token_code, "invalid oauth token")
             return
         budget = sandbox.faults.daily_credit_budget
-        if budget is not None and sandbox.stats.credits + 1 > budget:
+        cost = 50 if method == "POST" and sandbox.bulk.handles(path) else 1
+        if budget is not None and sandbox.stats.credits + cost > budget:
             self._error(
                 path, 429, "TOO_MANY_REQUESTS", "API requests for the 24-hour period exceeded"
             )
+            return
+        if sandbox.bulk.handles(path):
+            self._bulk(method, path, access.scopes)
             return
         for route in sandbox.extra_routes:
             if route.handles(path):
@@ -277,6 +286,28 @@ class _Handler(BaseHTTPRequestHandler):
             return
         sandbox.stats.record(kind, path, status, 1)
         self._send(status, body)
+
+    def _bulk(self, method: str, path: str, scopes: frozenset[str]) -> None:
+        """Bulk Read (``shared/zoho-api.md`` 4.4): its own costs; errors cost nothing."""
+        sandbox = self.sandbox
+        try:
+            self._need(scopes, "ZohoCRM.bulk.READ", "ZohoCRM.bulk.ALL")
+            self._need(scopes, "ZohoCRM.modules.READ", "ZohoCRM.modules.ALL")
+            kind, status, body, headers, cost = sandbox.bulk.serve(method, path, self._body)
+        except ApiError as err:
+            sandbox.stats.record(err.body["code"], path, err.status, 0)
+            self._send(err.status, err.body)
+            return
+        sandbox.stats.record(kind, path, status, cost)
+        self._send(status, body, headers)
+
+    def _credit_headers(self) -> dict[str, str]:
+        """``X-API-CREDITS-REMAINING`` once half the daily budget is used (5.1, unconfirmed)."""
+        budget = self.sandbox.faults.daily_credit_budget
+        used = self.sandbox.stats.credits
+        if budget is None or not self.path.startswith("/crm/") or used * 2 < budget:
+            return {}
+        return {"X-API-CREDITS-REMAINING": str(max(budget - used, 0))}
 
     def _crm(
         self, method: str, path: str, query: dict[str, str], scopes: frozenset[str]
