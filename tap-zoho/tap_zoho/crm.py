@@ -2,8 +2,10 @@
 
 Wide modules are read in groups of at most 50 fields (``fields`` is capped, pitfall 2). Every group
 asks the same question (same window, same page), so the groups return the same records and merge
-by ``id``; a record that moved between two calls is fetched by ``ids`` instead (pitfall 3). Deleted
-records come from ``/{module}/deleted`` with their own bookmark and are emitted with
+by ``id``; a record that moved between two calls is fetched by ``ids`` instead (pitfall 3).
+Every list asks for converted and unapproved records too (``converted``/``approved`` default to
+hiding them, 3.1); values a list leaves out are completed by :mod:`.details`. Deleted records come
+from ``/{module}/deleted`` (``type=all``) with their own bookmark and are emitted with
 ``_sdc_deleted_at`` set (``shared/zoho-api.md`` 4.1).
 """
 
@@ -17,6 +19,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from .bookmarks import KeysetBookmarks
 from .client import ZohoStream
+from .details import DetailPlan
 from .errors import ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
 from .progress import ProgressLog
@@ -28,6 +31,10 @@ MODIFIED_TIME = "Modified_Time"
 MAX_FIELDS_PER_CALL = 50
 MAX_IDS_PER_CALL = 100
 MAX_PARALLEL_GROUPS = 4  # well under Zoho's per-organisation concurrency (10 and up)
+MAX_PARALLEL_DETAILS = 4
+# Get Records hides converted Leads (converted=false) and records under approval (approved=true)
+# by default; every list read asks for all of them.
+ALL_RECORDS = {"converted": "both", "approved": "both"}
 DISCRETE_CAP = 2000
 DELETED_SINCE = "deleted_since"
 DELETED_SEEN = "deleted_seen"
@@ -75,6 +82,8 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
         ]
         self.has_modified_time = MODIFIED_TIME in self.field_names
         self._bigints = bigint_fields(fields)
+        self._field_meta = fields
+        self._incomplete = 0
         self._allowed_keys = {"id", *self.field_names}
         super().__init__(
             tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields)
@@ -151,10 +160,14 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
                 cursor.accept([r["id"] for r in rows], more=more, next_token=token)
             if rows and len(groups) > 1:
                 rows = self._merge_groups(rows, groups[1:], pages[1:], context)
+            if rows and self._detail_plan:
+                self._complete(rows, context)
             for row in rows:
                 yield self._clean(row)
             progress.add(len(rows))
         progress.done()
+        if self._incomplete:
+            self._tap.summary.incomplete(self.module_name, self._incomplete)  # type: ignore[attr-defined]
 
     def _total(self, bookmark: int | None) -> int | None:
         """How many records a full sync will read, for the ETA (one credit; None if unknown)."""
@@ -175,6 +188,7 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
             "per_page": self._per_page,
             "sort_by": self._sort_by,
             "sort_order": "asc",
+            **ALL_RECORDS,
         }
         if request.page_token:
             params["page_token"] = request.page_token
@@ -222,7 +236,7 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
             missing = [rid for rid in merged if rid not in found]
             for start in range(0, len(missing), MAX_IDS_PER_CALL):
                 chunk = missing[start : start + MAX_IDS_PER_CALL]
-                params = {"fields": ",".join(fields), "ids": ",".join(chunk)}
+                params = {"fields": ",".join(fields), "ids": ",".join(chunk), **ALL_RECORDS}
                 body = self.get_json(self.path, params, None, context) or {}
                 found.update({r["id"]: r for r in body.get("data") or [] if r.get("id") in merged})
             for rid in list(merged):
@@ -236,6 +250,80 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
                     )
                     del merged[rid]
         return list(merged.values())
+
+    # ------------------------------------------------------------------ detail reads
+    @cached_property
+    def _detail_plan(self) -> DetailPlan:
+        selected = {name for group in self._field_groups() for name in group}
+        return DetailPlan.for_fields(self._field_meta, selected)
+
+    @cached_property
+    def _detail_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(
+            max_workers=MAX_PARALLEL_DETAILS, thread_name_prefix=f"{self.name}-details"
+        )
+
+    def _complete(self, rows: list[dict[str, t.Any]], context: t.Any) -> None:
+        """Fill in the values the list left out, by single-record reads within the run's budget."""
+        plan = self._detail_plan
+        wanted = [row for row in rows if plan.needs_detail(row)]
+        if not wanted:
+            return
+        if not self.config.get("crm_detail_reads", True):
+            self._incomplete += len(wanted)
+            return
+        budget = self._tap.detail_budget  # type: ignore[attr-defined]
+        granted = budget.take(len(wanted))
+        if granted < len(wanted):
+            self._incomplete += len(wanted) - granted
+            if budget.first_refusal():
+                self.logger.warning(
+                    "crm_detail_reads_max_per_run (%d) reached in %s: the remaining records of "
+                    "this run keep the list's values (subforms, multi-select and multi-user "
+                    "lookups, line items empty; rich text cut at 500 characters).",
+                    int(self.config.get("crm_detail_reads_max_per_run", 10_000)),
+                    self.module_name,
+                )
+        reads = [
+            (row, self._detail_pool.submit(self._detail, row["id"], plan, context))
+            for row in wanted[:granted]
+        ]
+        try:
+            details = [future.result() for _, future in reads]
+        except BaseException:
+            for _, future in reads:
+                future.cancel()  # the module stops: no more calls on its behalf
+            raise
+        for (row, _), detail in zip(reads, details, strict=True):
+            if detail is None:
+                self._incomplete += 1
+                self.logger.info(
+                    "%s record %s vanished before its single-record read.",
+                    self.module_name,
+                    row["id"],
+                )
+                continue
+            truncated = plan.merge(row, detail)
+            if truncated:
+                self._incomplete += 1
+                self.logger.warning(
+                    "%s record %s: Zoho says %s hold more rows than a single-record read returns.",
+                    self.module_name,
+                    row["id"],
+                    ", ".join(truncated),
+                )
+
+    def _detail(self, rid: str, plan: DetailPlan, context: t.Any) -> dict[str, t.Any] | None:
+        """``GET /{module}/{id}``: the whole record, or None when it is gone (204 or 400)."""
+        try:
+            body = self.get_json(f"{self.path}/{rid}", plan.params(), None, context)
+        except ZohoApiError as exc:
+            if exc.code == "INVALID_DATA":
+                return None
+            raise
+        data = (body or {}).get("data") or []
+        found = [r for r in data if isinstance(r, dict) and r.get("id") == rid]
+        return found[0] if found else None
 
     def _clean(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         """Drop ``$`` UI flags (not fields); ``bigint`` numbers become strings, as typed."""

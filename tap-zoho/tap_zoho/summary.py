@@ -19,6 +19,7 @@ class RunSummary:
     strict: bool = False
     synced_modules: list[dict[str, object]] = field(default_factory=list)
     failed_modules: list[dict[str, object]] = field(default_factory=list)
+    incomplete_records: dict[str, int] = field(default_factory=dict)
     _fatal: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,6 +37,11 @@ class RunSummary:
             if not expected or self.strict or module in self.named_modules:
                 self._fatal = True
 
+    def incomplete(self, module: str, records: int) -> None:
+        """Record records emitted with list values only (detail reads off or over the cap)."""
+        with self._lock:
+            self.incomplete_records[module] = self.incomplete_records.get(module, 0) + records
+
     @property
     def success(self) -> bool:
         """False when a failure should make the run exit non-zero."""
@@ -44,13 +50,16 @@ class RunSummary:
     def as_dict(self) -> dict[str, object]:
         """The report as a JSON-ready dict."""
         synced_total = sum(int(m["record_count"]) for m in self.synced_modules)  # type: ignore[call-overload]
-        return {
+        report: dict[str, object] = {
             "success": self.success,
             "synced_modules": self.synced_modules,
             "failed_modules": self.failed_modules,
             "total_records": synced_total,
             "errors": [f"{m['module']}: {m['error']}" for m in self.failed_modules],
         }
+        if self.incomplete_records:
+            report["incomplete_records"] = dict(self.incomplete_records)
+        return report
 
     def to_json(self) -> str:
         """One line of JSON."""

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zone", default="Asia/Kolkata", help="time zone of the API user")
     parser.add_argument("--config-out", type=Path, help="write a tap-zoho config JSON here")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each API call")
+    parser.add_argument("--token-ttl", type=int, default=3600, help="access-token lifetime (s)")
     parser.add_argument(
         "--module",
         action="append",
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     specs = [wide_module_spec(*_shape(m)) for m in args.module] or default_specs(args.scale)
-    sandbox = Sandbox(specs=specs, zone=args.zone)
+    sandbox = Sandbox(specs=specs, zone=args.zone, token_ttl=args.token_ttl)
     sandbox.faults.latency_seconds = args.latency
     url = sandbox.start(args.port)
     if args.config_out:
