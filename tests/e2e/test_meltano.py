@@ -24,7 +24,28 @@ from tests.e2e.test_pipe import utc
 from tests.zoho_sandbox import BOOKS_ORG
 
 MELTANO = REPO / ".venv-meltano" / "bin" / "meltano"
-CRM = ["Leads", "Accounts", "Deals", "Contacts", "Projects_X", "Contacts_X_Deals"]
+CRM = [
+    "Leads",
+    "Accounts",
+    "Deals",
+    "Contacts",
+    "Projects_X",
+    "Contacts_X_Deals",
+    "Quotes",
+    "Invoices",
+    "Sales_Orders",
+    "Purchase_Orders",
+]
+# The README's query turning Quotes' line items into rows (tap-zoho/README.md, "Line items").
+QUOTED_ITEMS = """
+SELECT q.id AS quote_id,
+       JSONExtractString(item, 'id') AS line_item_id,
+       JSONExtractString(item, 'Product_Name', 'id') AS product_id,
+       JSONExtractFloat(item, 'Quantity') AS quantity,
+       toDecimal64(JSONExtractRaw(item, 'Net_Total'), 2) AS net_total
+FROM zoho_quotes_current AS q
+ARRAY JOIN JSONExtractArrayRaw(ifNull(q.Quoted_Items, '[]')) AS item
+"""
 
 pytestmark = pytest.mark.skipif(
     not MELTANO.exists(), reason="the Meltano CLI is installed by `make test` (.venv-meltano)"
@@ -123,6 +144,21 @@ def test_full_then_incremental_run_leaves_clickhouse_equal_to_the_sandbox(sandbo
     )
     assert state["singer_state"]["bookmarks"]["leads"]["replication_key_value"]
     assert "Sync summary" in second.stderr
+    converted = [r for r in sandbox.records("Leads").values() if r["Converted__s"]]
+    assert converted  # compared above with every other lead, like the unapproved ones
+    items = {(row[0], row[1]): row[2:] for row in query(tmp_path / "clickhouse", QUOTED_ITEMS)}
+    expected = {
+        (rid, item["id"]): [item["Product_Name"]["id"], item["Quantity"], item["Net_Total"]]
+        for rid, quote in sandbox.records("Quotes").items()
+        for item in quote["Quoted_Items"]
+    }
+    assert items.keys() == expected.keys()
+    for key, (product, quantity, net_total) in items.items():
+        assert [product, quantity, Decimal(str(net_total))] == [
+            expected[key][0],
+            expected[key][1],
+            Decimal(str(expected[key][2])),
+        ]
 
 
 def test_the_products_job_loads_the_erp(sandbox, tmp_path, erp_db):
