@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .seed import default_specs, wide_module_spec
+from .seed import default_specs, detail_module_spec, wide_module_spec
 from .server import Sandbox
 
 
@@ -39,9 +39,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME:FIELDS:RECORDS",
         help="serve only generated custom modules of this shape (repeatable)",
     )
+    parser.add_argument(
+        "--detail-module",
+        action="append",
+        default=[],
+        metavar="NAME:RECORDS",
+        help="also serve a Quotes-like module with line items and rich text (repeatable)",
+    )
     args = parser.parse_args(argv)
 
-    specs = [wide_module_spec(*_shape(m)) for m in args.module] or default_specs(args.scale)
+    specs = [wide_module_spec(*_shape(m)) for m in args.module]
+    for text in args.detail_module:
+        name, records = text.split(":")
+        specs.append(detail_module_spec(name, int(records)))
+    specs = specs or default_specs(args.scale)
     sandbox = Sandbox(specs=specs, zone=args.zone, token_ttl=args.token_ttl)
     sandbox.faults.latency_seconds = args.latency
     url = sandbox.start(args.port)

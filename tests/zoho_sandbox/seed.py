@@ -542,6 +542,11 @@ def wide_module_spec(name: str, fields: int, records: int) -> ModuleSpec:
     return ModuleSpec(name, records, base, custom, generated_type="custom", seconds_apart=3)
 
 
+def detail_module_spec(name: str, records: int) -> ModuleSpec:
+    """A Quotes-like module (line items, rich text) whose lists leave values out, for benchmarks."""
+    return _inventory_module(name, "Quoted_Items", records)
+
+
 def seed_store(store: CrmStore, specs: list[ModuleSpec], seed: int = 7) -> None:
     """Populate ``store`` with every spec, then start the clock after the newest record."""
     for spec in specs:
