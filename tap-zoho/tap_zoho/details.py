@@ -87,7 +87,9 @@ class DetailPlan:
             if name in detail:
                 record[name] = detail[name]
         has_more = detail.get("$has_more")
-        if not isinstance(has_more, dict):
+        if isinstance(has_more, list):  # the shape is not documented: a list of names, or
+            has_more = dict.fromkeys(has_more, True)
+        if not isinstance(has_more, dict):  # a map of field name to flag
             return []
         return [name for name in self.fields if has_more.get(name)]
 

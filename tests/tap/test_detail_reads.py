@@ -163,3 +163,16 @@ def test_the_plan_recognises_line_items_by_name_and_the_legacy_lineitem_type():
 
     assert plan.omitted == ("Quoted_Items", "Product_Details")
     assert plan.rich_text == ("Notes",)
+
+
+@pytest.mark.parametrize("has_more", [{"Quoted_Items": True}, ["Quoted_Items"]])
+def test_has_more_is_read_as_a_map_or_a_list_of_field_names(has_more):
+    plan = DetailPlan(omitted=("Quoted_Items",))
+    record = {"id": "1", "Quoted_Items": None}
+
+    truncated = plan.merge(
+        record, {"id": "1", "Quoted_Items": [{"id": "9"}], "$has_more": has_more}
+    )
+
+    assert truncated == ["Quoted_Items"]
+    assert record["Quoted_Items"] == [{"id": "9"}]
