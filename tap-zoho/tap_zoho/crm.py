@@ -38,6 +38,8 @@ ALL_RECORDS = {"converted": "both", "approved": "both"}
 DISCRETE_CAP = 2000
 DELETED_SINCE = "deleted_since"
 DELETED_SEEN = "deleted_seen"
+DETAIL_PENDING = "detail_pending"  # ids emitted with list values only, completed on a later run
+MAX_DETAIL_PENDING = 100_000
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -84,6 +86,9 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
         self._bigints = bigint_fields(fields)
         self._field_meta = fields
         self._incomplete = 0
+        self._pending_before: list[str] = []
+        self._capped: list[str] = []
+        self._completed: set[str] = set()
         self._allowed_keys = {"id", *self.field_names}
         super().__init__(
             tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields)
@@ -97,7 +102,14 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
         yield from self.isolated(self.module_name, self._live_then_deleted(context))
 
     def _live_then_deleted(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        self._pending_before = list(self.get_context_state(context).get(DETAIL_PENDING) or [])
         yield from self._live_records(context)
+        if self._detail_plan and (self._pending_before or self._capped):
+            self._bookmark_paused = True  # older records, completed: the bookmark stays
+            try:
+                yield from self._catch_up(context)
+            finally:
+                self._bookmark_paused = False
         if self.config.get("crm_include_deleted", True):
             self._bookmark_paused = True  # deletions have their own bookmark
             try:
@@ -276,25 +288,20 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
         granted = budget.take(len(wanted))
         if granted < len(wanted):
             self._incomplete += len(wanted) - granted
+            self._remember_pending([row["id"] for row in wanted[granted:]], context)
             if budget.first_refusal():
                 self.logger.warning(
                     "crm_detail_reads_max_per_run (%d) reached in %s: the remaining records of "
                     "this run keep the list's values (subforms, multi-select and multi-user "
-                    "lookups, line items empty; rich text cut at 500 characters).",
+                    "lookups, line items empty; rich text cut at 500 characters); later runs "
+                    "complete them.",
                     int(self.config.get("crm_detail_reads_max_per_run", 10_000)),
                     self.module_name,
                 )
-        reads = [
-            (row, self._detail_pool.submit(self._detail, row["id"], plan, context))
-            for row in wanted[:granted]
-        ]
-        try:
-            details = [future.result() for _, future in reads]
-        except BaseException:
-            for _, future in reads:
-                future.cancel()  # the module stops: no more calls on its behalf
-            raise
-        for (row, _), detail in zip(reads, details, strict=True):
+        ids = [row["id"] for row in wanted[:granted]]
+        details = self._read_details(ids, plan.params(), context)
+        for row, detail in zip(wanted[:granted], details, strict=True):
+            self._completed.add(row["id"])
             if detail is None:
                 self._incomplete += 1
                 self.logger.info(
@@ -313,10 +320,73 @@ class CrmModuleStream(KeysetBookmarks, ZohoStream):
                     ", ".join(truncated),
                 )
 
-    def _detail(self, rid: str, plan: DetailPlan, context: t.Any) -> dict[str, t.Any] | None:
+    def _read_details(
+        self, ids: list[str], params: dict[str, str], context: t.Any
+    ) -> list[dict[str, t.Any] | None]:
+        """Single-record reads of ``ids``, a few at a time, in order."""
+        futures = [self._detail_pool.submit(self._detail, rid, params, context) for rid in ids]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()  # the module stops: no more calls on its behalf
+            raise
+
+    def _remember_pending(self, ids: list[str], context: t.Any) -> None:
+        """Note records emitted incomplete, in state before any STATE covers them."""
+        self._capped += ids
+        state = self.get_context_state(context)
+        pending = state.setdefault(DETAIL_PENDING, list(self._pending_before))
+        room = MAX_DETAIL_PENDING - len(pending)
+        pending += ids[: max(room, 0)]
+        if room < len(ids):
+            self.logger.warning(
+                "%s: more than %d records wait for their single-record read; the rest stay "
+                "incomplete until they change or a full refresh.",
+                self.module_name,
+                MAX_DETAIL_PENDING,
+            )
+
+    def _catch_up(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        """Complete records an earlier run emitted with list values only, within the budget.
+
+        Each is read whole (one credit) and emitted again: same ``Modified_Time``, whole values,
+        so targets keeping the last version of a tie replace the incomplete one.
+        """
+        state = self.get_context_state(context)
+        capped = set(self._capped)
+        todo = [
+            rid for rid in self._pending_before if rid not in self._completed and rid not in capped
+        ]
+        still: list[str] = todo
+        if todo and self.config.get("crm_detail_reads", True):
+            granted = self._tap.detail_budget.take(len(todo))  # type: ignore[attr-defined]
+            still = todo[granted:]
+            selected = {"id", *(name for group in self._field_groups() for name in group)}
+            for record in self._read_details(todo[:granted], {}, context):
+                if record is None:
+                    continue  # deleted since: the deletions pass reports it
+                if self._detail_plan.truncated(record):
+                    self._incomplete += 1
+                for extra in record.keys() - selected:
+                    del record[extra]
+                yield self._clean(record)
+            self.logger.info(
+                "%s: completed %d records an earlier run left incomplete; %d still wait.",
+                self.module_name,
+                granted,
+                len(still) + len(self._capped),
+            )
+        pending = (still + self._capped)[:MAX_DETAIL_PENDING]
+        if pending:
+            state[DETAIL_PENDING] = pending
+        else:
+            state.pop(DETAIL_PENDING, None)
+
+    def _detail(self, rid: str, params: dict[str, str], context: t.Any) -> dict[str, t.Any] | None:
         """``GET /{module}/{id}``: the whole record, or None when it is gone (204 or 400)."""
         try:
-            body = self.get_json(f"{self.path}/{rid}", plan.params(), None, context)
+            body = self.get_json(f"{self.path}/{rid}", params, None, context)
         except ZohoApiError as exc:
             if exc.code == "INVALID_DATA":
                 return None

@@ -86,6 +86,10 @@ class DetailPlan:
         for name in self.fields:
             if name in detail:
                 record[name] = detail[name]
+        return self.truncated(detail)
+
+    def truncated(self, detail: dict[str, t.Any]) -> list[str]:
+        """The fields a single-record read says hold more rows than it returned."""
         has_more = detail.get("$has_more")
         if isinstance(has_more, list):  # the shape is not documented: a list of names, or
             has_more = dict.fromkeys(has_more, True)

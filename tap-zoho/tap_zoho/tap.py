@@ -107,7 +107,8 @@ class TapZoho(Tap):
             th.IntegerType(minimum=0),
             default=10_000,
             description="At most this many single-record reads (credits) per run; past it "
-            "records keep their list values, with a warning and a count in the run summary.",
+            "records keep their list values, with a warning and a count in the run summary, "
+            "and later runs complete them.",
         ),
         th.Property(
             "token_throttle_max_wait_seconds",

@@ -176,3 +176,25 @@ def test_has_more_is_read_as_a_map_or_a_list_of_field_names(has_more):
 
     assert truncated == ["Quoted_Items"]
     assert record["Quoted_Items"] == [{"id": "9"}]
+
+
+def test_records_the_cap_left_incomplete_are_completed_by_the_next_runs(sandbox):
+    config = sandbox.tap_config(crm_modules=["Quotes"], crm_detail_reads_max_per_run=25)
+    expected = sandbox.records("Quotes")
+
+    first = run_tap(config)
+    second = run_tap(config, state=first.state)
+    third = run_tap(config, state=second.state)
+    fourth = run_tap(config, state=third.state)
+
+    assert first.summary["incomplete_records"] == {"Quotes": len(expected) - 25}
+    assert len(first.state["bookmarks"]["quotes"]["detail_pending"]) == len(expected) - 25
+    latest = {}
+    for run in (first, second, third):
+        for record in run.records["quotes"]:
+            latest[record["id"]] = record
+    assert latest == expected  # the completed versions replace the incomplete ones
+    assert len(second.ids("quotes")) == 25
+    assert "detail_pending" not in third.state["bookmarks"]["quotes"]
+    assert fourth.ids("quotes") == []
+    assert sandbox.stats.requests["record"] == len(expected)  # each record read once
