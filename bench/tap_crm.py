@@ -10,6 +10,10 @@ The sandbox runs in its own process. For modules of 40, 60 and 120 fields it mea
   * API calls and credits per 10,000 records, beside the floor ceil(n/200) * ceil(fields/50),
 at zero latency and with 100 ms added to every API call.
 
+Then, for a Quotes-like module whose lists leave values out (line items, rich text: every record
+needs a single-record read), the cost of ``crm_detail_reads`` per 10,000 records: API calls,
+credits and wall time with the setting on and off (``--detail-records``, ``--only-details``).
+
     python bench/tap_crm.py --only bulk-read [--bulk-sizes 50000:72,50000:24,250000:24]
     python bench/tap_crm.py --only parallel
 
@@ -37,10 +41,14 @@ REPO = Path(__file__).resolve().parent.parent
 TAP = Path(sys.executable).with_name("tap-zoho")
 
 
-def start_sandbox(modules: list[str], config_path: Path) -> tuple[subprocess.Popen, str]:
+def start_sandbox(
+    modules: list[str], config_path: Path, detail_modules: list[str] = ()
+) -> tuple[subprocess.Popen, str]:
     args = [sys.executable, "-m", "tests.zoho_sandbox", "--config-out", str(config_path)]
     for module in modules:
         args += ["--module", module]
+    for module in detail_modules:
+        args += ["--detail-module", module]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     return proc, url
@@ -52,7 +60,7 @@ def control(url: str, action: str, body: dict | None = None) -> dict:
     return requests.post(f"{url}/__sandbox__/{action}", json=body, timeout=30).json()
 
 
-def run_tap(config: dict, module: str) -> tuple[float, float]:
+def run_tap(config: dict, module: str, **settings) -> tuple[float, float]:
     """Run tap-zoho on one module: (seconds for the whole process, seconds reading the module).
 
     The second figure comes from the tap's own "N records read in Xs" line: it leaves out
@@ -65,6 +73,7 @@ def run_tap(config: dict, module: str) -> tuple[float, float]:
                 "crm_modules": [module],
                 "crm_include_deleted": False,
                 "progress_interval_seconds": 3600,
+                **settings,
             },
             handle,
         )
@@ -196,12 +205,53 @@ def bench_parallel(modules: int = 12, records: int = 2000, latency: float = 0.1)
         proc.wait()
 
 
+DETAIL_MODULE = "Detail_X"
+
+
+def detail_reads(url: str, config: dict, n: int) -> None:
+    """Calls, credits and seconds per 10,000 records with crm_detail_reads on and off."""
+    scale = 10_000 / n
+    print(f"\ncrm_detail_reads: {n:,} records of a module with line items and rich text")
+    print(
+        f"{'latency':>9}{'detail reads':>14}{'calls/10k':>11}{'credits/10k':>13}"
+        f"{'seconds/10k':>13}{'reading s/10k':>15}"
+    )
+    for latency in (0.0, 0.1):
+        control(url, "latency", {"seconds": latency})
+        for enabled in (False, True):
+            before = control(url, "stats")
+            whole, reading = run_tap(
+                config,
+                DETAIL_MODULE,
+                crm_detail_reads=enabled,
+                crm_detail_reads_max_per_run=10 * n,
+            )
+            after = control(url, "stats")
+            calls = sum(after["requests"].values()) - sum(before["requests"].values())
+            credit_count = after["credits"] - before["credits"]
+            print(
+                f"{latency * 1000:>7.0f}ms{'on' if enabled else 'off':>14}{calls * scale:>11,.0f}"
+                f"{credit_count * scale:>13,.0f}{whole * scale:>13,.1f}{reading * scale:>15,.1f}"
+            )
+
+
+def bench_details(records: int) -> None:
+    """The detail-read cost alone, on a sandbox serving only the Quotes-like module."""
+    workdir = Path(tempfile.mkdtemp())
+    proc, url = start_sandbox([], workdir / "c.json", [f"{DETAIL_MODULE}:{records}"])
+    try:
+        detail_reads(url, json.loads((workdir / "c.json").read_text()), records)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument(
         "--only",
-        choices=["get-records", "bulk-read", "parallel"],
+        choices=["get-records", "bulk-read", "parallel", "details"],
         help="run one part (default: all)",
     )
     parser.add_argument(
@@ -209,7 +259,14 @@ def main() -> None:
         default="50000:72,50000:24,250000:24",
         help="RECORDS:FIELDS list for the Bulk Read comparison",
     )
+    parser.add_argument("--detail-records", type=int, default=2_000)
+    parser.add_argument("--only-details", action="store_true", help="same as --only details")
     args = parser.parse_args()
+    if args.only_details:
+        args.only = "details"
+    if args.only == "details":
+        bench_details(args.detail_records)
+        return
     if args.only in {None, "bulk-read"}:
         sizes = [tuple(int(x) for x in pair.split(":")) for pair in args.bulk_sizes.split(",")]
         bench_bulk_read(sizes)  # type: ignore[arg-type]
@@ -220,7 +277,11 @@ def main() -> None:
     n = args.records
     shapes = {"Wide40_X": 40, "Wide60_X": 60, "Wide120_X": 120}
     workdir = Path(tempfile.mkdtemp())
-    proc, url = start_sandbox([f"{m}:{f}:{n}" for m, f in shapes.items()], workdir / "c.json")
+    proc, url = start_sandbox(
+        [f"{m}:{f}:{n}" for m, f in shapes.items()],
+        workdir / "c.json",
+        [f"{DETAIL_MODULE}:{args.detail_records}"],
+    )
     try:
         config = json.loads((workdir / "c.json").read_text())
         token = requests.post(
@@ -266,6 +327,7 @@ def main() -> None:
                     f"{n / raw_seconds:>11,.0f}{raw_seconds / tap_seconds:>9.2f}"
                     f"{calls * scale:>11,.0f}{floor * scale:>11,.0f}{credit_count * scale:>13,.0f}"
                 )
+        detail_reads(url, config, args.detail_records)
     finally:
         proc.terminate()
         proc.wait()

@@ -2,8 +2,11 @@
 
 Zoho allows about 10 token mints per refresh token per 10 minutes and keeps only the newest 15
 access tokens alive (``shared/zoho-api.md`` 1.4), so the token is minted lazily, reused until
-shortly before it expires, and re-minted only when Zoho says it is no longer valid. Token-endpoint
-errors often arrive with HTTP 200 (pitfall 6): the body decides.
+shortly before it expires, and re-minted only when Zoho says it is no longer valid. "Shortly" scales
+with the lifetime (at most 120 s, at most a tenth of it), so short-lived tokens are reused too.
+Token-endpoint errors often arrive with HTTP 200 (pitfall 6): the body decides. A refresh
+throttled in the middle of a run (other jobs share the refresh token) is retried with backoff for
+a bounded time; the run's first token failing stays one clear error.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ if t.TYPE_CHECKING:
     import logging
 
 EXPIRY_MARGIN_SECONDS = 120
+EXPIRY_MARGIN_SHARE = 0.1
 TRANSIENT_TOKEN_TRIES = 4
+THROTTLE_FIRST_WAIT_SECONDS = 5.0
+THROTTLE_MAX_STEP_SECONDS = 60.0
+THROTTLED = "Access Denied"
 
 _TOKEN_ERRORS = {
     "invalid_client": (
@@ -41,6 +48,15 @@ _TOKEN_ERRORS = {
         "minutes and avoid running many jobs that each mint tokens"
     ),
 }
+
+
+class TokenThrottledError(ZohoAuthError):
+    """Zoho Accounts refused to mint a token for now (``Access Denied``)."""
+
+
+def expiry_margin(lifetime: float) -> float:
+    """Seconds before expiry at which a token is renewed: 120 s, or a tenth of a short life."""
+    return min(EXPIRY_MARGIN_SECONDS, max(lifetime, 0.0) * EXPIRY_MARGIN_SHARE)
 
 
 @dataclass(frozen=True, repr=False)
@@ -62,6 +78,7 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         client: OAuthClient,
         timeout: float,
         logger: logging.Logger,
+        throttle_max_wait: float = 600.0,
     ) -> None:
         """Keep the credentials in memory only; nothing is written back to the config."""
         super().__init__()
@@ -75,10 +92,12 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         }
         self._timeout = timeout
         self._logger = logger
+        self._throttle_max_wait = throttle_max_wait
         self._lock = threading.Lock()
         self._session = requests.Session()
         self.access_token: str | None = None
         self.expires_at = 0.0
+        self.renew_at = 0.0
         self.api_domain: str | None = None
         self.token_proven = False
         self.mints = 0
@@ -92,9 +111,9 @@ class ZohoAuthenticator(APIAuthenticatorBase):
     def current_token(self) -> str:
         """The live access token, minted now if there is none or it is about to expire."""
         with self._lock:
-            if self.access_token is None or time.time() >= self.expires_at - EXPIRY_MARGIN_SECONDS:
-                self._mint()
-            assert self.access_token is not None  # noqa: S101 - _mint sets it or raises
+            if self.access_token is None or time.time() >= self.renew_at:
+                self._renew()
+            assert self.access_token is not None  # noqa: S101 - _renew sets it or raises
             return self.access_token
 
     def token_rejected(self, used_token: str | None) -> bool:
@@ -117,6 +136,52 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         self.token_proven = True
 
     # ------------------------------------------------------------------ minting
+    def _renew(self) -> None:
+        """Mint a token; mid-run, ride out a throttle for ``throttle_max_wait`` seconds.
+
+        A throttled renewal while the current token is still valid keeps that token and tries
+        again a little later; without a valid token it waits with doubling steps.
+        """
+        waited = 0.0
+        step = min(THROTTLE_FIRST_WAIT_SECONDS, max(self._throttle_max_wait / 10, 0.1))
+        while True:
+            try:
+                self._mint()
+            except TokenThrottledError as exc:
+                if self.mints == 0:
+                    raise  # the run's first token: one clear error, nothing to wait for
+                now = time.time()
+                if self.access_token is not None and now < self.expires_at - 1:
+                    self.renew_at = min(self.expires_at - 1, now + step)
+                    self._logger.warning(
+                        "Zoho Accounts throttled the token refresh (%s); the current token is "
+                        "valid for %.0fs more, trying again then.",
+                        THROTTLED,
+                        self.expires_at - now,
+                    )
+                    return
+                if waited >= self._throttle_max_wait:
+                    msg = (
+                        f"{exc}; still refused after retrying for {waited:.0f}s "
+                        "(token_throttle_max_wait_seconds)"
+                    )
+                    raise ZohoAuthError(msg) from None
+                pause = min(step, self._throttle_max_wait - waited)
+                self._logger.warning(
+                    "Zoho Accounts throttled the token refresh mid-run (%s: other jobs share this "
+                    "refresh token, or too many refreshes); retrying in %.0fs (waited %.0fs of at "
+                    "most %.0fs).",
+                    THROTTLED,
+                    pause,
+                    waited,
+                    self._throttle_max_wait,
+                )
+                time.sleep(pause)
+                waited += pause
+                step = min(step * 2, THROTTLE_MAX_STEP_SECONDS)
+            else:
+                return
+
     def _mint(self) -> None:
         body = self._post_token_request()
         error = body.get("error")
@@ -124,7 +189,8 @@ class ZohoAuthenticator(APIAuthenticatorBase):
             template = _TOKEN_ERRORS.get(
                 str(error), "Zoho Accounts refused the token request ({error})"
             )
-            raise ZohoAuthError(
+            kind = TokenThrottledError if error == THROTTLED else ZohoAuthError
+            raise kind(
                 template.format(
                     accounts=self.accounts_domain,
                     error=error,
@@ -135,13 +201,18 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         if not isinstance(token, str) or not token:
             msg = f"Zoho Accounts at {self.accounts_domain} answered without an access_token"
             raise ZohoAuthError(msg)
+        lifetime = _lifetime_seconds(body)
+        now = time.time()
         self.access_token = token
         self.token_proven = False
-        self.expires_at = time.time() + _lifetime_seconds(body)
+        self.expires_at = now + lifetime
+        self.renew_at = self.expires_at - expiry_margin(lifetime)
         self.api_domain = body.get("api_domain")
         self.mints += 1
         self._logger.info(
-            "Obtained a Zoho access token (valid %ds).", int(self.expires_at - time.time())
+            "Obtained a Zoho access token (valid %ds, renewed %ds before expiry).",
+            int(lifetime),
+            int(expiry_margin(lifetime)),
         )
 
     def _post_token_request(self) -> dict[str, Any]:

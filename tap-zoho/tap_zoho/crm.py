@@ -2,8 +2,10 @@
 
 Wide modules are read in groups of at most 50 fields (``fields`` is capped, pitfall 2). Every group
 asks the same question (same window, same page), so the groups return the same records and merge
-by ``id``; a record that moved between two calls is fetched by ``ids`` instead (pitfall 3). Deleted
-records come from ``/{module}/deleted`` with their own bookmark and are emitted with
+by ``id``; a record that moved between two calls is fetched by ``ids`` instead (pitfall 3).
+Every list asks for converted and unapproved records too (``converted``/``approved`` default to
+hiding them, 3.1); values a list leaves out are completed by :mod:`.details`. Deleted records come
+from ``/{module}/deleted`` (``type=all``) with their own bookmark and are emitted with
 ``_sdc_deleted_at`` set (``shared/zoho-api.md`` 4.1).
 """
 
@@ -18,6 +20,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from .bookmarks import KeysetBookmarks
 from .bulk_read import BulkBackfill
 from .client import ZohoStream
+from .details import DetailPlan
 from .errors import ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
 from .parallel import ParallelSync
@@ -30,9 +33,15 @@ MODIFIED_TIME = "Modified_Time"
 MAX_FIELDS_PER_CALL = 50
 MAX_IDS_PER_CALL = 100
 MAX_PARALLEL_GROUPS = 4  # well under Zoho's per-organisation concurrency (10 and up)
+MAX_PARALLEL_DETAILS = 4
+# Get Records hides converted Leads (converted=false) and records under approval (approved=true)
+# by default; every list read asks for all of them.
+ALL_RECORDS = {"converted": "both", "approved": "both"}
 DISCRETE_CAP = 2000
 DELETED_SINCE = "deleted_since"
 DELETED_SEEN = "deleted_seen"
+DETAIL_PENDING = "detail_pending"  # ids emitted with list values only, completed on a later run
+MAX_DETAIL_PENDING = 100_000
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -78,6 +87,11 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         self.has_modified_time = MODIFIED_TIME in self.field_names
         self._bigints = bigint_fields(fields)
         self.field_meta = {str(f["api_name"]): f for f in fields if f.get("api_name")}
+        self._field_meta = fields
+        self._incomplete = 0
+        self._pending_before: list[str] = []
+        self._capped: list[str] = []
+        self._completed: set[str] = set()
         self._allowed_keys = {"id", *self.field_names}
         super().__init__(
             tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields)
@@ -91,9 +105,16 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         yield from self.isolated(self.module_name, self._live_then_deleted(context))
 
     def _live_then_deleted(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        self._pending_before = list(self.get_context_state(context).get(DETAIL_PENDING) or [])
         backfill = BulkBackfill(self, context)  # a first full sync of a large module
         yield from backfill.records()
         yield from backfill.follow_up(self._live_records(context))
+        if self._detail_plan and (self._pending_before or self._capped):
+            self._bookmark_paused = True  # older records, completed: the bookmark stays
+            try:
+                yield from self._catch_up(context)
+            finally:
+                self._bookmark_paused = False
         if self.config.get("crm_include_deleted", True):
             self._bookmark_paused = True  # deletions have their own bookmark
             try:
@@ -156,10 +177,14 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                 cursor.accept([r["id"] for r in rows], more=more, next_token=token)
             if rows and len(groups) > 1:
                 rows = self._merge_groups(rows, groups[1:], pages[1:], context)
+            if rows and self._detail_plan:
+                self._complete(rows, context)
             for row in rows:
                 yield self._clean(row)
             progress.add(len(rows))
         progress.done()
+        if self._incomplete:
+            self._tap.summary.incomplete(self.module_name, self._incomplete)  # type: ignore[attr-defined]
 
     def _total(self, bookmark: int | None) -> int | None:
         """How many records a full sync will read, for the ETA (one credit; None if unknown)."""
@@ -180,6 +205,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             "per_page": self._per_page,
             "sort_by": self._sort_by,
             "sort_order": "asc",
+            **ALL_RECORDS,
         }
         if request.page_token:
             params["page_token"] = request.page_token
@@ -227,7 +253,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             missing = [rid for rid in merged if rid not in found]
             for start in range(0, len(missing), MAX_IDS_PER_CALL):
                 chunk = missing[start : start + MAX_IDS_PER_CALL]
-                params = {"fields": ",".join(fields), "ids": ",".join(chunk)}
+                params = {"fields": ",".join(fields), "ids": ",".join(chunk), **ALL_RECORDS}
                 body = self.get_json(self.path, params, None, context) or {}
                 found.update({r["id"]: r for r in body.get("data") or [] if r.get("id") in merged})
             for rid in list(merged):
@@ -241,6 +267,138 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                     )
                     del merged[rid]
         return list(merged.values())
+
+    # ------------------------------------------------------------------ detail reads
+    @cached_property
+    def _detail_plan(self) -> DetailPlan:
+        selected = {name for group in self._field_groups() for name in group}
+        return DetailPlan.for_fields(self._field_meta, selected)
+
+    @cached_property
+    def _detail_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(
+            max_workers=MAX_PARALLEL_DETAILS, thread_name_prefix=f"{self.name}-details"
+        )
+
+    def _complete(self, rows: list[dict[str, t.Any]], context: t.Any) -> None:
+        """Fill in the values the list left out, by single-record reads within the run's budget."""
+        plan = self._detail_plan
+        wanted = [row for row in rows if plan.needs_detail(row)]
+        if not wanted:
+            return
+        if not self.config.get("crm_detail_reads", True):
+            self._incomplete += len(wanted)
+            return
+        budget = self._tap.detail_budget  # type: ignore[attr-defined]
+        granted = budget.take(len(wanted))
+        if granted < len(wanted):
+            self._incomplete += len(wanted) - granted
+            self._remember_pending([row["id"] for row in wanted[granted:]], context)
+            if budget.first_refusal():
+                self.logger.warning(
+                    "crm_detail_reads_max_per_run (%d) reached in %s: the remaining records of "
+                    "this run keep the list's values (subforms, multi-select and multi-user "
+                    "lookups, line items empty; rich text cut at 500 characters); later runs "
+                    "complete them.",
+                    int(self.config.get("crm_detail_reads_max_per_run", 10_000)),
+                    self.module_name,
+                )
+        ids = [row["id"] for row in wanted[:granted]]
+        details = self._read_details(ids, plan.params(), context)
+        for row, detail in zip(wanted[:granted], details, strict=True):
+            self._completed.add(row["id"])
+            if detail is None:
+                self._incomplete += 1
+                self.logger.info(
+                    "%s record %s vanished before its single-record read.",
+                    self.module_name,
+                    row["id"],
+                )
+                continue
+            truncated = plan.merge(row, detail)
+            if truncated:
+                self._incomplete += 1
+                self.logger.warning(
+                    "%s record %s: Zoho says %s hold more rows than a single-record read returns.",
+                    self.module_name,
+                    row["id"],
+                    ", ".join(truncated),
+                )
+
+    def _read_details(
+        self, ids: list[str], params: dict[str, str], context: t.Any
+    ) -> list[dict[str, t.Any] | None]:
+        """Single-record reads of ``ids``, a few at a time, in order."""
+        futures = [self._detail_pool.submit(self._detail, rid, params, context) for rid in ids]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()  # the module stops: no more calls on its behalf
+            raise
+
+    def _remember_pending(self, ids: list[str], context: t.Any) -> None:
+        """Note records emitted incomplete, in state before any STATE covers them."""
+        self._capped += ids
+        state = self.get_context_state(context)
+        pending = state.setdefault(DETAIL_PENDING, list(self._pending_before))
+        room = MAX_DETAIL_PENDING - len(pending)
+        pending += ids[: max(room, 0)]
+        if room < len(ids):
+            self.logger.warning(
+                "%s: more than %d records wait for their single-record read; the rest stay "
+                "incomplete until they change or a full refresh.",
+                self.module_name,
+                MAX_DETAIL_PENDING,
+            )
+
+    def _catch_up(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+        """Complete records an earlier run emitted with list values only, within the budget.
+
+        Each is read whole (one credit) and emitted again: same ``Modified_Time``, whole values,
+        so targets keeping the last version of a tie replace the incomplete one.
+        """
+        state = self.get_context_state(context)
+        capped = set(self._capped)
+        todo = [
+            rid for rid in self._pending_before if rid not in self._completed and rid not in capped
+        ]
+        still: list[str] = todo
+        if todo and self.config.get("crm_detail_reads", True):
+            granted = self._tap.detail_budget.take(len(todo))  # type: ignore[attr-defined]
+            still = todo[granted:]
+            selected = {"id", *(name for group in self._field_groups() for name in group)}
+            for record in self._read_details(todo[:granted], {}, context):
+                if record is None:
+                    continue  # deleted since: the deletions pass reports it
+                if self._detail_plan.truncated(record):
+                    self._incomplete += 1
+                for extra in record.keys() - selected:
+                    del record[extra]
+                yield self._clean(record)
+            self.logger.info(
+                "%s: completed %d records an earlier run left incomplete; %d still wait.",
+                self.module_name,
+                granted,
+                len(still) + len(self._capped),
+            )
+        pending = (still + self._capped)[:MAX_DETAIL_PENDING]
+        if pending:
+            state[DETAIL_PENDING] = pending
+        else:
+            state.pop(DETAIL_PENDING, None)
+
+    def _detail(self, rid: str, params: dict[str, str], context: t.Any) -> dict[str, t.Any] | None:
+        """``GET /{module}/{id}``: the whole record, or None when it is gone (204 or 400)."""
+        try:
+            body = self.get_json(f"{self.path}/{rid}", params, None, context)
+        except ZohoApiError as exc:
+            if exc.code == "INVALID_DATA":
+                return None
+            raise
+        data = (body or {}).get("data") or []
+        found = [r for r in data if isinstance(r, dict) and r.get("id") == rid]
+        return found[0] if found else None
 
     def _clean(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         """Drop ``$`` UI flags (not fields); ``bigint`` numbers become strings, as typed."""

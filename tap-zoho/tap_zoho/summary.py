@@ -21,6 +21,7 @@ class RunSummary:
     failed_modules: list[dict[str, object]] = field(default_factory=list)
     cut_short_modules: list[dict[str, object]] = field(default_factory=list)
     credits_used: int = 0
+    incomplete_records: dict[str, int] = field(default_factory=dict)
     _fatal: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,6 +51,11 @@ class RunSummary:
                 }
             )
 
+    def incomplete(self, module: str, records: int) -> None:
+        """Record records emitted with list values only (detail reads off or over the cap)."""
+        with self._lock:
+            self.incomplete_records[module] = self.incomplete_records.get(module, 0) + records
+
     @property
     def success(self) -> bool:
         """False when a failure should make the run exit non-zero."""
@@ -61,7 +67,7 @@ class RunSummary:
             int(m["record_count"])  # type: ignore[call-overload]
             for m in [*self.synced_modules, *self.cut_short_modules]
         )
-        return {
+        report: dict[str, object] = {
             "success": self.success,
             "synced_modules": self.synced_modules,
             "failed_modules": self.failed_modules,
@@ -70,6 +76,9 @@ class RunSummary:
             "total_records": synced_total,
             "errors": [f"{m['module']}: {m['error']}" for m in self.failed_modules],
         }
+        if self.incomplete_records:
+            report["incomplete_records"] = dict(self.incomplete_records)
+        return report
 
     def to_json(self) -> str:
         """One line of JSON."""

@@ -15,6 +15,7 @@ from .books import books_streams
 from .credits import CreditBudget, GatedSession
 from .crm import CrmModuleStream, CrmSettingsReader
 from .datacenters import accounts_domain_for, normalise_api_domain
+from .details import DetailBudget
 from .errors import ModuleUnavailableError, ZohoError
 from .finance import Pacer, organization_ids
 from .inventory import inventory_streams
@@ -128,6 +129,30 @@ class TapZoho(ParallelTap):
             description="Emit deleted CRM records with _sdc_deleted_at set.",
         ),
         th.Property(
+            "crm_detail_reads",
+            th.BooleanType,
+            default=True,
+            description="Read a record once more (GET /{module}/{id}, one credit) when its list "
+            "values can be incomplete: subforms, multi-select and multi-user lookups, line items "
+            "(always left out of lists), rich text 500 characters long (cut in lists).",
+        ),
+        th.Property(
+            "crm_detail_reads_max_per_run",
+            th.IntegerType(minimum=0),
+            default=10_000,
+            description="At most this many single-record reads (credits) per run; past it "
+            "records keep their list values, with a warning and a count in the run summary, "
+            "and later runs complete them.",
+        ),
+        th.Property(
+            "token_throttle_max_wait_seconds",
+            th.NumberType(minimum=0),
+            default=600,
+            description="When Zoho throttles a token refresh mid-run (Access Denied), keep "
+            "retrying with backoff for up to this long. A refusal of the run's first token "
+            "fails at once.",
+        ),
+        th.Property(
             "strict_modules",
             th.BooleanType,
             default=False,
@@ -229,7 +254,13 @@ class TapZoho(ParallelTap):
             ),
             timeout=float(self.config.get("request_timeout", 60)),
             logger=self.logger,
+            throttle_max_wait=float(self.config.get("token_throttle_max_wait_seconds", 600)),
         )
+
+    @cached_property
+    def detail_budget(self) -> DetailBudget:
+        """Single-record reads this run may still make (``crm_detail_reads_max_per_run``)."""
+        return DetailBudget(int(self.config.get("crm_detail_reads_max_per_run", 10_000)))
 
     @cached_property
     def summary(self) -> RunSummary:

@@ -24,7 +24,26 @@ from tests.e2e.test_pipe import utc
 from tests.zoho_sandbox import BOOKS_ORG
 
 MELTANO = REPO / ".venv-meltano" / "bin" / "meltano"
-CRM = ["Leads", "Accounts", "Deals", "Contacts", "Projects_X", "Contacts_X_Deals"]
+CRM = [
+    "Leads",
+    "Accounts",
+    "Deals",
+    "Contacts",
+    "Projects_X",
+    "Contacts_X_Deals",
+    "Quotes",
+    "Invoices",
+    "Sales_Orders",
+    "Purchase_Orders",
+]
+
+
+def readme_line_item_view() -> str:
+    """The ``CREATE VIEW`` of tap-zoho's README ("Line items as rows"), as users copy it."""
+    text = (REPO / "tap-zoho" / "README.md").read_text()
+    block = text.split("### Line items as rows", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    return next(part for part in block.split(";") if "CREATE VIEW" in part).strip()
+
 
 pytestmark = pytest.mark.skipif(
     not MELTANO.exists(), reason="the Meltano CLI is installed by `make test` (.venv-meltano)"
@@ -123,6 +142,28 @@ def test_full_then_incremental_run_leaves_clickhouse_equal_to_the_sandbox(sandbo
     )
     assert state["singer_state"]["bookmarks"]["leads"]["replication_key_value"]
     assert "Sync summary" in second.stderr
+    converted = [r for r in sandbox.records("Leads").values() if r["Converted__s"]]
+    assert converted  # compared above with every other lead, like the unapproved ones
+    query(tmp_path / "clickhouse", readme_line_item_view())
+    items = {
+        (row[0], row[1]): row[2:]
+        for row in query(
+            tmp_path / "clickhouse",
+            "SELECT quote_id, line_item_id, product_id, quantity, net_total FROM zoho_quoted_items",
+        )
+    }
+    expected = {
+        (rid, item["id"]): [item["Product_Name"]["id"], item["Quantity"], item["Net_Total"]]
+        for rid, quote in sandbox.records("Quotes").items()
+        for item in quote["Quoted_Items"]
+    }
+    assert items.keys() == expected.keys()
+    for key, (product, quantity, net_total) in items.items():
+        assert [product, quantity, Decimal(str(net_total))] == [
+            expected[key][0],
+            expected[key][1],
+            Decimal(str(expected[key][2])),
+        ]
 
 
 def erp_meltano_env(sandbox, tmp_path, erp_db) -> dict[str, str]:

@@ -205,7 +205,7 @@ def test_the_default_world_covers_every_data_type_and_the_awkward_modules():
         "consent_lookup",
         "linetax",
     }
-    assert not modules["Invoices"].permitted
+    assert not modules["Forecasts"].permitted
     assert not modules["Visits"].api_supported
     assert modules["Projects_X"].generated_type == "custom"
     assert modules["Campaigns"].records == {}

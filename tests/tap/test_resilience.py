@@ -77,7 +77,7 @@ def test_a_module_without_permission_is_skipped_while_the_others_complete(sandbo
 
     assert run.error is None  # auto-discovered modules without access are warnings
     failed = {m["module"]: m["error"] for m in run.summary["failed_modules"]}
-    assert "NO_PERMISSION" in failed["Invoices"]
+    assert "NO_PERMISSION" in failed["Forecasts"]
     assert "api_supported" in failed["Visits"]
     assert "field metadata" in failed["Social"]
     synced = {m["module"] for m in run.summary["synced_modules"]}
@@ -88,10 +88,10 @@ def test_a_module_without_permission_is_skipped_while_the_others_complete(sandbo
 
 
 def test_a_named_module_that_fails_makes_the_run_fail_after_the_others_complete(sandbox):
-    run = run_tap(sandbox.tap_config(crm_modules=["Invoices", "Accounts", "Nope"]))
+    run = run_tap(sandbox.tap_config(crm_modules=["Forecasts", "Accounts", "Nope"]))
 
     assert run.error is not None
-    assert "Invoices" in str(run.error)
+    assert "Forecasts" in str(run.error)
     assert "Nope" in str(run.error)
     assert _complete(run, sandbox, "Accounts", "accounts")
 

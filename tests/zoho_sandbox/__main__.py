@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from .bulk_read import BulkOptions
-from .seed import default_specs, wide_module_spec
+from .seed import default_specs, detail_module_spec, wide_module_spec
 from .server import Sandbox
 
 
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zone", default="Asia/Kolkata", help="time zone of the API user")
     parser.add_argument("--config-out", type=Path, help="write a tap-zoho config JSON here")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each API call")
+    parser.add_argument("--token-ttl", type=int, default=3600, help="access-token lifetime (s)")
     parser.add_argument(
         "--module",
         action="append",
@@ -46,11 +47,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Bulk Read leaves converted and unapproved records out",
     )
+    parser.add_argument(
+        "--detail-module",
+        action="append",
+        default=[],
+        metavar="NAME:RECORDS",
+        help="also serve a Quotes-like module with line items and rich text (repeatable)",
+    )
     args = parser.parse_args(argv)
     bulk = BulkOptions(args.bulk_delay, args.bulk_page_size, args.bulk_hide_converted)
 
-    specs = [wide_module_spec(*_shape(m)) for m in args.module] or default_specs(args.scale)
-    sandbox = Sandbox(specs=specs, zone=args.zone, bulk=bulk)
+    specs = [wide_module_spec(*_shape(m)) for m in args.module]
+    for text in args.detail_module:
+        name, records = text.split(":")
+        specs.append(detail_module_spec(name, int(records)))
+    specs = specs or default_specs(args.scale)
+    sandbox = Sandbox(specs=specs, zone=args.zone, token_ttl=args.token_ttl, bulk=bulk)
     sandbox.faults.latency_seconds = args.latency
     url = sandbox.start(args.port)
     if args.config_out:

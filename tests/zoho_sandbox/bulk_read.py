@@ -25,7 +25,6 @@ from typing import Any
 
 from .crm_api import ApiError
 from .store import CrmStore, FieldMeta, Module, epoch_of
-from .visibility import is_converted, is_unapproved
 
 BASE = "/crm/bulk/v8/read"
 CREATE_COST, POLL_COST, DOWNLOAD_COST = 50, 1, 1
@@ -311,11 +310,8 @@ class BulkRead:
     def _matching(self, module: Module, criteria: Any) -> list[str]:
         ids = sorted(module.records, key=int)
         if self.options.hide_converted:
-            ids = [
-                rid
-                for rid in ids
-                if not (is_converted(module.records[rid]) or is_unapproved(module.records[rid]))
-            ]
+            # The other reading: the export holds only what Get Records shows by default.
+            ids = [rid for rid in ids if module.listed(rid, converted="false", approved="true")]
         if criteria is not None:
             ids = [rid for rid in ids if _matches(module, module.records[rid], criteria)]
         return ids

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from . import visibility
 from .store import CrmStore, Module, epoch_of
-from .visibility import visible_to
 
 
 @dataclass
@@ -28,6 +28,8 @@ class Limits:
     token_ttl_seconds: int = 86_400
     max_ids: int = 100
     deleted_page_cap: bool = True
+    rich_text_list_chars: int = 500
+    detail_array_cap: int | None = None  # rows of a subform/lookup array a single GET returns
 
 
 class ApiError(Exception):
@@ -52,6 +54,34 @@ class PageToken:
 
 
 SORTABLE = ("id", "Created_Time", "Modified_Time")
+# Values a list (Get Records) leaves out: they come only with a single-record GET (3.2).
+LIST_OMITTED_TYPES = {"subform", "multiselectlookup", "multiuserlookup", "lineitem"}
+LINE_ITEM_FIELDS = {
+    "Quotes": "Quoted_Items",
+    "Invoices": "Invoiced_Items",
+    "Sales_Orders": "Ordered_Items",
+    "Purchase_Orders": "Purchased_Items",
+}
+VISIBILITY_PARAMS = {"converted": ("false", "true", "both"), "approved": ("true", "false", "both")}
+APPROVAL_STATE = "$approval_state"
+
+
+def list_omitted(module: Module) -> set[str]:
+    """Fields whose values Get Records leaves out (subforms, multi lookups, line items)."""
+    omitted = {f.api_name for f in module.fields if f.data_type in LIST_OMITTED_TYPES}
+    line_items = LINE_ITEM_FIELDS.get(module.api_name)
+    if line_items and module.has_field(line_items):
+        omitted.add(line_items)
+    return omitted
+
+
+def rich_text_fields(module: Module) -> set[str]:
+    """``textarea`` fields with ``textarea.type = "rich_text"``: cut at 500 characters in lists."""
+    return {
+        f.api_name
+        for f in module.fields
+        if f.data_type == "textarea" and (f.extra.get("textarea") or {}).get("type") == "rich_text"
+    }
 
 
 class CrmApi:
@@ -149,7 +179,18 @@ class CrmApi:
             )
         since = self._if_modified_since(headers)
         ids = self._ids_param(query)
-        bound = (name, tuple(fields), per_page, sort_by, sort_order, since, tuple(ids or ()))
+        converted, approved = (self._choice(query, key) for key in VISIBILITY_PARAMS)
+        bound = (
+            name,
+            tuple(fields),
+            per_page,
+            sort_by,
+            sort_order,
+            since,
+            tuple(ids or ()),
+            converted,
+            approved,
+        )
 
         token = query.get("page_token")
         if token is not None and "page" in query:
@@ -174,18 +215,25 @@ class CrmApi:
                 )
 
         matching = self.store.window(
-            module, sort_by=sort_by, descending=sort_order == "desc", modified_after=since, ids=ids
+            module,
+            sort_by=sort_by,
+            descending=sort_order == "desc",
+            modified_after=since,
+            ids=ids,
+            converted=converted,
+            approved=approved,
         )
-        if "converted" in query or "approved" in query:
-            matching = [rid for rid in matching if visible_to(query, module.records[rid])]
         chunk = matching[offset : offset + per_page]
         if not chunk:
             return (304 if since is not None and offset == 0 else 204), None
         more = offset + per_page < len(matching)
         next_token = self._mint_token(bound, offset + per_page) if more else None
+        omitted, rich = list_omitted(module), rich_text_fields(module)
         with self.store.lock:
             data = [
-                self._project(module.records[rid], fields) for rid in chunk if rid in module.records
+                self._list_row(module, rid, fields, omitted, rich)
+                for rid in chunk
+                if rid in module.records
             ]
         info = {
             "per_page": per_page,
@@ -205,12 +253,69 @@ class CrmApi:
         return 200, {"data": data, "info": info}
 
     @staticmethod
-    def _project(record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    def _project(module: Module, rid: str, fields: list[str]) -> dict[str, Any]:
+        record = module.records[rid]
         out = {"id": record["id"]}
         for name in fields:
-            out[name] = record.get(name)
+            if name == APPROVAL_STATE:
+                out[name] = "approved" if module.is_approved(rid) else "approval_process_pending"
+            else:
+                out[name] = record.get(name)
         out["$editable"] = True
+        out["$approved"] = module.is_approved(rid)
+        if module.has_field("Converted__s") or "$converted" in record:
+            out["$converted"] = visibility.is_converted(record)
         return out
+
+    def _list_row(
+        self, module: Module, rid: str, fields: list[str], omitted: set[str], rich: set[str]
+    ) -> dict[str, Any]:
+        """A record as a list shows it: omitted kinds null, rich text cut at 500 characters."""
+        out = self._project(module, rid, fields)
+        cut = self.limits.rich_text_list_chars
+        for name in fields:
+            if name in omitted:
+                out[name] = None
+            elif name in rich and isinstance(out[name], str):
+                out[name] = out[name][:cut]
+        return out
+
+    def record(self, name: str, rid: str, query: dict[str, str]) -> Response:
+        """``GET /crm/v8/{module}/{id}``: every value whole; ``$has_more`` for capped arrays."""
+        module = self._module(name, for_records=True)
+        if not rid.isdigit() or rid not in module.records:
+            raise ApiError(
+                400,
+                "INVALID_DATA",
+                "the related id given seems to be invalid",
+                {"resource_path_index": 1},
+            )
+        fields = self._fields_param(module, query) if query.get("fields") else module.field_names
+        with self.store.lock:
+            out = self._project(module, rid, fields)
+        cap = self.limits.detail_array_cap
+        has_more = {}
+        for field_name in sorted(list_omitted(module) & set(fields)):
+            value = out.get(field_name)
+            has_more[field_name] = cap is not None and isinstance(value, list) and len(value) > cap
+            if has_more[field_name]:
+                out[field_name] = value[:cap]
+        if has_more:
+            out["$has_more"] = has_more
+        return 200, {"data": [out]}
+
+    @staticmethod
+    def _choice(query: dict[str, str], name: str) -> str:
+        allowed = VISIBILITY_PARAMS[name]
+        value = query.get(name, allowed[0])
+        if value not in allowed:
+            raise ApiError(
+                400,
+                "INVALID_DATA",
+                "invalid data",
+                {"param_name": name, "supported_values": list(allowed)},
+            )
+        return value
 
     def _fields_param(self, module: Module, query: dict[str, str]) -> list[str]:
         raw = query.get("fields")
@@ -230,7 +335,7 @@ class CrmApi:
                 {"limit": self.limits.max_fields, "param_name": "fields"},
             )
         for f in names:
-            if f != "id" and not module.has_field(f):
+            if f not in {"id", APPROVAL_STATE} and not module.has_field(f):
                 raise ApiError(400, "INVALID_DATA", "invalid field", {"api_name": f})
         return [f for f in names if f != "id"]
 

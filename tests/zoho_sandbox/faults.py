@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class Fault:
-    """One queued fault: ``429``, ``500``, ``drop``, ``slow`` or ``auth_failure``."""
+    """One queued fault: ``429``, ``500``, ``drop``, ``slow``, ``auth_failure`` or ``throttle``.
+
+    ``throttle`` applies to the token endpoint: an ``Access Denied`` answer.
+    """
 
     kind: str
     remaining: int

@@ -14,6 +14,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 MINT_WINDOW_SECONDS = 600
+THROTTLE_DESCRIPTION = (
+    "You have made too many requests continuously. Please try again after some time."
+)
 ALL_SCOPES = (
     "ZohoCRM.modules.READ ZohoCRM.settings.READ ZohoCRM.coql.READ ZohoCRM.bulk.READ "
     "ZohoBooks.fullaccess.all ZohoInventory.FullAccess.all"
@@ -84,8 +87,13 @@ class Accounts:
         self.refresh_tokens[token] = RefreshToken(client_id, frozenset(scopes.split()))
         return token
 
-    def refresh(self, params: dict[str, str], api_domain: str) -> dict[str, object]:
-        """Handle ``grant_type=refresh_token``; raise :class:`TokenError` like Zoho does."""
+    def refresh(
+        self, params: dict[str, str], api_domain: str, *, throttled: bool = False
+    ) -> dict[str, object]:
+        """Handle ``grant_type=refresh_token``; raise :class:`TokenError` like Zoho does.
+
+        ``throttled`` refuses the mint as Zoho does when other jobs share the refresh token.
+        """
         if params.get("grant_type") != "refresh_token":
             raise TokenError("unsupported_grant_type")
         client_id = params.get("client_id", "")
@@ -101,11 +109,8 @@ class Accounts:
             now = time.monotonic()
             while rt.mints and now - rt.mints[0] > MINT_WINDOW_SECONDS:
                 rt.mints.popleft()
-            if len(rt.mints) >= self.mints_per_window:
-                raise TokenError(
-                    "Access Denied",
-                    "You have made too many requests continuously. Please try again after some time.",
-                )
+            if throttled or len(rt.mints) >= self.mints_per_window:
+                raise TokenError("Access Denied", THROTTLE_DESCRIPTION)
             rt.mints.append(now)
             self.mint_count += 1
             token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"

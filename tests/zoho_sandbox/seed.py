@@ -248,7 +248,72 @@ TYPE_SPECS: dict[str, TypeSpec] = {
         250,
         extra=(("parent_field", {"api_name": "Billing_Address", "id": "1"}),),
     ),
+    "richtext": TypeSpec(
+        "textarea",
+        "string",
+        lambda r, i: _rich_text(i),
+        50000,
+        extra=(("textarea", {"type": "rich_text"}),),
+    ),
 }
+
+
+def _is_converted(i: int) -> bool:
+    """About 4% of Leads are converted (Get Records hides them unless ``converted=both``)."""
+    return i % 25 == 3
+
+
+def _rich_text(i: int) -> str | None:
+    """HTML of every length that matters: past 500 characters, exactly 500, short, none."""
+    kind = i % 4
+    if kind == 3:
+        return None
+    body = f"<p>Note {i}: <b>ünïcode</b> &amp; more</p>"
+    target = {0: 1200 + i % 50, 1: 500, 2: 80}[kind]
+    filler = "<p>" + "x" * max(0, target - len(body) - 7) + "</p>"
+    return (body + filler)[:target] if kind else body + filler
+
+
+def _line_items(r: random.Random, i: int) -> list[dict[str, Any]]:
+    rows = []
+    for k in range(1 + i % 4):
+        quantity = float(1 + (i + k) % 5)
+        price = round(r.uniform(1, 500), 2)
+        discount = round(price * quantity * 0.05, 2) if k % 2 else 0.0
+        rows.append(
+            {
+                "id": str(5843104000001500000 + i * 10 + k),
+                "Product_Name": {
+                    "name": f"Product {(i + k) % 40}",
+                    "id": str(5843104000000800000 + (i + k) % 40),
+                },
+                "Quantity": quantity,
+                "List_Price": price,
+                "Discount": discount,
+                "Total": round(price * quantity, 2),
+                "Net_Total": round(price * quantity - discount, 2),
+                "Line_Tax": [{"name": "VAT", "percentage": 20.0, "value": 0.0, "id": "1"}],
+                "Description": f"line {k} of {i}",
+                "Sequence_Number": k + 1,
+            }
+        )
+    return rows
+
+
+# Types only some modules carry (not part of the every-type custom fields of Leads).
+SPECIAL_SPECS: dict[str, TypeSpec] = {
+    "converted": TypeSpec("boolean", "boolean", lambda r, i: _is_converted(i)),
+    "converted_time": TypeSpec(
+        "datetime", "string", lambda r, i: _dt(r, i) if _is_converted(i) else None
+    ),
+    "line_items": TypeSpec(
+        "subform",
+        "jsonarray",
+        _line_items,
+        extra=(("associated_module", {"module": "Line_Items", "id": "5843104000000060002"}),),
+    ),
+}
+
 
 # Every data type of section 2.3 once, as custom fields of the wide module.
 ALL_TYPES = list(TYPE_SPECS)
@@ -290,6 +355,7 @@ class ModuleSpec:
     with_timestamps: bool = True
     tie_group: int = 0
     seconds_apart: int = 37
+    unapproved_every: int = 0  # every n-th record is still in an approval process
 
 
 def build_fields(spec: ModuleSpec) -> tuple[list[FieldMeta], dict[str, TypeSpec]]:
@@ -298,7 +364,7 @@ def build_fields(spec: ModuleSpec) -> tuple[list[FieldMeta], dict[str, TypeSpec]
     gens: dict[str, TypeSpec] = {}
     system = SYSTEM_FIELDS if spec.with_timestamps else []
     for name, type_key in [*spec.standard, *system]:
-        type_spec = TYPE_SPECS[type_key]
+        type_spec = TYPE_SPECS.get(type_key) or SPECIAL_SPECS[type_key]
         metas.append(_meta(name, type_spec, custom=False))
         gens[name] = type_spec
     for n, type_key in enumerate(spec.custom_types):
@@ -333,7 +399,9 @@ def populate(store: CrmStore, spec: ModuleSpec, seed: int = 7) -> Module:
     for i in range(spec.records):
         values = {name: gen.gen(rng, i) for name, gen in gens.items() if name not in skip}
         offset = 0 if i < spec.tie_group else (i - spec.tie_group + 1) * spec.seconds_apart
-        store.put_record(spec.api_name, values, modified_epoch=start + offset)
+        rid = store.put_record(spec.api_name, values, modified_epoch=start + offset)
+        if spec.unapproved_every and i % spec.unapproved_every == spec.unapproved_every // 2:
+            module.unapproved.add(rid)
     return module
 
 
@@ -352,7 +420,26 @@ LEADS_STANDARD = [
     ("Tag", "tag"),
     ("Street", "address_street"),
     ("Record_Image", "profileimage"),
+    ("Converted__s", "converted"),
+    ("Converted_Date_Time", "converted_time"),
 ]
+
+
+def _inventory_module(name: str, line_items: str, records: int) -> ModuleSpec:
+    """Quotes, Invoices, Sales_Orders, Purchase_Orders: line items only on a single GET."""
+    return ModuleSpec(
+        name,
+        records,
+        [
+            ("Subject", "text"),
+            ("Account_Name", "lookup"),
+            ("Grand_Total", "currency"),
+            ("Terms_and_Conditions", "richtext"),
+            (line_items, "line_items"),
+        ],
+        [],
+        unapproved_every=9,
+    )
 
 
 def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
@@ -363,7 +450,9 @@ def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
 
     wide_custom = ALL_TYPES + ALL_TYPES[:12]  # > 50 fields in total with the standard ones
     return [
-        ModuleSpec("Leads", n(2300), LEADS_STANDARD, wide_custom, tie_group=n(450)),
+        ModuleSpec(
+            "Leads", n(2300), LEADS_STANDARD, wide_custom, tie_group=n(450), unapproved_every=40
+        ),
         ModuleSpec(
             "Accounts",
             n(300),
@@ -397,7 +486,8 @@ def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
                 ("Closing_Date", "date"),
                 ("Account_Name", "lookup"),
             ],
-            ["subform", "multiselectlookup"],
+            ["subform", "multiselectlookup", "richtext"],
+            unapproved_every=15,
         ),
         ModuleSpec(
             "Price_Books",
@@ -413,7 +503,11 @@ def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
             generated_type="custom",
         ),
         ModuleSpec("Campaigns", 0, [("Campaign_Name", "text")], []),
-        ModuleSpec("Invoices", n(20), [("Subject", "text")], [], permitted=False),
+        _inventory_module("Quotes", "Quoted_Items", n(60)),
+        _inventory_module("Invoices", "Invoiced_Items", n(40)),
+        _inventory_module("Sales_Orders", "Ordered_Items", n(40)),
+        _inventory_module("Purchase_Orders", "Purchased_Items", n(30)),
+        ModuleSpec("Forecasts", n(20), [("Name", "text")], [], permitted=False),
         ModuleSpec("Visits", 0, [("Name", "text")], [], api_supported=False),
         ModuleSpec("Approvals", 0, [("Name", "text")], [], api_supported=False),
         ModuleSpec(
@@ -446,6 +540,11 @@ def wide_module_spec(name: str, fields: int, records: int) -> ModuleSpec:
     ]
     custom = [cycle[k % len(cycle)] for k in range(custom_count)]
     return ModuleSpec(name, records, base, custom, generated_type="custom", seconds_apart=3)
+
+
+def detail_module_spec(name: str, records: int) -> ModuleSpec:
+    """A Quotes-like module (line items, rich text) whose lists leave values out, for benchmarks."""
+    return _inventory_module(name, "Quoted_Items", records)
 
 
 def seed_store(store: CrmStore, specs: list[ModuleSpec], seed: int = 7) -> None:

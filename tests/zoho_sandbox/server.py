@@ -135,6 +135,7 @@ def _json_bytes(body: Any) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     sandbox: Sandbox
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Quiet: the tests read counters, not access logs."""
@@ -190,7 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, {"error": "internal_error"})
             return
         try:
-            answer = sandbox.accounts.refresh(params, sandbox.base_url)
+            answer = sandbox.accounts.refresh(
+                params, sandbox.base_url, throttled=fault == "throttle"
+            )
         except TokenError as err:
             sandbox.stats.record(
                 "token_error", "/oauth/v2/token", sandbox.faults.token_error_status, 0
@@ -339,7 +342,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.sandbox.stats.queries.append((path, dict(query)))
             return ("records", *crm.records(module, query, headers))
         if rest[1:] == ["deleted"]:
+            with self.sandbox.stats.lock:
+                self.sandbox.stats.queries.append((path, dict(query)))
             return ("deleted", *crm.deleted(module, query, headers))
+        if len(rest) == 2 and rest[1] != "actions":  # /{module}/{id}
+            return ("record", *crm.record(module, rest[1], query))
         if rest[1:] == ["actions", "count"]:
             return ("count", *crm.count(module))
         raise ApiError(
@@ -392,6 +399,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, org.items)
         elif action == "latency":
             sandbox.faults.latency_seconds = float(args["seconds"])
+            self._send(200, {"ok": True})
+        elif action == "token_ttl":
+            sandbox.accounts.token_ttl = int(args["seconds"])
             self._send(200, {"ok": True})
         elif action == "revoke":
             sandbox.accounts.revoke_access_tokens()

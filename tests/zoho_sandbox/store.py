@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import visibility
+
 BASE_INSTANT = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -113,6 +115,7 @@ class Module:
     modified: dict[str, int] = field(default_factory=dict)
     created: dict[str, int] = field(default_factory=dict)
     deleted: list[DeletedEntry] = field(default_factory=list)
+    unapproved: set[str] = field(default_factory=set)
     _order_cache: dict[str, tuple[list[str], list[int]]] = field(default_factory=dict)
 
     @property
@@ -123,6 +126,23 @@ class Module:
     def has_field(self, name: str) -> bool:
         """True when ``name`` is a field of this module."""
         return any(f.api_name == name for f in self.fields)
+
+    def is_approved(self, rid: str) -> bool:
+        """False while the record is in an approval process (seeded, or ``$approved: false``)."""
+        return rid not in self.unapproved and not visibility.is_unapproved(self.records[rid])
+
+    def listed(self, rid: str, *, converted: str, approved: str) -> bool:
+        """Whether Get Records shows this record under ``converted`` / ``approved`` (3.1).
+
+        ``converted``: ``false`` (Zoho's default) hides converted Leads, ``true`` shows only them,
+        ``both`` shows all; ``approved``: ``true`` (default) hides records still in an approval
+        process, ``false`` shows only those, ``both`` shows all.
+        """
+        is_converted = visibility.is_converted(self.records[rid])
+        is_approved = self.is_approved(rid)
+        return (converted == "both" or (converted == "true") == is_converted) and (
+            approved == "both" or (approved == "true") == is_approved
+        )
 
     def invalidate(self) -> None:
         """Drop cached sort orders after a mutation."""
@@ -244,26 +264,41 @@ class CrmStore:
         descending: bool,
         modified_after: int | None,
         ids: list[str] | None,
+        converted: str = "both",
+        approved: str = "both",
     ) -> list[str]:
         """Ids matching a Get Records query, in response order."""
         with self.lock:
-            if ids is not None:
-                wanted = [rid for rid in ids if rid in module.records]
-                if modified_after is not None:
-                    wanted = [rid for rid in wanted if module.modified[rid] > modified_after]
-                ordered, _ = module.ordered_ids(sort_by)
-                rank = {rid: i for i, rid in enumerate(ordered) if rid in set(wanted)}
-                result = sorted(wanted, key=rank.__getitem__)
-            else:
-                ordered, keys = module.ordered_ids(sort_by)
-                if modified_after is not None and sort_by == "Modified_Time":
-                    start = bisect.bisect_right(keys, modified_after)
-                    result = ordered[start:]
-                elif modified_after is not None:
-                    result = [rid for rid in ordered if module.modified[rid] > modified_after]
-                else:
-                    result = ordered
+            result = self._window(module, sort_by, modified_after, ids)
+            if converted != "both" or approved != "both":
+                result = [
+                    rid
+                    for rid in result
+                    if module.listed(rid, converted=converted, approved=approved)
+                ]
             return list(reversed(result)) if descending else list(result)
+
+    @staticmethod
+    def _window(
+        module: Module, sort_by: str, modified_after: int | None, ids: list[str] | None
+    ) -> list[str]:
+        if ids is not None:
+            wanted = [rid for rid in ids if rid in module.records]
+            if modified_after is not None:
+                wanted = [rid for rid in wanted if module.modified[rid] > modified_after]
+            ordered, _ = module.ordered_ids(sort_by)
+            rank = {rid: i for i, rid in enumerate(ordered) if rid in set(wanted)}
+            result = sorted(wanted, key=rank.__getitem__)
+        else:
+            ordered, keys = module.ordered_ids(sort_by)
+            if modified_after is not None and sort_by == "Modified_Time":
+                start = bisect.bisect_right(keys, modified_after)
+                result = ordered[start:]
+            elif modified_after is not None:
+                result = [rid for rid in ordered if module.modified[rid] > modified_after]
+            else:
+                result = ordered
+        return list(result)
 
     def deleted_since(self, module: Module, kind: str, after: int | None) -> list[DeletedEntry]:
         """Deletion entries, oldest first, filtered by type and ``If-Modified-Since``."""

@@ -1,4 +1,5 @@
-"""Which records a read can see: converted Leads and records under approval (3.1, 4.4)."""
+"""What makes a record hidden by Get Records' defaults: a converted Lead, or a record under
+approval (3.1). The filtering itself is ``store.Module.listed``."""
 
 from __future__ import annotations
 
@@ -13,16 +14,3 @@ def is_converted(record: dict[str, Any]) -> bool:
 def is_unapproved(record: dict[str, Any]) -> bool:
     """A record still in an approval process."""
     return record.get("$approved") is False
-
-
-def visible_to(query: dict[str, str], record: dict[str, Any]) -> bool:
-    """Get Records' ``converted``/``approved`` filters, when the caller sends them explicitly."""
-    converted = query.get("converted")
-    if converted == "true" and not is_converted(record):
-        return False
-    if converted == "false" and is_converted(record):
-        return False
-    approved = query.get("approved")
-    if approved == "true" and is_unapproved(record):
-        return False
-    return not (approved == "false" and not is_unapproved(record))
