@@ -13,8 +13,12 @@ from pathlib import Path
 
 import clickhouse_connect
 
+from .rawload import INPUT_SETTINGS
+
 if t.TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
+
+    from .rawload import LoadPlan
 
 DEFAULT_EMBEDDED_PATH = ".clickhouse"
 
@@ -78,6 +82,20 @@ class Connection:
                 column_oriented=True,
                 settings=settings,
             )
+
+    def insert_raw_batch(self, plan: LoadPlan, path: str, settings: dict[str, t.Any]) -> None:
+        """Insert a file of raw JSON records through ``plan``; returns once acknowledged.
+
+        The embedded engine reads the file itself (``file()``); a server gets its bytes as the
+        request body of an ``INSERT ... SELECT ... FROM input()``.
+        """
+        settings = {**INPUT_SETTINGS, **settings}
+        if self.embedded:
+            with self._guard():
+                self.client.command(plan.insert_from_file(path), settings=settings)
+            return
+        body = Path(path).read_bytes()
+        self.client.command(plan.insert_from_body(), data=body, settings=settings)
 
     def close(self) -> None:
         """Close the client (chDB releases its data path lock)."""

@@ -55,16 +55,24 @@ def _to_string(value: Any) -> Any:
     return str(value)
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _to_int(value: Any) -> Any:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+    if value is None:
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value)
-    raise TypeError
+    integral = (
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
+        or (isinstance(value, Decimal) and value == value.to_integral_value())
+        or (isinstance(value, str) and value.strip().lstrip("+-").isdigit())
+    )
+    if not integral:
+        raise TypeError
+    number = int(value)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise OverflowError
+    return number
 
 
 def _to_float(value: Any) -> Any:
@@ -92,7 +100,10 @@ def _decimal_converter(scale: int, integer_digits: int) -> Any:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         if not number.is_finite() or abs(number) >= limit:
             raise TypeError
-        return number.quantize(quantum)
+        exact = number.quantize(quantum)
+        if exact != number:  # more digits than the scale: refuse rather than round
+            raise TypeError
+        return exact
 
     return convert
 

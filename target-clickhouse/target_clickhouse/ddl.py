@@ -32,11 +32,12 @@ def table_name(prefix: str, stream: str) -> str:
     return cleaned or "_stream"
 
 
-def _types(schema: dict[str, Any]) -> list[str]:
+def json_types(schema: dict[str, Any]) -> list[str]:
+    """The JSON types a property allows (anyOf/oneOf included), null aside."""
     raw = schema.get("type", [])
     types = [raw] if isinstance(raw, str) else list(raw)
     for option in schema.get("anyOf", []) or schema.get("oneOf", []):
-        types.extend(_types(option))
+        types.extend(json_types(option))
     return [t for t in types if t != "null"]
 
 
@@ -64,7 +65,7 @@ _SIMPLE = {"integer": "Int64", "boolean": "Bool"}
 
 def base_type(schema: dict[str, Any], *, json_type: str = "String") -> str:
     """The ClickHouse type (without Nullable) of one JSON Schema property."""
-    types = set(_types(schema))
+    types = set(json_types(schema))
     if "number" in types:
         types.discard("integer")  # integer-or-number is a number
     if len(types) != 1:

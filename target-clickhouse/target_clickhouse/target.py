@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from decimal import Decimal
 from functools import cached_property
 
-import msgspec
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
     InvalidInputLine,
     InvalidRecord,
@@ -19,28 +16,15 @@ from singer_sdk.exceptions import (
 )
 
 from .connection import DEFAULT_EMBEDDED_PATH, Connection
+from .reader import QuietMsgSpecReader, RawRecordReader
 from .sinks import BadRecordError, ClickHouseSink
 from .tables import SchemaChangeError, SchemaManager
 
 if t.TYPE_CHECKING:
+    import msgspec
     from singer_sdk.sinks import Sink
 
-
-# Numbers with a fraction are read as Decimal: money keeps every digit it was sent with.
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-
-
-class QuietMsgSpecReader(MsgSpecReader):
-    """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
-
-    def deserialize_json(self, line: str) -> dict:
-        """Parse one line or raise InvalidInputLine naming what is wrong."""
-        try:
-            return _DECODER.decode(line)  # type: ignore[no-any-return]
-        except msgspec.DecodeError as exc:
-            preview = line.strip()[:80]
-            msg = f"invalid JSON on input ({exc}): {preview!r}"
-            raise InvalidInputLine(msg) from None
+__all__ = ["QuietMsgSpecReader", "TargetClickHouse", "main"]
 
 
 class TargetClickHouse(Target):
@@ -48,7 +32,7 @@ class TargetClickHouse(Target):
 
     name = "target-clickhouse"
     default_sink_class = ClickHouseSink
-    message_reader_class = QuietMsgSpecReader
+    message_reader_class = RawRecordReader
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -139,7 +123,10 @@ class TargetClickHouse(Target):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Remember each stream's bookmark properties as SCHEMA messages arrive."""
         self._bookmarks: dict[str, list[str]] = {}
+        self._raw_sinks: dict[str, ClickHouseSink] = {}
         super().__init__(*args, **kwargs)
+        if isinstance(self.message_reader, RawRecordReader):
+            self.message_reader.raw_record_handler = self.accept_raw_record
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("flush_interval_seconds", 300)) / 60
 
     @property
@@ -170,6 +157,36 @@ class TargetClickHouse(Target):
         if isinstance(stream, str):
             self._bookmarks[stream] = list(message_dict.get("bookmark_properties") or [])
         super()._process_schema_message(message_dict)
+        if isinstance(stream, str):
+            self._route_records(stream)
+
+    @cached_property
+    def rewrites_records(self) -> bool:
+        """Stream maps or flattening change records in Python: those need the dict path."""
+        return bool(self.config.get("stream_maps") or self.config.get("flattening_enabled"))
+
+    def _route_records(self, stream: str) -> None:
+        """Send the stream's RECORDs to its sink raw when its sink can load them that way."""
+        self._raw_sinks.pop(stream, None)
+        if self.rewrites_records or not self.sink_exists(stream):
+            return
+        sink = self.get_sink(stream)
+        if isinstance(sink, ClickHouseSink) and sink.loads_raw:
+            self._raw_sinks[stream] = sink
+
+    def accept_raw_record(self, stream: str, record: msgspec.Raw) -> bool:
+        """Buffer one raw RECORD of a fast stream; False hands it to the dict path."""
+        sink = self._raw_sinks.get(stream)
+        if sink is None:
+            return False
+        sink.add_raw_record(record)
+        if sink.is_full:
+            self.logger.info(
+                "Target sink for '%s' is full (%d rows). Draining...", stream, sink.current_size
+            )
+            self.drain_one(sink)
+        self._handle_max_record_age()
+        return True
 
     def add_sink(self, stream_name: str, schema: dict, key_properties: t.Any = None) -> Sink:
         """Drain a replaced sink of the same stream first, so its rows keep the old layout."""

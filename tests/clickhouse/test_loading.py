@@ -8,6 +8,8 @@ import pytest
 
 from tests.clickhouse.conftest import record, rows, run_target, schema_message, target_config
 
+pytestmark = pytest.mark.usefixtures("load_path")
+
 LEADS = {
     "id": {"type": ["string"]},
     "Name": {"type": ["string", "null"]},
@@ -135,12 +137,13 @@ def test_keyless_streams_keep_every_row_in_a_merge_tree(ch, database):
     assert engine == [("MergeTree",)]
 
 
-def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database):
+def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database, load_path):
     from target_clickhouse.connection import Connection
     from target_clickhouse.target import TargetClickHouse
 
     calls = {"n": 0}
-    real_insert = Connection.insert
+    method = "insert_raw_batch" if load_path == "raw" else "insert"
+    real_insert = getattr(Connection, method)
 
     def flaky_insert(self, *args, **kwargs):
         real_insert(self, *args, **kwargs)  # ClickHouse stored the rows...
@@ -149,7 +152,7 @@ def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database):
             raise ConnectionError("connection reset after the insert")  # ...but the ack was lost
 
     props = {"event": {"type": ["string", "null"]}}
-    Connection.insert = flaky_insert
+    setattr(Connection, method, flaky_insert)
     try:
         run_target(
             target_config(database),
@@ -160,7 +163,7 @@ def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database):
             ],
         )
     finally:
-        Connection.insert = real_insert
+        setattr(Connection, method, real_insert)
     assert TargetClickHouse  # the real target ran the retry
     assert calls["n"] == 2
     assert rows(ch, f"SELECT count() FROM {database}.events") == [(2,)]
