@@ -193,7 +193,7 @@ def _fast_column(base: str, values: list[Any]) -> list[Any]:
     if base == "Float64":
         return [None if v is None or type(v) is bool else float(v) for v in values]
     if base == "Int64":
-        return [v if v is None or type(v) is int else _to_int(v) for v in values]
+        return [_to_int(v) for v in values]
     if base.startswith("DateTime64"):
         # ClickHouse takes DateTime64(6) as integer microseconds: no datetime objects to build.
         return [
@@ -206,10 +206,22 @@ def _fast_column(base: str, values: list[Any]) -> list[Any]:
         precision, scale = (int(x) for x in base[8:-1].split(","))
         if set(map(type, values)) <= {Decimal, int, float, NoneType}:
             biggest = max(map(abs, filter(_not_none, values)), default=0)
-            if biggest < Decimal(10) ** (precision - scale):
+            if biggest < Decimal(10) ** (precision - scale) and _within_scale(values, scale):
                 return values  # clickhouse-connect scales Decimal/int/float itself
         raise TypeError
     raise TypeError
+
+
+def _within_scale(values: list[Any], scale: int) -> bool:
+    """No value has more fraction digits than the scale (the driver would round them)."""
+    for value in values:
+        if value is None or type(value) is int:
+            continue
+        number = value if type(value) is Decimal else Decimal(str(value))
+        exponent = number.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent < -scale:
+            return False  # the value-by-value path decides (1.100 fits scale 2; 1.105 does not)
+    return True
 
 
 def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
@@ -217,7 +229,7 @@ def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
     base = strip_nullable(ch_type)
     required = not ch_type.startswith("Nullable(") and not base.startswith("JSON")
     allowed = _PASS_THROUGH.get(base)
-    if allowed is not None and set(map(type, values)) <= allowed:
+    if allowed is not None and set(map(type, values)) <= allowed and _in_range(base, values):
         converted = values
     else:
         try:
@@ -227,6 +239,13 @@ def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
     if required and None in converted:
         raise BadValueError(name, ch_type, None)
     return converted
+
+
+def _in_range(base: str, values: list[Any]) -> bool:
+    """Int64 values must fit 64 bits (the driver would fail with a traceback otherwise)."""
+    if base != "Int64":
+        return True
+    return max(map(abs, filter(_not_none, values)), default=0) <= INT64_MAX
 
 
 def _slow_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
