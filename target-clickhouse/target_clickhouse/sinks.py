@@ -61,8 +61,10 @@ class ClickHouseSink(BatchSink):
         self._spec: ddl.TableSpec | None = None
         self._plan: rawload.LoadPlan | None = None
         self._spool: t.BinaryIO | None = None
+        self._spool_name = ""
         self._spool_rows = 0
         self._spool_bytes = 0
+        self._row_limit = self._byte_limit = 0
 
     # ------------------------------------------------------------------ settings
     @property
@@ -174,17 +176,23 @@ class ClickHouseSink(BatchSink):
             self._row_bytes = max(self._row_bytes, sample * 2)
         buffer.append(record)
 
-    def add_raw_record(self, record: msgspec.Raw) -> None:
-        """Spool one record's raw JSON text to the batch file (it is never parsed here)."""
+    def add_raw_record(self, record: msgspec.Raw) -> bool:
+        """Spool one record's raw JSON text to the batch file; True when the batch is full.
+
+        The record is never parsed here: this is the whole per-record cost of the raw path.
+        """
         spool = self._spool
         if spool is None:
-            spool = self._spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept per batch
-                prefix="target-clickhouse-", suffix=".jsonl", delete=False
-            )
+            fd, name = tempfile.mkstemp(prefix="target-clickhouse-", suffix=".jsonl")
+            spool = self._spool = open(fd, "wb")  # noqa: PTH123, SIM115 - closed by start_drain
+            self._spool_name = name
+            self._row_limit = self.max_size
+            self._byte_limit = int(self.config.get("batch_size_bytes") or 64 * 1024 * 1024)
         spool.write(record)
         spool.write(b"\n")
         self._spool_rows += 1
         self._spool_bytes += len(record) + 1
+        return self._spool_rows >= self._row_limit or self._spool_bytes >= self._byte_limit
 
     def start_drain(self) -> dict:
         """Hand the buffer (or the spooled batch file) to :meth:`process_batch`; start anew."""
@@ -192,7 +200,7 @@ class ClickHouseSink(BatchSink):
         context: dict[str, t.Any] = {"records": records}
         if self._spool is not None:
             self._spool.close()
-            context["spool"], context["spool_rows"] = self._spool.name, self._spool_rows
+            context["spool"], context["spool_rows"] = self._spool_name, self._spool_rows
             self._spool, self._spool_rows, self._spool_bytes = None, 0, 0
         return context
 

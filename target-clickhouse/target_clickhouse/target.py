@@ -179,8 +179,7 @@ class TargetClickHouse(Target):
         sink = self._raw_sinks.get(stream)
         if sink is None:
             return False
-        sink.add_raw_record(record)
-        if sink.is_full:
+        if sink.add_raw_record(record):
             self.logger.info(
                 "Target sink for '%s' is full (%d rows). Draining...", stream, sink.current_size
             )

@@ -416,3 +416,23 @@ def test_small_batches_insert_everything(ch, database, batch_rows):
     run_target(target_config(database, batch_size_rows=batch_rows), messages)
 
     assert rows(ch, f"SELECT count() FROM {database}.leads FINAL") == [(20,)]
+
+
+def test_batches_are_bounded_by_bytes(ch, database, monkeypatch):
+    from target_clickhouse.connection import Connection
+
+    inserts = {"n": 0}
+    for method in ("insert", "insert_raw_batch"):
+        real = getattr(Connection, method)
+
+        def counted(self, *args, _real=real, **kwargs):
+            inserts["n"] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, method, counted)
+    name = "x" * 500
+    messages = [leads_schema()] + [lead(str(i), name, "2024-01-01T00:00:00Z") for i in range(20)]
+    run_target(target_config(database, batch_size_bytes=2_000), messages)
+
+    assert rows(ch, f"SELECT count() FROM {database}.leads FINAL") == [(20,)]
+    assert 5 <= inserts["n"] <= 20  # about 3 records of ~600 bytes per 2,000-byte batch
