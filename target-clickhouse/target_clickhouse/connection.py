@@ -93,6 +93,9 @@ class Connection:
         if self.embedded:
             with self._guard():
                 self.client.command(plan.insert_from_file(path), settings=settings)
+                # The engine shares this process: hand the insert's memory back to the OS now,
+                # so peak memory is one batch's worth however many batches a run loads.
+                self.client.command("SYSTEM JEMALLOC PURGE")
             return
         body = Path(path).read_bytes()
         self.client.command(plan.insert_from_body(), data=body, settings=settings)
