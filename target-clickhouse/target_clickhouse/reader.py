@@ -62,6 +62,8 @@ class RawRecordReader(QuietMsgSpecReader):
     """Hands RECORD messages to ``raw_record_handler`` as raw JSON; blank lines are ignored."""
 
     raw_record_handler: RawRecordHandler | None = None
+    #: Called when reading stops on an error, before it propagates (inserts in flight finish).
+    on_error: t.Callable[[], None] | None = None
 
     def process_lines(
         self,
@@ -69,6 +71,18 @@ class RawRecordReader(QuietMsgSpecReader):
         callbacks: dict[str, t.Callable[[dict], None]],
     ) -> t.Counter[str]:
         """Read every line; RECORDs the handler accepts never become dicts."""
+        try:
+            return self._process_lines(file_input, callbacks)
+        except BaseException:
+            if self.on_error is not None:
+                self.on_error()
+            raise
+
+    def _process_lines(
+        self,
+        file_input: t.IO[t.Any] | None,
+        callbacks: dict[str, t.Callable[[dict], None]],
+    ) -> t.Counter[str]:
         stats: dict[str, int] = defaultdict(int)
         lines = file_input if file_input is not None else sys.stdin.buffer
         handler = self.raw_record_handler

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import tempfile
+import threading
 import time
 import typing as t
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,7 @@ class ClickHouseSink(BatchSink):
         self._spool_rows = 0
         self._spool_bytes = 0
         self._row_limit = self._byte_limit = 0
+        self._pending: _BackgroundInsert | None = None
 
     # ------------------------------------------------------------------ settings
     @property
@@ -194,6 +196,27 @@ class ClickHouseSink(BatchSink):
         self._spool_bytes += len(record) + 1
         return self._spool_rows >= self._row_limit or self._spool_bytes >= self._byte_limit
 
+    def submit_batch(self) -> None:
+        """Insert the full raw batch in the background while the next one is read.
+
+        The engine works while Python reads on (chDB and HTTP both release the GIL). At most
+        one insert per stream is in flight: the previous one must be acknowledged first, and
+        the target waits for every one before it writes STATE (:meth:`wait_pending`).
+        """
+        self.wait_pending()
+        context = self.start_drain()
+        self._pending = _BackgroundInsert(self, context)
+        self._pending.start()
+        self.mark_drained()
+
+    def wait_pending(self) -> None:
+        """Wait for the insert in flight, if any; raise what it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.join()
+            if pending.error is not None:
+                raise pending.error
+
     def start_drain(self) -> dict:
         """Hand the buffer (or the spooled batch file) to :meth:`process_batch`; start anew."""
         records, self._buffer = self._buffer, []
@@ -206,6 +229,8 @@ class ClickHouseSink(BatchSink):
 
     def process_batch(self, context: dict) -> None:
         """Insert the batch: spooled raw records through ClickHouse, dicts column by column."""
+        if threading.current_thread() is not self._pending:
+            self.wait_pending()  # batches of a stream are acknowledged in order
         if "spool" in context:
             try:
                 self._insert_raw(context["spool"], context["spool_rows"])
@@ -347,6 +372,22 @@ def _columns_of(records: list[dict[str, t.Any]], names: list[str]) -> list[list[
     if len(names) == 1:
         return [list(rows)]
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+class _BackgroundInsert(threading.Thread):
+    """One batch's insert on its own thread; its error is raised by ``wait_pending``."""
+
+    def __init__(self, sink: ClickHouseSink, context: dict) -> None:
+        super().__init__(name=f"insert-{sink.stream_name}", daemon=True)
+        self.sink = sink
+        self.context = context
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.sink.process_batch(self.context)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self.error = exc
 
 
 _NOTHING = object()  # no misfit found

@@ -127,6 +127,7 @@ class TargetClickHouse(Target):
         super().__init__(*args, **kwargs)
         if isinstance(self.message_reader, RawRecordReader):
             self.message_reader.raw_record_handler = self.accept_raw_record
+            self.message_reader.on_error = self.finish_inserts
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("flush_interval_seconds", 300)) / 60
 
     @property
@@ -181,9 +182,9 @@ class TargetClickHouse(Target):
             return False
         if sink.add_raw_record(record):
             self.logger.info(
-                "Target sink for '%s' is full (%d rows). Draining...", stream, sink.current_size
+                "Target sink for '%s' is full (%d rows). Inserting...", stream, sink.current_size
             )
-            self.drain_one(sink)
+            sink.submit_batch()
         self._handle_max_record_age()
         return True
 
@@ -191,7 +192,27 @@ class TargetClickHouse(Target):
         """Drain a replaced sink of the same stream first, so its rows keep the old layout."""
         for old in [s for s in self._sinks_to_clear if s.stream_name == stream_name]:
             self.drain_one(old)
+            if isinstance(old, ClickHouseSink):
+                old.wait_pending()
+        if isinstance(replaced := self._sinks_active.get(stream_name), ClickHouseSink):
+            replaced.wait_pending()
         return super().add_sink(stream_name, schema, key_properties)
+
+    def finish_inserts(self) -> None:
+        """On a fatal error: let inserts in flight finish (their rows were read before it)."""
+        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+            if isinstance(sink, ClickHouseSink):
+                try:
+                    sink.wait_pending()
+                except Exception as exc:  # noqa: BLE001 - the first error is the one reported
+                    self.logger.warning("An insert of %s also failed: %s", sink.stream_name, exc)
+
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:
+        """Wait for every insert in flight first: STATE must never run ahead of its rows."""
+        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+            if isinstance(sink, ClickHouseSink):
+                sink.wait_pending()
+        super().drain_all(is_endofpipe=is_endofpipe)
 
 
 _ONE_LINE_ERRORS = (

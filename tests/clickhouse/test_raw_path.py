@@ -73,6 +73,47 @@ def test_the_sdk_members_the_raw_path_relies_on_still_exist():
     assert isinstance(target.message_reader, RawRecordReader)
     assert hasattr(target, "_MAX_RECORD_AGE_IN_MINUTES")
     assert isinstance(target._max_record_age_in_minutes, float)
+    # Read to wait for inserts in flight before STATE, and to drain a replaced sink first.
+    assert target._sinks_active == {}
+    assert target._sinks_to_clear == []
+    assert list(inspect.signature(Target.drain_all).parameters) == ["self", "is_endofpipe"]
+
+
+def test_state_waits_for_the_insert_in_flight(ch, database, monkeypatch):
+    import time
+
+    from target_clickhouse.connection import Connection
+
+    real = Connection.insert_raw_batch
+    acknowledged: list[int] = []
+
+    def slow(self, *args, **kwargs):
+        time.sleep(0.3)
+        real(self, *args, **kwargs)
+        acknowledged.append(1)
+
+    monkeypatch.setattr(Connection, "insert_raw_batch", slow)
+    acknowledged_at_state: list[int] = []
+    real_state = TargetClickHouse._write_state_message
+
+    def write_state(self, state):
+        acknowledged_at_state.append(len(acknowledged))
+        real_state(self, state)
+
+    monkeypatch.setattr(TargetClickHouse, "_write_state_message", write_state)
+    props = {"id": {"type": ["string"]}}
+    states = run_target(
+        target_config(database, batch_size_rows=1),
+        [
+            schema_message("s", props, ["id"]),
+            record("s", {"id": "1"}),  # full: inserted in the background
+            {"type": "STATE", "value": {"n": 1}},
+        ],
+    )
+
+    assert states == [{"n": 1}]
+    assert acknowledged_at_state == [1]
+    assert rows(ch, f"SELECT count() FROM {database}.s") == [(1,)]
 
 
 def test_records_reach_the_table_without_becoming_dicts(ch, database, monkeypatch):
