@@ -118,7 +118,8 @@ def _converted(column: Column) -> Converted:
     if family in _BY_FAMILY:
         return _BY_FAMILY[family](q, base)
     if family == "String" and column.json_text:  # compact, as the row-by-row path writes them
-        return f"if(isValidJSON({q}), JSONExtractRaw({q}), {q})", None
+        # One parse: JSONExtractRaw gives '' for what is not JSON, which is kept as sent.
+        return f"ifNull(nullIf(JSONExtractRaw({q}), ''), {q})", None
     return q, None  # String, JSON, or any other type ClickHouse casts the text into
 
 
