@@ -102,8 +102,11 @@ def write_file(path: Path, count: int) -> None:
         out.write(json.dumps({"type": "STATE", "value": {"done": count}}) + "\n")
 
 
+CPU_SECONDS: dict[str, float] = {}  # CPU time (user + system) of each run, by its first argument
+
+
 def run_measured(args: list[str], stdin_path: Path) -> tuple[float, int]:
-    """Run a child process on the file; return (seconds, peak RSS in MB)."""
+    """Run a child process on the file; return (seconds, peak RSS in MB); CPU time aside."""
     with stdin_path.open("rb") as stdin, open(os.devnull, "wb") as sink:
         started = time.perf_counter()
         proc = subprocess.Popen(args, stdin=stdin, stdout=sink, stderr=subprocess.DEVNULL)
@@ -111,6 +114,7 @@ def run_measured(args: list[str], stdin_path: Path) -> tuple[float, int]:
         seconds = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"{args[0]} failed with status {status}")
+    CPU_SECONDS[args[-1]] = usage.ru_utime + usage.ru_stime
     return seconds, usage.ru_maxrss // 1024
 
 
@@ -252,13 +256,18 @@ def main() -> None:
         f"target-clickhouse benchmark: {n:,} records x 61 columns ({size_mb:,.0f} MB of Singer "
         "messages), embedded chDB"
     )
-    print(f"{'run':<44}{'records/s':>12}{'peak RSS MB':>13}")
-    print(f"{'native limit (msgspec Raw + JSONEachRow)':<44}{n / native_s:>12,.0f}{native_mb:>13,}")
-    print(f"{'raw limit (msgspec + client.insert)':<44}{n / raw_s:>12,.0f}{raw_mb:>13,}")
-    print(f"{'target-clickhouse':<44}{n / tgt_s:>12,.0f}{tgt_mb:>13,}")
-    print(f"{'target-clickhouse, input / 10':<44}{n / 10 / small_s:>12,.0f}{small_mb:>13,}")
+    native_cpu, tgt_cpu = CPU_SECONDS[str(work / "native")], CPU_SECONDS[str(work / "target.json")]
+    print(f"{'run':<44}{'records/s':>12}{'peak RSS MB':>13}{'CPU s':>8}")
+    for label, rate, mb, cpu in [
+        ("native limit (msgspec Raw + JSONEachRow)", n / native_s, native_mb, native_cpu),
+        ("raw limit (msgspec + client.insert)", n / raw_s, raw_mb, CPU_SECONDS[str(work / "raw")]),
+        ("target-clickhouse", n / tgt_s, tgt_mb, tgt_cpu),
+        ("target-clickhouse, input / 10", n / 10 / small_s, small_mb, None),
+    ]:
+        print(f"{label:<44}{rate:>12,.0f}{mb:>13,}" + (f"{cpu:>8.1f}" if cpu else ""))
     print(
-        f"target / native throughput: {native_s / tgt_s:.2f}   "
+        f"target / native throughput: {native_s / tgt_s:.2f} (by CPU time: "
+        f"{native_cpu / tgt_cpu:.2f})   "
         f"target / raw throughput: {raw_s / tgt_s:.2f}   "
         f"peak memory at 10x input: {tgt_mb / max(small_mb, 1):.2f}x "
         f"(native limit: {native_mb / max(native_small_mb, 1):.2f}x)"
