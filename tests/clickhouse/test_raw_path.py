@@ -184,3 +184,28 @@ def test_a_raw_record_is_the_records_json_text():
     )
 
     assert got == [b'{"a": 1.10}']
+
+
+def test_a_server_gets_the_batch_as_the_body_of_an_insert_from_input(tmp_path):
+    """No ClickHouse server runs here: check the request the HTTP client is asked to send."""
+    from target_clickhouse.connection import Connection
+
+    sent: list[tuple[str, bytes | None, dict]] = []
+
+    class RecordingClient:
+        def command(self, sql, data=None, settings=None):
+            sent.append((sql, data, settings or {}))
+
+    connection = Connection.__new__(Connection)
+    connection.embedded = False
+    connection.client = RecordingClient()  # type: ignore[assignment]
+    connection._lock = None
+    batch = tmp_path / "batch.jsonl"
+    batch.write_bytes(b'{"id": "1"}\n{"id": "2"}\n')
+    connection.insert_raw_batch(plan(id="String"), str(batch), {"insert_deduplication_token": "x"})
+
+    [(sql, data, settings)] = sent
+    assert sql == plan(id="String").insert_from_body()
+    assert data == batch.read_bytes()
+    assert settings["insert_deduplication_token"] == "x"
+    assert settings["input_format_skip_unknown_fields"] == 1
