@@ -45,13 +45,24 @@ def client_kwargs(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+class ClickHouseUnavailableError(RuntimeError):
+    """The server (or the embedded data path) cannot be opened; the message says where."""
+
+
 class Connection:
     """The target's client, with a lock for the embedded engine."""
 
     def __init__(self, config: t.Mapping[str, t.Any]) -> None:
         """Open the client now, so a bad host or path fails before any data is read."""
         self.embedded = not config.get("host")
-        self.client: Client = clickhouse_connect.get_client(**client_kwargs(config))
+        kwargs = client_kwargs(config)
+        try:
+            self.client: Client = clickhouse_connect.get_client(**kwargs)
+        except clickhouse_connect.driver.exceptions.Error as exc:
+            where = kwargs.get("path") or f"{kwargs['host']}:{kwargs['port']}"
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+            msg = f"cannot connect to ClickHouse at {where}: {reason}"
+            raise ClickHouseUnavailableError(msg) from None
         self._lock = threading.Lock() if self.embedded else None
 
     def command(self, sql: str) -> None:

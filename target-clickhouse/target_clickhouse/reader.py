@@ -91,6 +91,11 @@ class RawRecordReader(QuietMsgSpecReader):
             if not line or line.isspace():
                 continue
             self._current_message = line
+            if isinstance(line, bytes) and not line.isascii():
+                try:  # raw records are not parsed here, so check the encoding of the line
+                    line.decode()
+                except UnicodeDecodeError as exc:
+                    raise _invalid(line, ValueError(f"not UTF-8: {exc.reason}")) from None
             if handler is not None:
                 try:
                     head = envelope(line)

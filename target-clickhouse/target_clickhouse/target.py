@@ -6,6 +6,7 @@ import sys
 import typing as t
 from functools import cached_property
 
+from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import (
@@ -15,7 +16,7 @@ from singer_sdk.exceptions import (
     RecordsWithoutSchemaException,
 )
 
-from .connection import DEFAULT_EMBEDDED_PATH, Connection
+from .connection import DEFAULT_EMBEDDED_PATH, ClickHouseUnavailableError, Connection
 from .reader import QuietMsgSpecReader, RawRecordReader
 from .sinks import BadRecordError, ClickHouseSink
 from .tables import SchemaChangeError, SchemaManager
@@ -217,6 +218,8 @@ class TargetClickHouse(Target):
 
 _ONE_LINE_ERRORS = (
     BadRecordError,
+    ClickHouseUnavailableError,
+    ClickHouseError,
     InvalidRecord,
     MissingKeyPropertiesError,
     SchemaChangeError,

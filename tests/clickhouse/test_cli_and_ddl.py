@@ -225,3 +225,32 @@ def test_a_missing_key_is_refused_on_the_raw_path(tmp_path):
 
     assert result.returncode == 1
     assert "missing key property 'id'" in error_lines(result)[0]
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
+    result = run(tmp_path, [SCHEMA], host="127.0.0.1", port=1, password="s3cret-pw")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "cannot connect to ClickHouse at 127.0.0.1:1" in error_lines(result)[0]
+    assert "s3cret-pw" not in result.stderr
+
+
+def test_binary_input_is_one_line(tmp_path):
+    good = {"type": "RECORD", "stream": "leads", "record": {"id": "1", "n": 1}}
+    binary = b'{"type": "RECORD", "stream": "leads", "record": {"id": "\xff\xfe"}}\n'
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"path": str(tmp_path / "data")}))
+    lines = (json.dumps(SCHEMA) + "\n" + json.dumps(good) + "\n").encode() + binary
+    result = subprocess.run(
+        [str(TARGET), "--config", str(cfg)],
+        input=lines,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert "Traceback" not in stderr
+    assert "not UTF-8" in stderr
