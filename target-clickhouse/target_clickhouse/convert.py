@@ -8,6 +8,7 @@ case costs no Python call per value. Anything that cannot be converted raises
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -22,6 +23,8 @@ NoneType = type(None)
 _EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)  # noqa: DTZ001 - naive values are UTC (Singer spec)
 _MICRO = timedelta(microseconds=1)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY_LENGTH = 10
 
 
 class BadValueError(ValueError):
@@ -136,8 +139,10 @@ def _to_date(value: Any) -> Any:
         return value
     if isinstance(value, datetime):
         return value.date()
-    if isinstance(value, str):
-        return date.fromisoformat(value[:10])
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        if len(value) > _ISO_DAY_LENGTH:  # a date-time is fine, trailing text is not
+            datetime.fromisoformat(value)
+        return date.fromisoformat(value[:_ISO_DAY_LENGTH])
     raise TypeError
 
 

@@ -97,7 +97,11 @@ def _datetime(q: str, _base: str) -> Converted:
 def _date(q: str, _base: str) -> Converted:
     day = f"substring({q}, 1, 10)"
     value = f"toDate32OrNull({day})"  # must print back as the same day: no 2024-02-30
-    return value, f"isNotNull({q}) AND (isNull({value}) OR toString({value}) != {day})"
+    # Anything after the day must make a date-time: "2024-02-29T10:00:00Z", not "2024-02-29x".
+    rest = f"length({q}) = 10 OR isNotNull(parseDateTime64BestEffortOrNull({q}, 6, 'UTC'))"
+    return value, (
+        f"isNotNull({q}) AND (isNull({value}) OR toString({value}) != {day} OR NOT ({rest}))"
+    )
 
 
 _BY_FAMILY: dict[str, t.Callable[[str, str], Converted]] = {

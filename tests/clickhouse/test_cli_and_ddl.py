@@ -201,6 +201,7 @@ MONEY_SCHEMA = {
         ("at", "not a date", "'not a date'"),
         ("at", "2024-02-30T10:00:00Z", "'2024-02-30T10:00:00Z'"),
         ("day", "2024-02-30", "'2024-02-30'"),
+        ("day", "2024-02-29 and more", "'2024-02-29 and more'"),
     ],
 )
 def test_a_bad_value_is_one_line_and_earlier_batches_stay(tmp_path, path, column, value, shown):

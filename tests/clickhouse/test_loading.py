@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -215,6 +216,7 @@ def test_every_type_maps_to_its_column_type_and_values_round_trip(ch, database):
                 },
             ),
             record("types", {"id": 2, "ts": "2024-01-05T10:20:30+0530"}),
+            record("types", {"id": 3, "d": "1960-02-29T23:30:00+05:30", "b": False, "i": -7}),
         ],
     )
 
@@ -251,6 +253,11 @@ def test_every_type_maps_to_its_column_type_and_values_round_trip(ch, database):
         "ünïcode ✓",
     )
     assert got[1][3] == "2024-01-05 04:50:30.000000"  # colon-less offset normalised too
+    assert rows(ch, f"SELECT d, b, i FROM {database}.types FINAL ORDER BY id") == [
+        (date(2024, 2, 29), True, 42),
+        (None, None, None),
+        (date(1960, 2, 29), False, -7),  # Date32 before 1970; the day as written
+    ]
 
 
 def test_native_json_columns_when_configured(ch, database):
