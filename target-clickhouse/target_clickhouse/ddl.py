@@ -6,7 +6,9 @@ cannot run) is unit-tested as text.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +29,16 @@ def table_name(prefix: str, stream: str) -> str:
     """``<prefix><stream>`` with characters other than letters, digits and ``_`` made ``_``.
 
     Tables are named for people to type; columns keep the source's exact names (quoted).
+    Accents are dropped (``Categorías`` -> ``Categorias``); a name with any non-ASCII character
+    also gets a short hash of the exact stream name (``Лиды`` -> ``stream_3f9c2a1b``), so two
+    such names never share a table.
     """
-    cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", f"{prefix}{stream}").strip("_")
+    name = f"{prefix}{stream}"
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", plain).strip("_")
+    if not name.isascii():
+        digest = hashlib.blake2b(stream.encode(), digest_size=4).hexdigest()
+        return f"{cleaned or 'stream'}_{digest}"
     return cleaned or "_stream"
 
 

@@ -148,6 +148,7 @@ class ClickHouseSink(BatchSink):
             keys=keys,
             cluster=config.get("cluster"),
         )
+        self.target.claim_table(spec.database, spec.table, self.stream_name)
         self._spec = spec
         actual = self.target.schema_manager.ensure_table(spec)
         self._insert_columns = [(name, actual[name]) for name in wanted]

@@ -125,6 +125,7 @@ class TargetClickHouse(Target):
         """Remember each stream's bookmark properties as SCHEMA messages arrive."""
         self._bookmarks: dict[str, list[str]] = {}
         self._raw_sinks: dict[str, ClickHouseSink] = {}
+        self._table_streams: dict[tuple[str, str], str] = {}
         super().__init__(*args, **kwargs)
         if isinstance(self.message_reader, RawRecordReader):
             self.message_reader.raw_record_handler = self.accept_raw_record
@@ -149,6 +150,16 @@ class TargetClickHouse(Target):
     def schema_manager(self) -> SchemaManager:
         """DDL for every sink."""
         return SchemaManager(self.connection, self.logger)
+
+    def claim_table(self, database: str, table: str, stream: str) -> None:
+        """Refuse a second stream whose name sanitises to a table another stream loads."""
+        owner = self._table_streams.setdefault((database, table), stream)
+        if owner != stream:
+            msg = (
+                f"streams {owner!r} and {stream!r} both map to table {table!r}; "
+                "rename one with a stream map alias"
+            )
+            raise SchemaChangeError(msg)
 
     def bookmark_properties(self, stream: str) -> list[str]:
         """The ``bookmark_properties`` of a stream's SCHEMA message (its version source)."""

@@ -443,3 +443,36 @@ def test_batches_are_bounded_by_bytes(ch, database, monkeypatch):
 
     assert rows(ch, f"SELECT count() FROM {database}.leads FINAL") == [(20,)]
     assert 5 <= inserts["n"] <= 20  # about 3 records of ~600 bytes per 2,000-byte batch
+
+
+def test_non_ascii_stream_names_get_distinct_readable_tables(ch, database):
+    from target_clickhouse.ddl import table_name
+
+    props = {"id": {"type": ["string"]}}
+    run_target(
+        target_config(database),
+        [
+            schema_message("Лиды", props, ["id"]),
+            schema_message("Сделки", props, ["id"]),
+            record("Лиды", {"id": "lead"}),
+            record("Сделки", {"id": "deal"}),
+        ],
+    )
+
+    leads, deals = table_name("", "Лиды"), table_name("", "Сделки")
+    assert leads != deals
+    assert leads.startswith("stream_")
+    assert table_name("zoho_", "Categorías").startswith("zoho_Categorias_")
+    assert rows(ch, f"SELECT id FROM {database}.`{leads}`") == [("lead",)]
+    assert rows(ch, f"SELECT id FROM {database}.`{deals}`") == [("deal",)]
+
+
+def test_two_streams_sharing_a_table_name_are_refused(database):
+    from target_clickhouse.tables import SchemaChangeError
+
+    props = {"id": {"type": ["string"]}}
+    with pytest.raises(SchemaChangeError, match="both map to table 'a_b'"):
+        run_target(
+            target_config(database),
+            [schema_message("a-b", props, ["id"]), schema_message("a.b", props, ["id"])],
+        )
