@@ -16,6 +16,7 @@ VERSION_COLUMN = "_sdc_version"
 DELETED_COLUMN = "_sdc_is_deleted"
 LOAD_TIME_COLUMN = "load_time"
 META_COLUMNS = {VERSION_COLUMN, DELETED_COLUMN, LOAD_TIME_COLUMN}
+SOURCE_PREFIX = "_source_"
 MAX_DECIMAL_PRECISION = 76
 DATETIME_TYPE = "DateTime64(6, 'UTC')"
 
@@ -164,16 +165,23 @@ class TableSpec:
         return f" ON CLUSTER {quote(self.cluster)}" if self.cluster else ""
 
 
+def column_name(prop: str) -> str:
+    """The column of a source property: its own name, unless the target already uses it.
+
+    A source property named like one of the target's columns (``load_time``, ``_sdc_version``,
+    ``_sdc_is_deleted``) is kept as ``_source_<name>``.
+    """
+    return SOURCE_PREFIX + prop if prop in META_COLUMNS else prop
+
+
 def column_types(
     schema: dict[str, Any], keys: tuple[str, ...], *, all_strings: bool, json_type: str
 ) -> dict[str, str]:
-    """Full column types for a stream's properties (keys are never Nullable)."""
+    """Full column types for a stream's properties, by column name (keys are never Nullable)."""
     columns: dict[str, str] = {}
     for name, prop in schema.get("properties", {}).items():
-        if name in META_COLUMNS:
-            continue
         ch_type = "String" if all_strings else base_type(prop, json_type=json_type)
-        columns[name] = ch_type if name in keys else nullable(ch_type)
+        columns[column_name(name)] = ch_type if name in keys else nullable(ch_type)
     return columns
 
 

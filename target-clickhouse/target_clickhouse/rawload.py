@@ -58,6 +58,12 @@ class Column:
     ch_type: str  # the table's actual type
     key: bool = False
     json_text: bool = False  # an object/array property kept as compact JSON text
+    source: str = ""  # the record property, when it differs from the column name
+
+    @property
+    def prop(self) -> str:
+        """The record property (JSON key) this column is read from."""
+        return self.source or self.name
 
 
 Converted = tuple[str, str | None]  # (value expression, "cannot be stored" expression)
@@ -116,7 +122,7 @@ _BY_FAMILY: dict[str, t.Callable[[str, str], Converted]] = {
 
 def _converted(column: Column) -> Converted:
     """How one column's value is computed from its JSON text, and when it cannot be stored."""
-    q = ddl.quote(column.name)
+    q = ddl.quote(column.prop)
     base = ddl.strip_nullable(column.ch_type)
     family = base.split("(", 1)[0]
     if family in _BY_FAMILY:
@@ -149,7 +155,7 @@ class LoadPlan:
 
     def structure(self) -> str:
         """The input structure: every property (and ``_sdc_deleted_at``) as JSON text."""
-        names = [c.name for c in self.columns]
+        names = [c.prop for c in self.columns]
         types = [
             c.ch_type if ddl.strip_nullable(c.ch_type).startswith("JSON") else "Nullable(String)"
             for c in self.columns
@@ -167,7 +173,7 @@ class LoadPlan:
         for index, column in enumerate(self.columns):
             value, bad = _converted(column)
             if column.key:
-                bad = f"isNull({ddl.quote(column.name)})" + (f" OR ({bad})" if bad else "")
+                bad = f"isNull({ddl.quote(column.prop)})" + (f" OR ({bad})" if bad else "")
                 value = f"assumeNotNull({value})"
             by_name[column.name] = value
             values.append(value)

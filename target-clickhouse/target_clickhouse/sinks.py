@@ -59,6 +59,7 @@ class ClickHouseSink(BatchSink):
         self._buffer: list[dict[str, t.Any]] = []
         self._row_bytes = 0
         self._insert_columns: list[tuple[str, str]] = []
+        self._insert_sources: list[str] = []  # the record property of each insert column
         self._spec: ddl.TableSpec | None = None
         self._plan: rawload.LoadPlan | None = None
         self._spool: t.BinaryIO | None = None
@@ -145,27 +146,39 @@ class ClickHouseSink(BatchSink):
             database=config.get("database") or "default",
             table=ddl.table_name(config.get("table_prefix") or "", self.stream_name),
             columns=wanted,
-            keys=keys,
+            keys=tuple(ddl.column_name(k) for k in keys),
             cluster=config.get("cluster"),
         )
         self.target.claim_table(spec.database, spec.table, self.stream_name)
         self._spec = spec
         actual = self.target.schema_manager.ensure_table(spec)
         self._insert_columns = [(name, actual[name]) for name in wanted]
-        self._bookmark = next(
-            (b for b in self.target.bookmark_properties(self.stream_name) if b in actual), None
-        )
         properties = self.schema["properties"]
+        sources = {ddl.column_name(p): p for p in properties}
+        self._insert_sources = [sources.get(name, name) for name in wanted]
+        self._bookmark = next(
+            (
+                ddl.column_name(b)
+                for b in self.target.bookmark_properties(self.stream_name)
+                if ddl.column_name(b) in actual
+            ),
+            None,
+        )
         self._plan = rawload.LoadPlan(
             spec=spec,
             columns=tuple(
                 rawload.Column(
                     name=name,
                     ch_type=ch_type,
-                    key=name in keys,
-                    json_text=bool({"object", "array"} & set(ddl.json_types(properties[name]))),
+                    key=name in spec.keys,
+                    json_text=bool(
+                        {"object", "array"} & set(ddl.json_types(properties.get(prop, {})))
+                    ),
+                    source="" if prop == name else prop,
                 )
-                for name, ch_type in self._insert_columns
+                for (name, ch_type), prop in zip(
+                    self._insert_columns, self._insert_sources, strict=True
+                )
             ),
             bookmark=self._bookmark,
         )
@@ -245,7 +258,7 @@ class ClickHouseSink(BatchSink):
         columns: list[list[t.Any]] = []
         try:
             for (name, ch_type), values in zip(
-                self._insert_columns, _columns_of(records, names), strict=True
+                self._insert_columns, _columns_of(records, self._insert_sources), strict=True
             ):
                 columns.append(convert_column(name, ch_type, values))
         except BadValueError as exc:
@@ -306,7 +319,7 @@ class ClickHouseSink(BatchSink):
         if row is not None and key is not None:
             record = _record_at(path, row)
             value = record.get(key) if isinstance(record, dict) else record
-            types = {c.name: c.ch_type for c in plan.columns}
+            types = {c.prop: c.ch_type for c in plan.columns}
             raise BadRecordError(prefix + str(BadValueError(key, types.get(key, "?"), value)))
         if row is not None:
             msg = f"{prefix}record {row + 1} of the batch is not a JSON object"
@@ -413,9 +426,9 @@ def _first_misfit(path: str, column: rawload.Column) -> t.Any:
     """Re-check one column of a refused batch in Python: its first value that does not fit."""
     convert = converter(column.ch_type)
     for record in _records(path):
-        if column.key and isinstance(record, dict) and column.name not in record:
+        if column.key and isinstance(record, dict) and column.prop not in record:
             return _MISSING
-        value = record.get(column.name) if isinstance(record, dict) else None
+        value = record.get(column.prop) if isinstance(record, dict) else None
         if value is None:
             if column.key:
                 return None

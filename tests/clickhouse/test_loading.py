@@ -476,3 +476,34 @@ def test_two_streams_sharing_a_table_name_are_refused(database):
             target_config(database),
             [schema_message("a-b", props, ["id"]), schema_message("a.b", props, ["id"])],
         )
+
+
+def test_source_properties_named_like_the_targets_columns_are_kept(ch, database):
+    props = {
+        "id": {"type": ["string"]},
+        "load_time": {"type": ["string", "null"]},
+        "_sdc_version": {"type": ["integer", "null"]},
+        "Modified_Time": {"type": ["string", "null"], "format": "date-time"},
+    }
+    run_target(
+        target_config(database),
+        [
+            schema_message("src", props, ["id"], ["Modified_Time"]),
+            record(
+                "src",
+                {
+                    "id": "1",
+                    "load_time": "yesterday",
+                    "_sdc_version": 7,
+                    "Modified_Time": "2024-01-01T00:00:00Z",
+                },
+            ),
+        ],
+    )
+
+    got = rows(
+        ch,
+        f"SELECT _source_load_time, _source__sdc_version, _sdc_version, load_time > '2020-01-01' "
+        f"FROM {database}.src",
+    )
+    assert got == [("yesterday", 7, 1704067200000000, True)]
