@@ -22,6 +22,7 @@ from singer_sdk.exceptions import InvalidInputLine
 # Numbers with a fraction are read as Decimal: money keeps every digit it was sent with.
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
+INPUT_BUFFER = 1 << 20  # read standard input in large chunks
 RawRecordHandler = t.Callable[[str, msgspec.Raw], bool]
 
 
@@ -83,8 +84,15 @@ class RawRecordReader(QuietMsgSpecReader):
         file_input: t.IO[t.Any] | None,
         callbacks: dict[str, t.Callable[[dict], None]],
     ) -> t.Counter[str]:
+        if file_input is None:  # standard input, read in large chunks
+            with open(sys.stdin.fileno(), "rb", buffering=INPUT_BUFFER, closefd=False) as stdin:
+                return self._read(stdin, callbacks)
+        return self._read(file_input, callbacks)
+
+    def _read(
+        self, lines: t.IO[t.Any], callbacks: dict[str, t.Callable[[dict], None]]
+    ) -> t.Counter[str]:
         stats: dict[str, int] = defaultdict(int)
-        lines = file_input if file_input is not None else sys.stdin.buffer
         handler = self.raw_record_handler
         envelope = _ENVELOPE.decode
         for line in lines:
