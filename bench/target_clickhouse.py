@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -233,6 +234,14 @@ def main() -> None:
         return
     n = args.records
     work = Path(tempfile.mkdtemp(prefix="bench-ch-"))
+    try:
+        compare(n, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(n: int, work: Path) -> None:
+    """Write the files, run every loader on them, print the table."""
     big, small = work / "big.singer.jsonl", work / "small.singer.jsonl"
     write_file(big, n)
     write_file(small, n // 10)

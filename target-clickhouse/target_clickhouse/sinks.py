@@ -234,6 +234,15 @@ class ClickHouseSink(BatchSink):
             if pending.error is not None:
                 raise pending.error
 
+    def discard_spool(self) -> None:
+        """Remove the batch file of records that will not be inserted (the run is failing)."""
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+            with contextlib.suppress(OSError):
+                Path(self._spool_name).unlink()
+            self._spool_rows = self._spool_bytes = 0
+
     def start_drain(self) -> dict:
         """Hand the buffer (or the spooled batch file) to :meth:`process_batch`; start anew."""
         records, self._buffer = self._buffer, []

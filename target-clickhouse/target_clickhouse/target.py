@@ -218,13 +218,18 @@ class TargetClickHouse(Target):
                     sink.wait_pending()
                 except Exception as exc:  # noqa: BLE001 - the first error is the one reported
                     self.logger.warning("An insert of %s also failed: %s", sink.stream_name, exc)
+                sink.discard_spool()
 
     def drain_all(self, *, is_endofpipe: bool = False) -> None:
         """Wait for every insert in flight first: STATE must never run ahead of its rows."""
-        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
-            if isinstance(sink, ClickHouseSink):
-                sink.wait_pending()
-        super().drain_all(is_endofpipe=is_endofpipe)
+        try:
+            for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+                if isinstance(sink, ClickHouseSink):
+                    sink.wait_pending()
+            super().drain_all(is_endofpipe=is_endofpipe)
+        except BaseException:
+            self.finish_inserts()  # and remove batch files that will not be inserted
+            raise
 
 
 _ONE_LINE_ERRORS = (

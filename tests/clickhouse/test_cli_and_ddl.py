@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -243,15 +244,19 @@ def test_binary_input_is_one_line(tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"path": str(tmp_path / "data")}))
     lines = (json.dumps(SCHEMA) + "\n" + json.dumps(good) + "\n").encode() + binary
+    spool_dir = tmp_path / "tmp"
+    spool_dir.mkdir()
     result = subprocess.run(
         [str(TARGET), "--config", str(cfg)],
         input=lines,
         capture_output=True,
         timeout=120,
         check=False,
+        env={**os.environ, "TMPDIR": str(spool_dir)},
     )
 
     stderr = result.stderr.decode()
     assert result.returncode == 1
     assert "Traceback" not in stderr
     assert "not UTF-8" in stderr
+    assert [p.name for p in spool_dir.iterdir() if p.name.startswith("target-clickhouse")] == []
