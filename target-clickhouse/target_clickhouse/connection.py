@@ -13,8 +13,12 @@ from pathlib import Path
 
 import clickhouse_connect
 
+from .rawload import INPUT_SETTINGS
+
 if t.TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
+
+    from .rawload import LoadPlan
 
 DEFAULT_EMBEDDED_PATH = ".clickhouse"
 
@@ -41,13 +45,24 @@ def client_kwargs(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+class ClickHouseUnavailableError(RuntimeError):
+    """The server (or the embedded data path) cannot be opened; the message says where."""
+
+
 class Connection:
     """The target's client, with a lock for the embedded engine."""
 
     def __init__(self, config: t.Mapping[str, t.Any]) -> None:
         """Open the client now, so a bad host or path fails before any data is read."""
         self.embedded = not config.get("host")
-        self.client: Client = clickhouse_connect.get_client(**client_kwargs(config))
+        kwargs = client_kwargs(config)
+        try:
+            self.client: Client = clickhouse_connect.get_client(**kwargs)
+        except clickhouse_connect.driver.exceptions.Error as exc:
+            where = kwargs.get("path") or f"{kwargs['host']}:{kwargs['port']}"
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+            msg = f"cannot connect to ClickHouse at {where}: {reason}"
+            raise ClickHouseUnavailableError(msg) from None
         self._lock = threading.Lock() if self.embedded else None
 
     def command(self, sql: str) -> None:
@@ -78,6 +93,23 @@ class Connection:
                 column_oriented=True,
                 settings=settings,
             )
+
+    def insert_raw_batch(self, plan: LoadPlan, path: str, settings: dict[str, t.Any]) -> None:
+        """Insert a file of raw JSON records through ``plan``; returns once acknowledged.
+
+        The embedded engine reads the file itself (``file()``); a server gets its bytes as the
+        request body of an ``INSERT ... SELECT ... FROM input()``.
+        """
+        settings = {**INPUT_SETTINGS, **settings}
+        if self.embedded:
+            with self._guard():
+                self.client.command(plan.insert_from_file(path), settings=settings)
+                # The engine shares this process: hand the insert's memory back to the OS now,
+                # so peak memory is one batch's worth however many batches a run loads.
+                self.client.command("SYSTEM JEMALLOC PURGE")
+            return
+        body = Path(path).read_bytes()
+        self.client.command(plan.insert_from_body(), data=body, settings=settings)
 
     def close(self) -> None:
         """Close the client (chDB releases its data path lock)."""

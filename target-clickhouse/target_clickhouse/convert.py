@@ -8,6 +8,7 @@ case costs no Python call per value. Anything that cannot be converted raises
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -22,6 +23,8 @@ NoneType = type(None)
 _EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)  # noqa: DTZ001 - naive values are UTC (Singer spec)
 _MICRO = timedelta(microseconds=1)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY_LENGTH = 10
 
 
 class BadValueError(ValueError):
@@ -55,16 +58,24 @@ def _to_string(value: Any) -> Any:
     return str(value)
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _to_int(value: Any) -> Any:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+    if value is None:
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value)
-    raise TypeError
+    integral = (
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer())
+        or (isinstance(value, Decimal) and value == value.to_integral_value())
+        or (isinstance(value, str) and value.strip().lstrip("+-").isdigit())
+    )
+    if not integral:
+        raise TypeError
+    number = int(value)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise OverflowError
+    return number
 
 
 def _to_float(value: Any) -> Any:
@@ -92,7 +103,10 @@ def _decimal_converter(scale: int, integer_digits: int) -> Any:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         if not number.is_finite() or abs(number) >= limit:
             raise TypeError
-        return number.quantize(quantum)
+        exact = number.quantize(quantum)
+        if exact != number:  # more digits than the scale: refuse rather than round
+            raise TypeError
+        return exact
 
     return convert
 
@@ -125,8 +139,10 @@ def _to_date(value: Any) -> Any:
         return value
     if isinstance(value, datetime):
         return value.date()
-    if isinstance(value, str):
-        return date.fromisoformat(value[:10])
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        if len(value) > _ISO_DAY_LENGTH:  # a date-time is fine, trailing text is not
+            datetime.fromisoformat(value)
+        return date.fromisoformat(value[:_ISO_DAY_LENGTH])
     raise TypeError
 
 
@@ -182,7 +198,7 @@ def _fast_column(base: str, values: list[Any]) -> list[Any]:
     if base == "Float64":
         return [None if v is None or type(v) is bool else float(v) for v in values]
     if base == "Int64":
-        return [v if v is None or type(v) is int else _to_int(v) for v in values]
+        return [_to_int(v) for v in values]
     if base.startswith("DateTime64"):
         # ClickHouse takes DateTime64(6) as integer microseconds: no datetime objects to build.
         return [
@@ -195,10 +211,22 @@ def _fast_column(base: str, values: list[Any]) -> list[Any]:
         precision, scale = (int(x) for x in base[8:-1].split(","))
         if set(map(type, values)) <= {Decimal, int, float, NoneType}:
             biggest = max(map(abs, filter(_not_none, values)), default=0)
-            if biggest < Decimal(10) ** (precision - scale):
+            if biggest < Decimal(10) ** (precision - scale) and _within_scale(values, scale):
                 return values  # clickhouse-connect scales Decimal/int/float itself
         raise TypeError
     raise TypeError
+
+
+def _within_scale(values: list[Any], scale: int) -> bool:
+    """No value has more fraction digits than the scale (the driver would round them)."""
+    for value in values:
+        if value is None or type(value) is int:
+            continue
+        number = value if type(value) is Decimal else Decimal(str(value))
+        exponent = number.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent < -scale:
+            return False  # the value-by-value path decides (1.100 fits scale 2; 1.105 does not)
+    return True
 
 
 def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
@@ -206,7 +234,7 @@ def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
     base = strip_nullable(ch_type)
     required = not ch_type.startswith("Nullable(") and not base.startswith("JSON")
     allowed = _PASS_THROUGH.get(base)
-    if allowed is not None and set(map(type, values)) <= allowed:
+    if allowed is not None and set(map(type, values)) <= allowed and _in_range(base, values):
         converted = values
     else:
         try:
@@ -216,6 +244,13 @@ def convert_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:
     if required and None in converted:
         raise BadValueError(name, ch_type, None)
     return converted
+
+
+def _in_range(base: str, values: list[Any]) -> bool:
+    """Int64 values must fit 64 bits (the driver would fail with a traceback otherwise)."""
+    if base != "Int64":
+        return True
+    return max(map(abs, filter(_not_none, values)), default=0) <= INT64_MAX
 
 
 def _slow_column(name: str, ch_type: str, values: list[Any]) -> list[Any]:

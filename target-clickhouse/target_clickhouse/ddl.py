@@ -6,7 +6,9 @@ cannot run) is unit-tested as text.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ VERSION_COLUMN = "_sdc_version"
 DELETED_COLUMN = "_sdc_is_deleted"
 LOAD_TIME_COLUMN = "load_time"
 META_COLUMNS = {VERSION_COLUMN, DELETED_COLUMN, LOAD_TIME_COLUMN}
+SOURCE_PREFIX = "_source_"
 MAX_DECIMAL_PRECISION = 76
 DATETIME_TYPE = "DateTime64(6, 'UTC')"
 
@@ -27,16 +30,25 @@ def table_name(prefix: str, stream: str) -> str:
     """``<prefix><stream>`` with characters other than letters, digits and ``_`` made ``_``.
 
     Tables are named for people to type; columns keep the source's exact names (quoted).
+    Accents are dropped (``Categorías`` -> ``Categorias``); a name with any non-ASCII character
+    also gets a short hash of the exact stream name (``Лиды`` -> ``stream_3f9c2a1b``), so two
+    such names never share a table.
     """
-    cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", f"{prefix}{stream}").strip("_")
+    name = f"{prefix}{stream}"
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", plain).strip("_")
+    if not name.isascii():
+        digest = hashlib.blake2b(stream.encode(), digest_size=4).hexdigest()
+        return f"{cleaned or 'stream'}_{digest}"
     return cleaned or "_stream"
 
 
-def _types(schema: dict[str, Any]) -> list[str]:
+def json_types(schema: dict[str, Any]) -> list[str]:
+    """The JSON types a property allows (anyOf/oneOf included), null aside."""
     raw = schema.get("type", [])
     types = [raw] if isinstance(raw, str) else list(raw)
     for option in schema.get("anyOf", []) or schema.get("oneOf", []):
-        types.extend(_types(option))
+        types.extend(json_types(option))
     return [t for t in types if t != "null"]
 
 
@@ -64,7 +76,7 @@ _SIMPLE = {"integer": "Int64", "boolean": "Bool"}
 
 def base_type(schema: dict[str, Any], *, json_type: str = "String") -> str:
     """The ClickHouse type (without Nullable) of one JSON Schema property."""
-    types = set(_types(schema))
+    types = set(json_types(schema))
     if "number" in types:
         types.discard("integer")  # integer-or-number is a number
     if len(types) != 1:
@@ -153,16 +165,23 @@ class TableSpec:
         return f" ON CLUSTER {quote(self.cluster)}" if self.cluster else ""
 
 
+def column_name(prop: str) -> str:
+    """The column of a source property: its own name, unless the target already uses it.
+
+    A source property named like one of the target's columns (``load_time``, ``_sdc_version``,
+    ``_sdc_is_deleted``) is kept as ``_source_<name>``.
+    """
+    return SOURCE_PREFIX + prop if prop in META_COLUMNS else prop
+
+
 def column_types(
     schema: dict[str, Any], keys: tuple[str, ...], *, all_strings: bool, json_type: str
 ) -> dict[str, str]:
-    """Full column types for a stream's properties (keys are never Nullable)."""
+    """Full column types for a stream's properties, by column name (keys are never Nullable)."""
     columns: dict[str, str] = {}
     for name, prop in schema.get("properties", {}).items():
-        if name in META_COLUMNS:
-            continue
         ch_type = "String" if all_strings else base_type(prop, json_type=json_type)
-        columns[name] = ch_type if name in keys else nullable(ch_type)
+        columns[column_name(name)] = ch_type if name in keys else nullable(ch_type)
     return columns
 
 

@@ -1,23 +1,37 @@
-"""One sink per stream: creates or evolves its table, buffers records, inserts them by column.
+"""One sink per stream: creates or evolves its table, buffers records, inserts them in batches.
 
-A batch is converted and inserted at once (tens of thousands of rows, bounded by rows and by an
-estimate of bytes). The SDK writes STATE only after every sink has drained, and a drain returns
-only once ClickHouse acknowledged the insert, so state never covers unwritten rows.
+Two ways to load, chosen per stream when its table is set up:
+
+* **raw** (the default): each record arrives as its raw JSON text and is spooled to a batch file;
+  ClickHouse parses, converts and checks it (:mod:`target_clickhouse.rawload`). Python never
+  builds a field, so this runs at the engine's speed.
+* **dicts**: records arrive as dicts (``validate_records``, ``add_record_metadata``, or stream
+  maps and flattening, which all work on dicts) and are converted column by column in Python.
+
+A batch is inserted at once (tens of thousands of rows, bounded by rows and by bytes). The SDK
+writes STATE only after every sink has drained, and a drain returns only once ClickHouse
+acknowledged the insert, so state never covers unwritten rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import tempfile
+import threading
 import time
 import typing as t
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
+from pathlib import Path
 
 import msgspec
+from clickhouse_connect.driver.exceptions import DatabaseError
+from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink
 
-from . import ddl
-from .convert import BadValueError, convert_column
+from . import ddl, rawload
+from .convert import BadValueError, convert_column, converter
 
 if t.TYPE_CHECKING:
     from .target import TargetClickHouse
@@ -27,6 +41,7 @@ EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, as converted datetimes
 MICROSECOND = timedelta(microseconds=1)
 SIZE_SAMPLE_EVERY = 500
 INSERT_TRIES = 3
+SPOOL_BUFFER = 1 << 20  # large writes: one system call per ~600 records, not per 5
 
 
 class BadRecordError(ValueError):
@@ -45,7 +60,15 @@ class ClickHouseSink(BatchSink):
         self._buffer: list[dict[str, t.Any]] = []
         self._row_bytes = 0
         self._insert_columns: list[tuple[str, str]] = []
+        self._insert_sources: list[str] = []  # the record property of each insert column
         self._spec: ddl.TableSpec | None = None
+        self._plan: rawload.LoadPlan | None = None
+        self._spool: t.BinaryIO | None = None
+        self._spool_name = ""
+        self._spool_rows = 0
+        self._spool_bytes = 0
+        self._row_limit = self._byte_limit = 0
+        self._pending: _BackgroundInsert | None = None
 
     # ------------------------------------------------------------------ settings
     @property
@@ -61,15 +84,26 @@ class ClickHouseSink(BatchSink):
     @property
     def is_full(self) -> bool:
         """Full by rows, or by the estimated bytes of the buffer (``batch_size_bytes``)."""
+        limit = int(self.config.get("batch_size_bytes") or 64 * 1024 * 1024)
+        if self._spool_rows:
+            return self._spool_rows >= self.max_size or self._spool_bytes >= limit
         if len(self._buffer) >= self.max_size:
             return True
-        limit = int(self.config.get("batch_size_bytes") or 64 * 1024 * 1024)
         return self._row_bytes * len(self._buffer) >= limit
 
     @property
     def current_size(self) -> int:
         """Buffered rows."""
-        return len(self._buffer)
+        return len(self._buffer) + self._spool_rows
+
+    @property
+    def loads_raw(self) -> bool:
+        """Whether records can skip Python and be parsed by ClickHouse (see module docstring)."""
+        return (
+            self._plan is not None
+            and not self.validate_schema
+            and not self.include_sdc_metadata_properties
+        )
 
     @property
     def validate_schema(self) -> bool:
@@ -113,14 +147,41 @@ class ClickHouseSink(BatchSink):
             database=config.get("database") or "default",
             table=ddl.table_name(config.get("table_prefix") or "", self.stream_name),
             columns=wanted,
-            keys=keys,
+            keys=tuple(ddl.column_name(k) for k in keys),
             cluster=config.get("cluster"),
         )
+        self.target.claim_table(spec.database, spec.table, self.stream_name)
         self._spec = spec
         actual = self.target.schema_manager.ensure_table(spec)
         self._insert_columns = [(name, actual[name]) for name in wanted]
+        properties = self.schema["properties"]
+        sources = {ddl.column_name(p): p for p in properties}
+        self._insert_sources = [sources.get(name, name) for name in wanted]
         self._bookmark = next(
-            (b for b in self.target.bookmark_properties(self.stream_name) if b in actual), None
+            (
+                ddl.column_name(b)
+                for b in self.target.bookmark_properties(self.stream_name)
+                if ddl.column_name(b) in actual
+            ),
+            None,
+        )
+        self._plan = rawload.LoadPlan(
+            spec=spec,
+            columns=tuple(
+                rawload.Column(
+                    name=name,
+                    ch_type=ch_type,
+                    key=name in spec.keys,
+                    json_text=bool(
+                        {"object", "array"} & set(ddl.json_types(properties.get(prop, {})))
+                    ),
+                    source="" if prop == name else prop,
+                )
+                for (name, ch_type), prop in zip(
+                    self._insert_columns, self._insert_sources, strict=True
+                )
+            ),
+            bookmark=self._bookmark,
         )
 
     # ------------------------------------------------------------------ records
@@ -132,13 +193,76 @@ class ClickHouseSink(BatchSink):
             self._row_bytes = max(self._row_bytes, sample * 2)
         buffer.append(record)
 
+    def add_raw_record(self, record: msgspec.Raw) -> bool:
+        """Spool one record's raw JSON text to the batch file; True when the batch is full.
+
+        The record is never parsed here: this is the whole per-record cost of the raw path.
+        """
+        spool = self._spool
+        if spool is None:
+            fd, name = tempfile.mkstemp(prefix="target-clickhouse-", suffix=".jsonl")
+            spool = self._spool = open(  # noqa: PTH123, SIM115 - closed by start_drain
+                fd, "wb", buffering=SPOOL_BUFFER
+            )
+            self._spool_name = name
+            self._row_limit = self.max_size
+            self._byte_limit = int(self.config.get("batch_size_bytes") or 64 * 1024 * 1024)
+        spool.write(record)
+        spool.write(b"\n")
+        self._spool_rows += 1
+        self._spool_bytes += len(record) + 1
+        return self._spool_rows >= self._row_limit or self._spool_bytes >= self._byte_limit
+
+    def submit_batch(self) -> None:
+        """Insert the full raw batch in the background while the next one is read.
+
+        The engine works while Python reads on (chDB and HTTP both release the GIL). At most
+        one insert per stream is in flight: the previous one must be acknowledged first, and
+        the target waits for every one before it writes STATE (:meth:`wait_pending`).
+        """
+        self.wait_pending()
+        context = self.start_drain()
+        self._pending = _BackgroundInsert(self, context)
+        self._pending.start()
+        self.mark_drained()
+
+    def wait_pending(self) -> None:
+        """Wait for the insert in flight, if any; raise what it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.join()
+            if pending.error is not None:
+                raise pending.error
+
+    def discard_spool(self) -> None:
+        """Remove the batch file of records that will not be inserted (the run is failing)."""
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+            with contextlib.suppress(OSError):
+                Path(self._spool_name).unlink()
+            self._spool_rows = self._spool_bytes = 0
+
     def start_drain(self) -> dict:
-        """Hand the buffer to :meth:`process_batch` and start a new one."""
+        """Hand the buffer (or the spooled batch file) to :meth:`process_batch`; start anew."""
         records, self._buffer = self._buffer, []
-        return {"records": records}
+        context: dict[str, t.Any] = {"records": records}
+        if self._spool is not None:
+            self._spool.close()
+            context["spool"], context["spool_rows"] = self._spool_name, self._spool_rows
+            self._spool, self._spool_rows, self._spool_bytes = None, 0, 0
+        return context
 
     def process_batch(self, context: dict) -> None:
-        """Convert the batch column by column and insert it in one statement."""
+        """Insert the batch: spooled raw records through ClickHouse, dicts column by column."""
+        if threading.current_thread() is not self._pending:
+            self.wait_pending()  # batches of a stream are acknowledged in order
+        if "spool" in context:
+            try:
+                self._insert_raw(context["spool"], context["spool_rows"])
+            finally:
+                with contextlib.suppress(OSError):
+                    Path(context["spool"]).unlink()
         records: list[dict[str, t.Any]] = context["records"]
         if not records or self._spec is None:
             return
@@ -146,7 +270,7 @@ class ClickHouseSink(BatchSink):
         columns: list[list[t.Any]] = []
         try:
             for (name, ch_type), values in zip(
-                self._insert_columns, _columns_of(records, names), strict=True
+                self._insert_columns, _columns_of(records, self._insert_sources), strict=True
             ):
                 columns.append(convert_column(name, ch_type, values))
         except BadValueError as exc:
@@ -161,6 +285,60 @@ class ClickHouseSink(BatchSink):
             settings["insert_deduplication_token"] = f"{self._spec.table}-{digest.hexdigest()}"
         self._insert(names, columns, settings)
         self.tally_record_written(len(records))
+
+    def _insert_raw(self, path: str, rows: int) -> None:
+        """Insert a spooled batch in one ``INSERT ... SELECT``; bad values become one line."""
+        plan = self._plan
+        assert plan is not None  # noqa: S101 - set in setup()
+        settings: dict[str, t.Any] = {}
+        if not plan.spec.keys:
+            digest = hashlib.blake2b(digest_size=16)
+            with Path(path).open("rb") as batch:
+                for chunk in iter(lambda: batch.read(1 << 20), b""):
+                    digest.update(chunk)
+            settings["insert_deduplication_token"] = f"{plan.spec.table}-{digest.hexdigest()}"
+        self.tally_record_read(rows)
+        self.record_counter_metric.increment(rows)
+        try:
+            self._retrying(
+                lambda: self.target.connection.insert_raw_batch(plan, path, settings), plan.spec
+            )
+        except DatabaseError as exc:
+            if _transient(exc):
+                raise
+            self._explain(plan, path, str(exc))
+        self.tally_record_written(rows)
+
+    def _explain(self, plan: rawload.LoadPlan, path: str, message: str) -> t.NoReturn:
+        """Raise one line naming stream, column and value for an insert ClickHouse refused.
+
+        ClickHouse names the failed check (so the column); the value is found by re-checking
+        that column of the batch in Python. Input-format errors name the row and the key.
+        """
+        prefix = f"stream {self.stream_name!r}: "
+        index = rawload.failed_column(message)
+        if index is not None:
+            column = plan.columns[index]
+            value = _first_misfit(path, column)
+            if value is _MISSING:
+                msg = f"{prefix}a record is missing key property {column.name!r}"
+                raise MissingKeyPropertiesError(msg)
+            if value is _NOTHING:
+                msg = f"{prefix}column {column.name!r} ({column.ch_type}): a value does not fit"
+                raise BadRecordError(msg)
+            raise BadRecordError(prefix + str(BadValueError(column.name, column.ch_type, value)))
+        row, key = rawload.failed_row(message)
+        if row is not None and key is not None:
+            record = _record_at(path, row)
+            value = record.get(key) if isinstance(record, dict) else record
+            types = {c.prop: c.ch_type for c in plan.columns}
+            raise BadRecordError(prefix + str(BadValueError(key, types.get(key, "?"), value)))
+        if row is not None:
+            msg = f"{prefix}record {row + 1} of the batch is not a JSON object"
+            raise BadRecordError(msg)
+        first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+        msg = f"{prefix}ClickHouse refused the batch: {first[:300]}"
+        raise BadRecordError(msg)
 
     def _versions(
         self, names: list[str], columns: list[list[t.Any]], deleted: list[int]
@@ -186,9 +364,18 @@ class ClickHouseSink(BatchSink):
     def _insert(self, names: list[str], columns: list[list[t.Any]], settings: dict) -> None:
         spec = self._spec
         assert spec is not None  # noqa: S101 - set in setup()
+        self._retrying(
+            lambda: self.target.connection.insert(
+                spec.table, spec.database, columns, names, settings
+            ),
+            spec,
+        )
+
+    def _retrying(self, insert: t.Callable[[], None], spec: ddl.TableSpec) -> None:
+        """Run an insert, retrying network failures (the same deduplication token each time)."""
         for attempt in range(1, INSERT_TRIES + 1):
             try:
-                self.target.connection.insert(spec.table, spec.database, columns, names, settings)
+                insert()
             except Exception as exc:
                 if attempt == INSERT_TRIES or not _transient(exc):
                     raise
@@ -211,6 +398,58 @@ def _columns_of(records: list[dict[str, t.Any]], names: list[str]) -> list[list[
     if len(names) == 1:
         return [list(rows)]
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+class _BackgroundInsert(threading.Thread):
+    """One batch's insert on its own thread; its error is raised by ``wait_pending``."""
+
+    def __init__(self, sink: ClickHouseSink, context: dict) -> None:
+        super().__init__(name=f"insert-{sink.stream_name}", daemon=True)
+        self.sink = sink
+        self.context = context
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.sink.process_batch(self.context)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self.error = exc
+
+
+_NOTHING = object()  # no misfit found
+_MISSING = object()  # a key property absent from a record
+_RECORD = msgspec.json.Decoder()
+
+
+def _records(path: str) -> t.Iterator[t.Any]:
+    with Path(path).open("rb") as batch:
+        for line in batch:
+            yield _RECORD.decode(line)
+
+
+def _record_at(path: str, row: int) -> t.Any:
+    for index, record in enumerate(_records(path)):
+        if index == row:
+            return record
+    return None
+
+
+def _first_misfit(path: str, column: rawload.Column) -> t.Any:
+    """Re-check one column of a refused batch in Python: its first value that does not fit."""
+    convert = converter(column.ch_type)
+    for record in _records(path):
+        if column.key and isinstance(record, dict) and column.prop not in record:
+            return _MISSING
+        value = record.get(column.prop) if isinstance(record, dict) else None
+        if value is None:
+            if column.key:
+                return None
+            continue
+        try:
+            convert(value)
+        except (TypeError, ValueError, ArithmeticError):
+            return value
+    return _NOTHING
 
 
 def _as_version(value: t.Any, fallback: int) -> int:

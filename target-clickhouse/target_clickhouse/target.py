@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from decimal import Decimal
 from functools import cached_property
 
-import msgspec
+from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
     InvalidInputLine,
     InvalidRecord,
@@ -18,29 +16,16 @@ from singer_sdk.exceptions import (
     RecordsWithoutSchemaException,
 )
 
-from .connection import DEFAULT_EMBEDDED_PATH, Connection
+from .connection import DEFAULT_EMBEDDED_PATH, ClickHouseUnavailableError, Connection
+from .reader import QuietMsgSpecReader, RawRecordReader
 from .sinks import BadRecordError, ClickHouseSink
 from .tables import SchemaChangeError, SchemaManager
 
 if t.TYPE_CHECKING:
+    import msgspec
     from singer_sdk.sinks import Sink
 
-
-# Numbers with a fraction are read as Decimal: money keeps every digit it was sent with.
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-
-
-class QuietMsgSpecReader(MsgSpecReader):
-    """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
-
-    def deserialize_json(self, line: str) -> dict:
-        """Parse one line or raise InvalidInputLine naming what is wrong."""
-        try:
-            return _DECODER.decode(line)  # type: ignore[no-any-return]
-        except msgspec.DecodeError as exc:
-            preview = line.strip()[:80]
-            msg = f"invalid JSON on input ({exc}): {preview!r}"
-            raise InvalidInputLine(msg) from None
+__all__ = ["QuietMsgSpecReader", "TargetClickHouse", "main"]
 
 
 class TargetClickHouse(Target):
@@ -48,7 +33,7 @@ class TargetClickHouse(Target):
 
     name = "target-clickhouse"
     default_sink_class = ClickHouseSink
-    message_reader_class = QuietMsgSpecReader
+    message_reader_class = RawRecordReader
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -139,7 +124,12 @@ class TargetClickHouse(Target):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Remember each stream's bookmark properties as SCHEMA messages arrive."""
         self._bookmarks: dict[str, list[str]] = {}
+        self._raw_sinks: dict[str, ClickHouseSink] = {}
+        self._table_streams: dict[tuple[str, str], str] = {}
         super().__init__(*args, **kwargs)
+        if isinstance(self.message_reader, RawRecordReader):
+            self.message_reader.raw_record_handler = self.accept_raw_record
+            self.message_reader.on_error = self.finish_inserts
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("flush_interval_seconds", 300)) / 60
 
     @property
@@ -161,6 +151,16 @@ class TargetClickHouse(Target):
         """DDL for every sink."""
         return SchemaManager(self.connection, self.logger)
 
+    def claim_table(self, database: str, table: str, stream: str) -> None:
+        """Refuse a second stream whose name sanitises to a table another stream loads."""
+        owner = self._table_streams.setdefault((database, table), stream)
+        if owner != stream:
+            msg = (
+                f"streams {owner!r} and {stream!r} both map to table {table!r}; "
+                "rename one with a stream map alias"
+            )
+            raise SchemaChangeError(msg)
+
     def bookmark_properties(self, stream: str) -> list[str]:
         """The ``bookmark_properties`` of a stream's SCHEMA message (its version source)."""
         return self._bookmarks.get(stream, [])
@@ -170,16 +170,72 @@ class TargetClickHouse(Target):
         if isinstance(stream, str):
             self._bookmarks[stream] = list(message_dict.get("bookmark_properties") or [])
         super()._process_schema_message(message_dict)
+        if isinstance(stream, str):
+            self._route_records(stream)
+
+    @cached_property
+    def rewrites_records(self) -> bool:
+        """Stream maps or flattening change records in Python: those need the dict path."""
+        return bool(self.config.get("stream_maps") or self.config.get("flattening_enabled"))
+
+    def _route_records(self, stream: str) -> None:
+        """Send the stream's RECORDs to its sink raw when its sink can load them that way."""
+        self._raw_sinks.pop(stream, None)
+        if self.rewrites_records or not self.sink_exists(stream):
+            return
+        sink = self.get_sink(stream)
+        if isinstance(sink, ClickHouseSink) and sink.loads_raw:
+            self._raw_sinks[stream] = sink
+
+    def accept_raw_record(self, stream: str, record: msgspec.Raw) -> bool:
+        """Buffer one raw RECORD of a fast stream; False hands it to the dict path."""
+        sink = self._raw_sinks.get(stream)
+        if sink is None:
+            return False
+        if sink.add_raw_record(record):
+            self.logger.info(
+                "Target sink for '%s' is full (%d rows). Inserting...", stream, sink.current_size
+            )
+            sink.submit_batch()
+        self._handle_max_record_age()
+        return True
 
     def add_sink(self, stream_name: str, schema: dict, key_properties: t.Any = None) -> Sink:
         """Drain a replaced sink of the same stream first, so its rows keep the old layout."""
         for old in [s for s in self._sinks_to_clear if s.stream_name == stream_name]:
             self.drain_one(old)
+            if isinstance(old, ClickHouseSink):
+                old.wait_pending()
+        if isinstance(replaced := self._sinks_active.get(stream_name), ClickHouseSink):
+            replaced.wait_pending()
         return super().add_sink(stream_name, schema, key_properties)
+
+    def finish_inserts(self) -> None:
+        """On a fatal error: let inserts in flight finish (their rows were read before it)."""
+        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+            if isinstance(sink, ClickHouseSink):
+                try:
+                    sink.wait_pending()
+                except Exception as exc:  # noqa: BLE001 - the first error is the one reported
+                    self.logger.warning("An insert of %s also failed: %s", sink.stream_name, exc)
+                sink.discard_spool()
+
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:
+        """Wait for every insert in flight first: STATE must never run ahead of its rows."""
+        try:
+            for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+                if isinstance(sink, ClickHouseSink):
+                    sink.wait_pending()
+            super().drain_all(is_endofpipe=is_endofpipe)
+        except BaseException:
+            self.finish_inserts()  # and remove batch files that will not be inserted
+            raise
 
 
 _ONE_LINE_ERRORS = (
     BadRecordError,
+    ClickHouseUnavailableError,
+    ClickHouseError,
     InvalidRecord,
     MissingKeyPropertiesError,
     SchemaChangeError,

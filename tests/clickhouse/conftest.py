@@ -26,8 +26,21 @@ def ch():
     return clickhouse_connect.get_client(interface="chdb", path=CHDB_PATH)
 
 
+#: Set by the ``load_path`` fixture: "dicts" forces the row-by-row path (validate_records on).
+LOAD_PATH = {"name": "raw"}
+
+
+@pytest.fixture(params=["raw", "dicts"])
+def load_path(request):
+    """Run a test on both load paths: ClickHouse parsing raw records, and Python dicts."""
+    LOAD_PATH["name"] = request.param
+    yield request.param
+    LOAD_PATH["name"] = "raw"
+
+
 def target_config(database: str, **overrides: Any) -> dict[str, Any]:
-    return {"path": CHDB_PATH, "database": database, **overrides}
+    path = {"validate_records": True} if LOAD_PATH["name"] == "dicts" else {}
+    return {"path": CHDB_PATH, "database": database, **path, **overrides}
 
 
 def run_target(config: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

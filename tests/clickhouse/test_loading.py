@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from tests.clickhouse.conftest import record, rows, run_target, schema_message, target_config
+
+pytestmark = pytest.mark.usefixtures("load_path")
 
 LEADS = {
     "id": {"type": ["string"]},
@@ -135,12 +138,13 @@ def test_keyless_streams_keep_every_row_in_a_merge_tree(ch, database):
     assert engine == [("MergeTree",)]
 
 
-def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database):
+def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database, load_path):
     from target_clickhouse.connection import Connection
     from target_clickhouse.target import TargetClickHouse
 
     calls = {"n": 0}
-    real_insert = Connection.insert
+    method = "insert_raw_batch" if load_path == "raw" else "insert"
+    real_insert = getattr(Connection, method)
 
     def flaky_insert(self, *args, **kwargs):
         real_insert(self, *args, **kwargs)  # ClickHouse stored the rows...
@@ -149,7 +153,7 @@ def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database):
             raise ConnectionError("connection reset after the insert")  # ...but the ack was lost
 
     props = {"event": {"type": ["string", "null"]}}
-    Connection.insert = flaky_insert
+    setattr(Connection, method, flaky_insert)
     try:
         run_target(
             target_config(database),
@@ -160,7 +164,7 @@ def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database):
             ],
         )
     finally:
-        Connection.insert = real_insert
+        setattr(Connection, method, real_insert)
     assert TargetClickHouse  # the real target ran the retry
     assert calls["n"] == 2
     assert rows(ch, f"SELECT count() FROM {database}.events") == [(2,)]
@@ -212,6 +216,7 @@ def test_every_type_maps_to_its_column_type_and_values_round_trip(ch, database):
                 },
             ),
             record("types", {"id": 2, "ts": "2024-01-05T10:20:30+0530"}),
+            record("types", {"id": 3, "d": "1960-02-29T23:30:00+05:30", "b": False, "i": -7}),
         ],
     )
 
@@ -248,6 +253,11 @@ def test_every_type_maps_to_its_column_type_and_values_round_trip(ch, database):
         "ünïcode ✓",
     )
     assert got[1][3] == "2024-01-05 04:50:30.000000"  # colon-less offset normalised too
+    assert rows(ch, f"SELECT d, b, i FROM {database}.types FINAL ORDER BY id") == [
+        (date(2024, 2, 29), True, 42),
+        (None, None, None),
+        (date(1960, 2, 29), False, -7),  # Date32 before 1970; the day as written
+    ]
 
 
 def test_native_json_columns_when_configured(ch, database):
@@ -413,3 +423,87 @@ def test_small_batches_insert_everything(ch, database, batch_rows):
     run_target(target_config(database, batch_size_rows=batch_rows), messages)
 
     assert rows(ch, f"SELECT count() FROM {database}.leads FINAL") == [(20,)]
+
+
+def test_batches_are_bounded_by_bytes(ch, database, monkeypatch):
+    from target_clickhouse.connection import Connection
+
+    inserts = {"n": 0}
+    for method in ("insert", "insert_raw_batch"):
+        real = getattr(Connection, method)
+
+        def counted(self, *args, _real=real, **kwargs):
+            inserts["n"] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Connection, method, counted)
+    name = "x" * 500
+    messages = [leads_schema()] + [lead(str(i), name, "2024-01-01T00:00:00Z") for i in range(20)]
+    run_target(target_config(database, batch_size_bytes=2_000), messages)
+
+    assert rows(ch, f"SELECT count() FROM {database}.leads FINAL") == [(20,)]
+    assert 5 <= inserts["n"] <= 20  # about 3 records of ~600 bytes per 2,000-byte batch
+
+
+def test_non_ascii_stream_names_get_distinct_readable_tables(ch, database):
+    from target_clickhouse.ddl import table_name
+
+    props = {"id": {"type": ["string"]}}
+    run_target(
+        target_config(database),
+        [
+            schema_message("Лиды", props, ["id"]),
+            schema_message("Сделки", props, ["id"]),
+            record("Лиды", {"id": "lead"}),
+            record("Сделки", {"id": "deal"}),
+        ],
+    )
+
+    leads, deals = table_name("", "Лиды"), table_name("", "Сделки")
+    assert leads != deals
+    assert leads.startswith("stream_")
+    assert table_name("zoho_", "Categorías").startswith("zoho_Categorias_")
+    assert rows(ch, f"SELECT id FROM {database}.`{leads}`") == [("lead",)]
+    assert rows(ch, f"SELECT id FROM {database}.`{deals}`") == [("deal",)]
+
+
+def test_two_streams_sharing_a_table_name_are_refused(database):
+    from target_clickhouse.tables import SchemaChangeError
+
+    props = {"id": {"type": ["string"]}}
+    with pytest.raises(SchemaChangeError, match="both map to table 'a_b'"):
+        run_target(
+            target_config(database),
+            [schema_message("a-b", props, ["id"]), schema_message("a.b", props, ["id"])],
+        )
+
+
+def test_source_properties_named_like_the_targets_columns_are_kept(ch, database):
+    props = {
+        "id": {"type": ["string"]},
+        "load_time": {"type": ["string", "null"]},
+        "_sdc_version": {"type": ["integer", "null"]},
+        "Modified_Time": {"type": ["string", "null"], "format": "date-time"},
+    }
+    run_target(
+        target_config(database),
+        [
+            schema_message("src", props, ["id"], ["Modified_Time"]),
+            record(
+                "src",
+                {
+                    "id": "1",
+                    "load_time": "yesterday",
+                    "_sdc_version": 7,
+                    "Modified_Time": "2024-01-01T00:00:00Z",
+                },
+            ),
+        ],
+    )
+
+    got = rows(
+        ch,
+        f"SELECT _source_load_time, _source__sdc_version, _sdc_version, load_time > '2020-01-01' "
+        f"FROM {database}.src",
+    )
+    assert got == [("yesterday", 7, 1704067200000000, True)]

@@ -1,0 +1,229 @@
+"""The fast load path's SQL: ClickHouse parses raw record JSON and computes the added columns.
+
+A batch of raw ``record`` objects (JSON text, one per line, never parsed in Python) is read by
+ClickHouse as ``JSONEachRow``. Every property is read as ``Nullable(String)`` (numbers keep their
+exact JSON text) and converted by a strict expression, so that what cannot be stored stops the
+insert instead of being rounded, wrapped or defaulted the way lenient input parsing would:
+
+* decimals are parsed at a wider scale and must equal their value at the column's scale
+  (``462.519`` into ``Decimal(18, 2)`` fails; it is never rounded), and must fit its precision;
+* integers must fit ``Int64`` (no wrap-around); ``""`` is never 0;
+* date-times must start with an ISO date and are parsed with any offset (``+05:30``, ``+0530``,
+  ``Z``) into UTC; dates must be real calendar dates;
+* a key property must be present and not null.
+
+Each check raises with a message naming the check's column index (``throwIf``), which
+:func:`failed_column` reads back, so the sink can name the stream, column and value.
+The version, deletion flag and load time are computed here too, with the same rules as the
+row-by-row path: the bookmark property in microseconds, a deletion wins by one microsecond.
+No I/O here: every statement is unit-tested as text.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass
+
+from . import ddl
+
+DELETED_AT = "_sdc_deleted_at"
+CHECK_TAG = "target-clickhouse check #"
+_CHECK_RE = re.compile(re.escape(CHECK_TAG) + r"(\d+)")
+_NOW_MICROS = "toUnixTimestamp64Micro(now64(6))"
+
+#: Input settings for every fast insert. Numbers, bools, objects and arrays are read as their
+#: JSON text into the String input columns; properties the table does not have are skipped.
+INPUT_SETTINGS: dict[str, int | str] = {
+    "input_format_json_read_numbers_as_strings": 1,
+    "input_format_json_read_bools_as_strings": 1,
+    "input_format_json_read_objects_as_strings": 1,
+    "input_format_json_read_arrays_as_strings": 1,
+    "input_format_skip_unknown_fields": 1,
+    "input_format_null_as_default": 1,
+    "date_time_input_format": "best_effort",
+}
+
+
+def sql_string(text: str) -> str:
+    """A single-quoted ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column fed from the record property of the same name."""
+
+    name: str
+    ch_type: str  # the table's actual type
+    key: bool = False
+    json_text: bool = False  # an object/array property kept as compact JSON text
+    source: str = ""  # the record property, when it differs from the column name
+
+    @property
+    def prop(self) -> str:
+        """The record property (JSON key) this column is read from."""
+        return self.source or self.name
+
+
+Converted = tuple[str, str | None]  # (value expression, "cannot be stored" expression)
+
+
+def _int64(q: str, _base: str) -> Converted:
+    text = f"if(position({q}, '.') > 0, replaceRegexpOne({q}, '\\\\.0+$', ''), {q})"
+    value = f"toInt64OrNull({text})"  # NULL (refused) when it does not fit Int64: no wrap-around
+    return value, f"isNotNull({q}) AND isNull({value})"
+
+
+def _float64(q: str, _base: str) -> Converted:
+    value = f"toFloat64OrNull({q})"
+    return value, f"isNotNull({q}) AND isNull({value})"
+
+
+def _bool(q: str, _base: str) -> Converted:
+    value = f"multiIf(lower({q}) IN ('true', '1'), true, lower({q}) IN ('false', '0'), false, NULL)"
+    return value, f"isNotNull({q}) AND isNull({value})"
+
+
+def _decimal(q: str, base: str) -> Converted:
+    precision, scale = (int(x) for x in base[8:-1].split(","))
+    wide = f"toDecimal256OrNull({q}, {ddl.MAX_DECIMAL_PRECISION - (precision - scale)})"
+    value = f"accurateCastOrNull({wide}, {sql_string(base)})"
+    return value, f"isNotNull({q}) AND (isNull({value}) OR {value} != {wide})"
+
+
+def _datetime(q: str, _base: str) -> Converted:
+    value = (
+        f"if(match({q}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}}'), "
+        f"parseDateTime64BestEffortOrNull({q}, 6, 'UTC'), NULL)"
+    )
+    return value, f"isNotNull({q}) AND isNull({value})"
+
+
+def _date(q: str, _base: str) -> Converted:
+    day = f"substring({q}, 1, 10)"
+    value = f"toDate32OrNull({day})"  # must print back as the same day: no 2024-02-30
+    # Anything after the day must make a date-time: "2024-02-29T10:00:00Z", not "2024-02-29x".
+    rest = f"length({q}) = 10 OR isNotNull(parseDateTime64BestEffortOrNull({q}, 6, 'UTC'))"
+    return value, (
+        f"isNotNull({q}) AND (isNull({value}) OR toString({value}) != {day} OR NOT ({rest}))"
+    )
+
+
+_BY_FAMILY: dict[str, t.Callable[[str, str], Converted]] = {
+    "Int64": _int64,
+    "Float64": _float64,
+    "Bool": _bool,
+    "Decimal": _decimal,
+    "DateTime64": _datetime,
+    "Date32": _date,
+}
+
+
+def _converted(column: Column) -> Converted:
+    """How one column's value is computed from its JSON text, and when it cannot be stored."""
+    q = ddl.quote(column.prop)
+    base = ddl.strip_nullable(column.ch_type)
+    family = base.split("(", 1)[0]
+    if family in _BY_FAMILY:
+        return _BY_FAMILY[family](q, base)
+    if family == "String" and column.json_text:  # compact, as the row-by-row path writes them
+        # One parse: JSONExtractRaw gives '' for what is not JSON, which is kept as sent.
+        return f"ifNull(nullIf(JSONExtractRaw({q}), ''), {q})", None
+    return q, None  # String, JSON, or any other type ClickHouse casts the text into
+
+
+def _micros(column: Column, value: str) -> str | None:
+    """Microseconds since the epoch of a converted bookmark value, if it has a time."""
+    base = ddl.strip_nullable(column.ch_type)
+    if base.startswith("DateTime64"):
+        return f"toUnixTimestamp64Micro({value})"
+    if base == "Int64":
+        return f"if({value} >= 0, {value}, NULL)"
+    if base == "String":
+        return f"toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull({value}, 6, 'UTC'))"
+    return None
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How one table is loaded from raw records."""
+
+    spec: ddl.TableSpec
+    columns: tuple[Column, ...]
+    bookmark: str | None = None
+
+    def structure(self) -> str:
+        """The input structure: every property (and ``_sdc_deleted_at``) as JSON text."""
+        names = [c.prop for c in self.columns]
+        types = [
+            c.ch_type if ddl.strip_nullable(c.ch_type).startswith("JSON") else "Nullable(String)"
+            for c in self.columns
+        ]
+        if DELETED_AT not in names:  # read to mark deletions even when the table lacks it
+            names.append(DELETED_AT)
+            types.append("Nullable(String)")
+        return ", ".join(f"{ddl.quote(n)} {t}" for n, t in zip(names, types, strict=True))
+
+    def select(self) -> str:
+        """Column values, then ``_sdc_version`` and ``_sdc_is_deleted`` (carrying the checks)."""
+        values: list[str] = []
+        checks: list[str] = []
+        by_name: dict[str, str] = {}
+        for index, column in enumerate(self.columns):
+            value, bad = _converted(column)
+            if column.key:
+                bad = f"isNull({ddl.quote(column.prop)})" + (f" OR ({bad})" if bad else "")
+                value = f"assumeNotNull({value})"
+            by_name[column.name] = value
+            values.append(value)
+            if bad:
+                checks.append(f"throwIf({bad}, {sql_string(f'{CHECK_TAG}{index}')})")
+        deleted_at = ddl.quote(DELETED_AT)
+        base = _NOW_MICROS
+        if self.bookmark is not None:
+            column = next(c for c in self.columns if c.name == self.bookmark)
+            micros = _micros(column, by_name[column.name])
+            if micros is not None:
+                base = f"ifNull(greatest({micros}, 0), {_NOW_MICROS})"
+        deleted_micros = (
+            f"ifNull(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull("
+            f"toString({deleted_at}), 6, 'UTC')), {_NOW_MICROS})"
+        )
+        version = (
+            f"toUInt64(if(isNotNull({deleted_at}), greatest({base}, {deleted_micros} + 1), {base}))"
+        )
+        is_deleted = " + ".join([f"toUInt8(isNotNull({deleted_at}))", *checks])
+        return ",\n  ".join([*values, version, f"toUInt8({is_deleted})"])
+
+    def _insert_head(self) -> str:
+        names = [c.name for c in self.columns] + [ddl.VERSION_COLUMN, ddl.DELETED_COLUMN]
+        listed = ", ".join(ddl.quote(n) for n in names)
+        return f"INSERT INTO {self.spec.qualified} ({listed})\nSELECT\n  {self.select()}\n"
+
+    def insert_from_file(self, path: str) -> str:
+        """The insert for the embedded engine, reading the batch from a local file."""
+        structure = sql_string(self.structure())
+        return f"{self._insert_head()}FROM file({sql_string(path)}, 'JSONEachRow', {structure})"
+
+    def insert_from_body(self) -> str:
+        """The insert for a server: the batch is the request body (``input()``)."""
+        structure = sql_string(self.structure())
+        return f"{self._insert_head()}FROM input({structure})\nFORMAT JSONEachRow"
+
+
+def failed_column(message: str) -> int | None:
+    """The index of the column whose check stopped an insert, from ClickHouse's message."""
+    found = _CHECK_RE.search(message)
+    return int(found.group(1)) if found else None
+
+
+_ROW_RE = re.compile(r"\(at row (\d+)\)")
+_KEY_RE = re.compile(r"while reading the value of key ([^)]+)\)")
+
+
+def failed_row(message: str) -> tuple[int | None, str | None]:
+    """(0-based row, key) of an input-format parse error, from ClickHouse's message."""
+    row = _ROW_RE.search(message)
+    key = _KEY_RE.search(message)
+    return (int(row.group(1)) - 1 if row else None), (key.group(1) if key else None)

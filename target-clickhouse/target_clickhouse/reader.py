@@ -1,0 +1,131 @@
+"""Reading Singer messages: RECORD lines of fast streams stay raw JSON; the rest become dicts.
+
+The SDK's reader turns every line into a dict, every field into a Python object. For a stream
+loaded by ClickHouse itself (see :mod:`target_clickhouse.rawload`) only the envelope is decoded:
+``type`` and ``stream``, with ``record`` kept as :class:`msgspec.Raw` (a view of its JSON text).
+The target decides per stream (``raw_record_handler``); every other line goes through the usual
+SDK callbacks. This is the SDK's public ``message_reader_class`` hook; ``process_lines`` keeps the
+base reader's contract (callbacks per message type, a counter of lines per type).
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+import msgspec
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import InvalidInputLine
+
+# Numbers with a fraction are read as Decimal: money keeps every digit it was sent with.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+
+INPUT_BUFFER = 1 << 20  # read standard input in large chunks
+RawRecordHandler = t.Callable[[str, msgspec.Raw], bool]
+
+
+_NO_RECORD = msgspec.Raw(b"")
+
+
+class _Envelope(msgspec.Struct):
+    """The part of a message needed to route a RECORD; other fields are skipped unparsed."""
+
+    type: str = ""
+    stream: str | None = None
+    record: msgspec.Raw = _NO_RECORD
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def _invalid(line: str | bytes, exc: Exception) -> InvalidInputLine:
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    return InvalidInputLine(f"invalid JSON on input ({exc}): {text.strip()[:80]!r}")
+
+
+class QuietMsgSpecReader(MsgSpecReader):
+    """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
+
+    def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
+        """Parse one line or raise InvalidInputLine naming what is wrong."""
+        try:
+            message = _DECODER.decode(line)
+        except msgspec.DecodeError as exc:
+            raise _invalid(line, exc) from None
+        if not isinstance(message, dict):
+            raise _invalid(line, ValueError("not a JSON object"))
+        return message
+
+
+class RawRecordReader(QuietMsgSpecReader):
+    """Hands RECORD messages to ``raw_record_handler`` as raw JSON; blank lines are ignored."""
+
+    raw_record_handler: RawRecordHandler | None = None
+    #: Called when reading stops on an error, before it propagates (inserts in flight finish).
+    on_error: t.Callable[[], None] | None = None
+
+    def process_lines(
+        self,
+        file_input: t.IO[t.Any] | None,
+        callbacks: dict[str, t.Callable[[dict], None]],
+    ) -> t.Counter[str]:
+        """Read every line; RECORDs the handler accepts never become dicts."""
+        try:
+            return self._process_lines(file_input, callbacks)
+        except BaseException:
+            if self.on_error is not None:
+                self.on_error()
+            raise
+
+    def _process_lines(
+        self,
+        file_input: t.IO[t.Any] | None,
+        callbacks: dict[str, t.Callable[[dict], None]],
+    ) -> t.Counter[str]:
+        if file_input is None:  # standard input, read in large chunks
+            with open(sys.stdin.fileno(), "rb", buffering=INPUT_BUFFER, closefd=False) as stdin:
+                return self._read(stdin, callbacks)
+        return self._read(file_input, callbacks)
+
+    def _read(
+        self, lines: t.IO[t.Any], callbacks: dict[str, t.Callable[[dict], None]]
+    ) -> t.Counter[str]:
+        stats: dict[str, int] = defaultdict(int)
+        handler = self.raw_record_handler
+        envelope = _ENVELOPE.decode
+        for line in lines:
+            if not line or line.isspace():
+                continue
+            self._current_message = line
+            if isinstance(line, bytes) and not line.isascii():
+                try:  # raw records are not parsed here, so check the encoding of the line
+                    line.decode()
+                except UnicodeDecodeError as exc:
+                    raise _invalid(line, ValueError(f"not UTF-8: {exc.reason}")) from None
+            if handler is not None:
+                try:
+                    head = envelope(line)
+                except msgspec.ValidationError:
+                    head = None  # an odd envelope: the full decode below reports it
+                except msgspec.DecodeError as exc:
+                    raise _invalid(line, exc) from None
+                if (
+                    head is not None
+                    and head.type == "RECORD"
+                    and head.stream is not None
+                    and len(head.record)
+                    and handler(head.stream, head.record)
+                ):
+                    stats["RECORD"] += 1
+                    continue
+            message = self.deserialize_json(line)
+            self.assert_line_requires(message, requires={"type"})
+            kind = message["type"]
+            if callback := callbacks.get(kind):
+                callback(message)
+            else:
+                self._process_unknown_message(message)
+            stats[kind] += 1
+        return Counter(**stats)
