@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 MINT_WINDOW_SECONDS = 600
 ALL_SCOPES = (
     "ZohoCRM.modules.READ ZohoCRM.settings.READ ZohoCRM.coql.READ ZohoCRM.bulk.READ "
-    "ZohoBooks.fullaccess.all ZohoInventory.FullAccess.all"
+    "ZohoBooks.fullaccess.all ZohoInventory.FullAccess.all ZohoCRM.notifications.ALL"
 )
 
 
