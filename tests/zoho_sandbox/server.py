@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .crm_api import ApiError, CrmApi, Limits
 from .faults import Faults, Stats
 from .finance import Finance
-from .notifications import Notifications
+from .notifications import Notifications, send_books_webhook
 from .oauth import ALL_SCOPES, Accounts, TokenError, has_scope
 from .seed import ModuleSpec, default_specs, seed_store
 from .store import CrmStore, FieldMeta
@@ -378,6 +378,10 @@ class _Handler(BaseHTTPRequestHandler):
                 args["module"], args["ids"], args.get("operation", "update")
             )
             self._send(200, {"statuses": [d.status for d in sent]})
+        elif action == "books_webhook":
+            item = sandbox.finance.orgs[args["organization_id"]].items[args["item_id"]]
+            status, _ = send_books_webhook(args["url"], "item", item, secret=args.get("secret"))
+            self._send(200, {"status": status})
         elif action == "revoke":
             sandbox.accounts.revoke_access_tokens()
             self._send(200, {"ok": True})
