@@ -457,3 +457,19 @@ def test_killing_the_service_during_a_run_loses_no_change(stack):
     assert runs[-1]["status"] == "succeeded"
     assert runs[-1]["trigger"] == "crm notification: Leads.update"  # the recovered trigger
     assert stack.clickhouse_value("zoho_leads", "Last_Name", lead) == "Survives-The-Crash"
+
+
+def test_no_secret_appears_in_the_service_logs(stack):
+    logs = stack.log.read_text(errors="replace")
+    for run_log in (stack.tmp / "service-runs").glob("*.log"):
+        logs += run_log.read_text(errors="replace")
+    assert "POST /webhooks/books" in logs  # the access log is there, query strings are not
+    secrets = [
+        SECRET,
+        TOKEN,
+        stack.env["TAP_ZOHO_CLIENT_SECRET"],
+        stack.env["TAP_ZOHO_REFRESH_TOKEN"],
+        *(c.token for c in stack.sandbox.notifications.channels.values()),
+    ]
+    for secret in secrets:
+        assert secret not in logs

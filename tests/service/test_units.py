@@ -464,3 +464,33 @@ def test_the_sandbox_watch_api_is_as_strict_as_the_contract(sandbox):
     assert httpx.get(url).status_code == 401
     assert httpx.delete(url, params={"channel_ids": "101"}, headers=headers).status_code == 200
     assert httpx.get(url, headers=headers).status_code == 204
+
+
+def test_the_running_service_renews_channels_before_they_expire(sandbox, tmp_path, monkeypatch):
+    from zoho_sync_service.service import SyncService
+    from zoho_sync_service.settings import Settings
+
+    creds = credentials(sandbox)
+    for name in ("client_id", "client_secret", "refresh_token", "api_domain"):
+        monkeypatch.setenv(f"ZOHO_SYNC_SERVICE_{name.upper()}", getattr(creds, name))
+    settings = Settings(
+        project_dir=tmp_path,
+        database=tmp_path / "service.db",
+        meltano="meltano",
+        channel_lifetime_seconds=600,
+        channel_renew_before_seconds=599,
+        channel_check_seconds=0.2,
+    )
+
+    async def scenario():
+        service = SyncService(settings)
+        [channel] = await service.channel_manager().subscribe(["Leads"], "http://127.0.0.1:1/x")
+        first = sandbox.notifications.channels[channel.channel_id].expiry
+        await service.start()
+        deadline = time.monotonic() + 10
+        while sandbox.notifications.channels[channel.channel_id].expiry <= first:
+            assert time.monotonic() < deadline, "not renewed"
+            await asyncio.sleep(0.2)
+        await service.stop()
+
+    asyncio.run(scenario())

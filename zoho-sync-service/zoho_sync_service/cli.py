@@ -84,6 +84,17 @@ async def _channels(settings: Settings, args: argparse.Namespace) -> Any:
         history.close()
 
 
+class RedactQuery(logging.Filter):
+    """Drop query strings from uvicorn's access log: a Books webhook may carry its secret there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the path argument of an access-log record; keep the record."""
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):  # noqa: PLR2004
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - only the serve command needs the server
 
@@ -93,13 +104,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         LOG.warning("ZOHO_SYNC_SERVICE_TOKEN is not set: the legacy endpoints answer 401")
     if not settings.webhook_secret:
         LOG.warning("ZOHO_WEBHOOK_SECRET is not set: POST /webhooks/books answers 401")
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         timeout_graceful_shutdown=20,
     )
+    logging.getLogger("uvicorn.access").addFilter(RedactQuery())  # after uvicorn's dictConfig
+    uvicorn.Server(config).run()
     return 0
 
 
