@@ -403,14 +403,22 @@ def test_channels_are_subscribed_renewed_and_removed_at_the_sandbox(sandbox, tmp
         assert all(len(c.token) <= 50 for c in made)
         first = made[0]
         assert 590 < first.expires_in() <= 600
+        assert await manager.renew_due(renew_before=100) == []  # nothing due
         # Zoho dropped the channel: renewal subscribes it again, same id and token
         del sandbox.notifications.channels[first.channel_id]
         manager.lifetime = 900
-        renewed = await manager.renew_due(renew_before=700)
+        renewed = await manager.renew_due(renew_before=100, everything=True)
         assert {c.channel_id for c in renewed} == {c.channel_id for c in made}
         assert sandbox.notifications.channels[first.channel_id].token == first.token
         assert 890 < history.channel(first.channel_id).expires_in() <= 900
-        assert await manager.renew_due(renew_before=100) == []  # nothing due
+        # renewal comes halfway through the granted lifetime when that is shorter than the margin
+        assert await manager.renew_due(renew_before=3 * 3600) == []
+        manager.lifetime = 2
+        await manager.renew(first)
+        await asyncio.sleep(1.2)
+        assert [c.channel_id for c in await manager.renew_due(renew_before=3 * 3600)] == [
+            first.channel_id
+        ]
         removed = await manager.remove()
         assert sorted(removed) == sorted(c.channel_id for c in made)
         assert sandbox.notifications.channels == {}
@@ -477,8 +485,8 @@ def test_the_running_service_renews_channels_before_they_expire(sandbox, tmp_pat
         project_dir=tmp_path,
         database=tmp_path / "service.db",
         meltano="meltano",
-        channel_lifetime_seconds=600,
-        channel_renew_before_seconds=599,
+        channel_lifetime_seconds=2,
+        channel_renew_before_seconds=3600,
         channel_check_seconds=0.2,
     )
 

@@ -97,6 +97,8 @@ async def crm_notification(request: Request) -> JSONResponse:
     if not intake.crm_token_valid(data, expected):
         raise intake.RejectedError(401, "notification token missing or wrong")
     module = intake.crm_module(data, channel.modules if channel else [])
+    if channel and module not in channel.modules:
+        raise intake.RejectedError(400, f"channel {channel.channel_id} does not watch {module}")
     operation = str(data.get("operation") or "change")
     service.trigger("crm", f"crm notification: {module}.{operation}", frozenset({module}))
     return JSONResponse({"status": "accepted", "job": service.jobs["crm"].name})

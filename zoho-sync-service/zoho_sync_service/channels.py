@@ -150,6 +150,14 @@ def _codes(body: Any) -> str:
     return "no details"
 
 
+def _margin(channel: Channel, renew_before: float) -> float:
+    """Renew ``renew_before`` ahead, or halfway if Zoho granted less than twice that."""
+    granted = channel.granted()
+    if granted is None or granted <= 0:
+        return renew_before
+    return min(renew_before, granted / 2)
+
+
 class ChannelManager:
     """The service's channels: subscribed with Zoho, remembered in the history database."""
 
@@ -198,9 +206,13 @@ class ChannelManager:
         LOG.info("Renewed channel %s until %s", renewed.channel_id, renewed.channel_expiry)
         return renewed
 
-    async def renew_due(self, renew_before: float) -> list[Channel]:
-        """Renew every channel expiring within ``renew_before`` seconds."""
-        due = [c for c in self.history.channels() if c.expires_in() <= renew_before]
+    async def renew_due(self, renew_before: float, *, everything: bool = False) -> list[Channel]:
+        """Renew every channel expiring within its margin (or all of them, ``everything``)."""
+        due = [
+            c
+            for c in self.history.channels()
+            if everything or c.expires_in() <= _margin(c, renew_before)
+        ]
         return [await self.renew(channel) for channel in due]
 
     async def remove(self, channel_ids: list[str] | None = None) -> list[str]:

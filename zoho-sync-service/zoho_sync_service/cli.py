@@ -77,8 +77,10 @@ async def _channels(settings: Settings, args: argparse.Namespace) -> Any:
             }
         if args.action == "remove":
             return {"removed": await manager.remove(args.channel_ids or None)}
-        before = float("inf") if args.all else settings.channel_renew_before_seconds
-        return {"renewed": [c.as_dict() for c in await manager.renew_due(before)]}
+        renewed = await manager.renew_due(
+            settings.channel_renew_before_seconds, everything=args.all
+        )
+        return {"renewed": [c.as_dict() for c in renewed]}
     finally:
         await manager.zoho.aclose()
         history.close()

@@ -82,11 +82,19 @@ class Channel:
     token: str
     notify_url: str
     channel_expiry: str
+    updated_at: str = ""
 
     def expires_in(self) -> float:
         """Seconds until ``channel_expiry`` (negative once expired)."""
         expiry = datetime.fromisoformat(self.channel_expiry)
         return expiry.timestamp() - time.time()
+
+    def granted(self) -> float | None:
+        """Lifetime Zoho granted at the last subscription or renewal (None when unknown)."""
+        if not self.updated_at:
+            return None
+        start = datetime.fromisoformat(self.updated_at)
+        return datetime.fromisoformat(self.channel_expiry).timestamp() - start.timestamp()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, without the token."""
@@ -263,6 +271,7 @@ class History:
                 r["token"],
                 r["notify_url"],
                 r["channel_expiry"],
+                r["updated_at"],
             )
             for r in self._all("SELECT * FROM channels ORDER BY channel_id")
         ]
