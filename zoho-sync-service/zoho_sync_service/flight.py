@@ -181,10 +181,17 @@ class JobQueue:
             self._wake.clear()
         return batch
 
+    async def _attempt(self, batch: Batch, attempt: int) -> RunResult:
+        try:
+            return await self._execute(batch, attempt, self.force_next)
+        except Exception as exc:  # a bug or a full disk must not end the job's loop
+            LOG.exception("%s: run attempt %d raised", self.job, attempt)
+            return RunResult(succeeded=False, run_id=0, detail=exc)
+
     async def _run(self, batch: Batch) -> RunResult:
         attempt = 1
         while True:
-            result = await self._execute(batch, attempt, self.force_next)
+            result = await self._attempt(batch, attempt)
             if result.succeeded:
                 self.force_next = False
                 return result

@@ -172,9 +172,12 @@ class MeltanoRunner:
                 self._drain(proc, reader, spec.log_path), self.timeout
             )
         except TimeoutError:
-            await self.stop()
+            await _terminate(proc)
             reader.errors.append(f"the run took longer than {self.timeout:g}s and was stopped")
             exit_code = proc.returncode
+        except asyncio.CancelledError:  # the service is stopping: so does the run
+            await _terminate(proc)
+            raise
         finally:
             self._current = None
         outcome = RunOutcome(
@@ -203,19 +206,24 @@ class MeltanoRunner:
                     log.write(line)
         return await proc.wait()
 
-    async def stop(self, grace: float = 15.0) -> None:
-        """Stop the running invocation (its whole process group): TERM, then KILL."""
-        proc = self._current
-        if proc is None or proc.returncode is not None:
-            return
+    async def stop(self) -> None:
+        """Stop the running invocation, if any."""
+        if self._current is not None:
+            await _terminate(self._current)
+
+
+async def _terminate(proc: asyncio.subprocess.Process, grace: float = 15.0) -> None:
+    """Stop an invocation and its plugins (its whole process group): TERM, then KILL."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), grace)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
 
 
 def _die_with_parent() -> None:

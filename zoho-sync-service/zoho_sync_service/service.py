@@ -148,8 +148,7 @@ class SyncService:
         runner = self.runners[kind]
         try:
             outcome = await runner.run(spec, job.extractor)
-        except asyncio.CancelledError:
-            await runner.stop()
+        except asyncio.CancelledError:  # the runner has stopped the invocation
             self.history.finish_run(
                 run_id,
                 status="interrupted",
@@ -216,8 +215,6 @@ class SyncService:
 
 def outcome_of(result: RunResult) -> RunOutcome:
     """The Meltano outcome a run result carries."""
-    outcome = result.detail
-    if not isinstance(outcome, RunOutcome):
-        msg = "run result without an outcome"
-        raise TypeError(msg)
-    return outcome
+    if isinstance(result.detail, RunOutcome):
+        return result.detail
+    return RunOutcome(None, 0.0, errors=[f"the run could not be started: {result.detail}"])
