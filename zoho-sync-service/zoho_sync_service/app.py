@@ -207,7 +207,8 @@ def create_app(settings: Settings) -> Starlette:
             await service.stop()
 
     routes = [
-        Route("/webhooks/books", _guarded(books_webhook), methods=["POST"]),
+        # Books lets a webhook use POST, PUT or DELETE; all three mean "this entity changed".
+        Route("/webhooks/books", _guarded(books_webhook), methods=["POST", "PUT", "DELETE"]),
         Route("/webhooks/crm", _guarded(crm_notification), methods=["POST"]),
         Route("/health", _guarded(health), methods=["GET"]),
         Route("/sync/full", _guarded(sync_full), methods=["POST"]),
