@@ -153,8 +153,8 @@ class MeltanoRunner:
         reader = LogReader(extractor)
         started = time.monotonic()
         LOG.info("Starting: %s", " ".join(args[1:]))
-        try:
-            proc = await asyncio.create_subprocess_exec(
+        starting = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *args,
                 cwd=self.project_dir,
                 env={**os.environ, **spec.env},
@@ -164,8 +164,15 @@ class MeltanoRunner:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        )
+        try:
+            proc = await asyncio.shield(starting)
         except OSError as exc:
             return RunOutcome(None, 0.0, errors=[f"cannot start {self.meltano}: {exc}"])
+        except asyncio.CancelledError:  # cancelled while starting: let it start, then stop it
+            with contextlib.suppress(OSError):
+                await _terminate(await starting)
+            raise
         self._current = proc
         try:
             exit_code = await asyncio.wait_for(
