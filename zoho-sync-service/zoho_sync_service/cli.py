@@ -17,6 +17,8 @@ import httpx
 
 from .channels import ChannelError, ChannelManager, ZohoChannels
 from .history import History
+from .jobs import Job
+from .runner import env_name
 from .settings import Settings, SettingsError
 
 LOG = logging.getLogger("zoho_sync_service")
@@ -38,7 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     channels = commands.add_parser("channels", help="CRM notification channels")
     actions = channels.add_subparsers(dest="action", required=True)
     subscribe = actions.add_parser("subscribe", help="subscribe channels for modules")
-    subscribe.add_argument("modules", nargs="+", help="CRM module API names (Leads Deals ...)")
+    subscribe.add_argument(
+        "modules",
+        nargs="*",
+        help="CRM module API names (default: the CRM job's modules, crm_modules or the tap's)",
+    )
     subscribe.add_argument("--notify-url", help="public URL of POST /webhooks/crm")
     actions.add_parser("list", help="channels known here and at Zoho")
     remove = actions.add_parser("remove", help="unsubscribe channels")
@@ -65,7 +71,8 @@ async def _channels(settings: Settings, args: argparse.Namespace) -> Any:
     )
     try:
         if args.action == "subscribe":
-            made = await manager.subscribe(args.modules, args.notify_url or settings.notify_url)
+            modules = args.modules or sorted(_job_modules(settings))
+            made = await manager.subscribe(modules, args.notify_url or settings.notify_url)
             return {"subscribed": [c.as_dict() for c in made]}
         if args.action == "list":
             return {
@@ -95,6 +102,19 @@ class RedactQuery(logging.Filter):
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):  # noqa: PLR2004
             record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
         return True
+
+
+def _job_modules(settings: Settings) -> frozenset[str]:
+    """The CRM modules the CRM job reads, as far as the environment tells."""
+    modules = Job(
+        settings.crm_job, "crm", settings.crm_extractor, allowed_modules=settings.crm_modules
+    ).narrow(None)
+    if not modules:
+        raise SettingsError(
+            "name the modules to subscribe, or set crm_modules "
+            f"(ZOHO_SYNC_SERVICE_CRM_MODULES or {env_name(settings.crm_extractor)}_CRM_MODULES)"
+        )
+    return modules
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
