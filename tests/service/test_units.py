@@ -243,8 +243,14 @@ def test_pending_triggers_and_channels_survive_reopening(tmp_path):
 
     reopened = History(tmp_path / "h.db")
     assert reopened.mark_interrupted() == ["crm"]
-    assert [r["status"] for r in reopened.runs()] == ["interrupted"]
-    assert reopened.runs()[0]["id"] == run
+    assert reopened.mark_interrupted() == ["crm"]  # still the last run: the next one forces
+    later = reopened.start_run("crm", "n3", None, {}, 1)
+    reopened.finish_run(
+        later, status="succeeded", exit_code=0, duration=1, records={}, errors=[], report=None
+    )
+    assert reopened.mark_interrupted() == []
+    assert [r["status"] for r in reopened.runs()] == ["succeeded", "interrupted"]
+    assert reopened.runs()[1]["id"] == run
     pending = reopened.pending()
     assert [(p.id, p.selection) for p in pending] == [(first, {"Leads"}), (first + 1, None)]
     reopened.remove_pending([first])

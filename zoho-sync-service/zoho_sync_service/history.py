@@ -220,14 +220,20 @@ class History:
         )
 
     def mark_interrupted(self) -> list[str]:
-        """Close runs a previous process left 'running'; return their jobs."""
-        jobs = [r["job"] for r in self._all("SELECT DISTINCT job FROM runs WHERE status='running'")]
+        """Close runs a previous process left 'running'; return jobs whose last run was cut short.
+
+        Meltano's own record of such a run may still say "running" until it goes stale, so the
+        next run of these jobs needs ``--force``.
+        """
         self._run(
             "UPDATE runs SET status = 'interrupted', ended_at = ?, "
             "errors = '[\"the service stopped during the run\"]' WHERE status = 'running'",
             (now_iso(),),
         )
-        return jobs
+        last = self._all(
+            "SELECT job, status FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY job)"
+        )
+        return sorted(r["job"] for r in last if r["status"] == "interrupted")
 
     def runs(self, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The latest runs, newest first, as JSON-ready dicts."""
