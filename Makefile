@@ -6,11 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test lint bench demo demo-erp sandbox release clean
 
-PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres
+PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres -e ./zoho-sync-service
 MELTANO_VENV := .venv-meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 
-$(STAMP): pyproject.toml meltano.yml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml
+$(STAMP): pyproject.toml meltano.yml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml zoho-sync-service/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(PLUGINS) -e '.[dev]'

@@ -58,6 +58,11 @@ def pg_server():
 @pytest.fixture
 def erp_db(pg_server):
     """A fresh database per test; returns target-tsh-postgres connection settings."""
+    return new_database(pg_server)
+
+
+def new_database(pg_server):
+    """Create an empty database on ``pg_server``; return target-tsh-postgres settings."""
     name = f"erp_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(
         host="127.0.0.1", port=pg_server.port, user="postgres", dbname="postgres"

@@ -19,7 +19,7 @@ THROTTLE_DESCRIPTION = (
 )
 ALL_SCOPES = (
     "ZohoCRM.modules.READ ZohoCRM.settings.READ ZohoCRM.coql.READ ZohoCRM.bulk.READ "
-    "ZohoBooks.fullaccess.all ZohoInventory.FullAccess.all"
+    "ZohoBooks.fullaccess.all ZohoInventory.FullAccess.all ZohoCRM.notifications.ALL"
 )
 
 

@@ -19,6 +19,7 @@ from .bulk_read import BulkOptions, BulkRead
 from .crm_api import ApiError, CrmApi, Limits
 from .faults import Faults, Stats
 from .finance import Finance
+from .notifications import Notifications, send_books_webhook
 from .oauth import ALL_SCOPES, Accounts, TokenError, has_scope
 from .seed import ModuleSpec, default_specs, seed_store
 from .store import CrmStore, FieldMeta
@@ -56,7 +57,8 @@ class Sandbox:
         self.finance = Finance(self.store.clock)
         for org_id, offset in ((BOOKS_ORG, 330), (SECOND_ORG, -300)):
             self.finance.seed(self.finance.add_org(org_id, offset))
-        self.extra_routes: list[Any] = [self.finance]
+        self.notifications = Notifications(self.store, lambda: self.base_url)
+        self.extra_routes: list[Any] = [self.finance, self.notifications]
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -167,11 +169,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        body = self._read_body()
-        self._body = body
+        body = self._body = self._read_body()
         try:
             if url.path.startswith("/__sandbox__/"):
                 self._control(url.path.removeprefix("/__sandbox__/"), query, body)
@@ -277,7 +287,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         for route in sandbox.extra_routes:
             if route.handles(path):
-                status, body, headers, kind = route.serve(method, path, query, self.headers, access)
+                extra = {"body": self._body} if getattr(route, "wants_body", False) else {}
+                status, body, headers, kind = route.serve(
+                    method, path, query, self.headers, access, **extra
+                )
                 sandbox.stats.record(kind, path, status, 1 if status < 500 else 0)
                 self._send(status, body, headers)
                 return
@@ -403,6 +416,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "token_ttl":
             sandbox.accounts.token_ttl = int(args["seconds"])
             self._send(200, {"ok": True})
+        elif action == "notify":
+            sent = sandbox.notifications.notify(
+                args["module"], args["ids"], args.get("operation", "update")
+            )
+            self._send(200, {"statuses": [d.status for d in sent]})
+        elif action == "books_webhook":
+            item = sandbox.finance.orgs[args["organization_id"]].items[args["item_id"]]
+            status, _ = send_books_webhook(args["url"], "item", item, secret=args.get("secret"))
+            self._send(200, {"status": status})
         elif action == "revoke":
             sandbox.accounts.revoke_access_tokens()
             self._send(200, {"ok": True})

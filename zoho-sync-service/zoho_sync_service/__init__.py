@@ -1,0 +1,1 @@
+"""Zoho sync service: webhooks and CRM notifications drive incremental Meltano runs."""
