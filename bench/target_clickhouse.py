@@ -225,6 +225,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     parser.add_argument("--native", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-sizes",
+        help="instead: peak memory of the target alone at these record counts, e.g. "
+        "20000,50000,200000,1000000 (flat once one batch is full)",
+    )
     args = parser.parse_args()
     if args.raw:
         raw_load(args.raw)
@@ -235,9 +240,27 @@ def main() -> None:
     n = args.records
     work = Path(tempfile.mkdtemp(prefix="bench-ch-"))
     try:
-        compare(n, work)
+        if args.memory_sizes:
+            memory_curve([int(x) for x in args.memory_sizes.split(",")], work)
+        else:
+            compare(n, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def memory_curve(sizes: list[int], work: Path) -> None:
+    """Peak RSS of the target (engine included) per input size, each in a fresh process."""
+    print(f"{'records':>10}{'seconds':>9}{'peak RSS MB':>13}{'vs first':>10}")
+    first = None
+    for count in sizes:
+        path = work / f"{count}.singer.jsonl"
+        write_file(path, count)
+        config = work / f"{count}.json"
+        config.write_text(json.dumps({"path": str(work / f"db{count}")}))
+        seconds, peak = run_measured([str(TARGET), "--config", str(config)], path)
+        path.unlink()
+        first = first or peak
+        print(f"{count:>10,}{seconds:>9.1f}{peak:>13,}{peak / first:>9.2f}x")
 
 
 def compare(n: int, work: Path) -> None:
