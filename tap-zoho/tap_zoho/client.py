@@ -25,6 +25,8 @@ from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError, ZohoErr
 from .pagination import UnsortedResponseError
 
 if t.TYPE_CHECKING:
+    from backoff.types import Details
+
     from .auth import ZohoAuthenticator
 
 EMPTY_STATUSES = {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
@@ -105,6 +107,25 @@ class ZohoStream(RESTStream):
     def backoff_max_tries(self) -> int:
         """One try plus ``max_retries`` retries."""
         return int(self.config.get("max_retries", 8)) + 1
+
+    def backoff_handler(self, details: Details) -> None:
+        """A retry is routine (429, 5xx, a dropped connection): WARNING with the attempt number.
+
+        The SDK logs each retry at ERROR, which makes monitoring alert on runs that succeed. A
+        retry that never succeeds ends its module, and :meth:`isolated` logs that at ERROR with
+        its cause. Only the status or the exception's class is named: URLs and bodies stay out.
+        """
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        cause = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+        self.logger.warning(
+            "%s: attempt %d of %d failed (%s); retrying in %.1f s",
+            self.name,
+            details.get("tries", 0),
+            self.backoff_max_tries(),
+            cause,
+            float(details.get("wait") or 0),
+        )
 
     def _request(
         self, prepared_request: requests.PreparedRequest, context: t.Any

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from tests.conftest import run_tap
 
 
@@ -18,6 +20,24 @@ def test_a_storm_of_429s_is_ridden_out(sandbox):
     assert run.error is None
     assert sandbox.stats.requests["TOO_MANY_REQUESTS"] == 8
     assert _complete(run, sandbox, "Leads", "leads")
+
+
+def test_retries_are_warnings_with_their_attempt_and_a_successful_run_logs_no_error(
+    sandbox, caplog
+):
+    sandbox.faults.inject("429", times=2, path_contains="/crm/v8/Leads")
+    sandbox.faults.inject("500", times=1, path_contains="/crm/v8/Leads")
+
+    with caplog.at_level(logging.INFO):
+        run = run_tap(sandbox.tap_config(crm_modules=["Leads"], max_retries=5))
+
+    assert run.error is None
+    retries = [r for r in caplog.records if "retrying in" in r.getMessage()]
+    assert len(retries) == 3
+    assert {r.levelno for r in retries} == {logging.WARNING}
+    assert any("attempt 1 of 6 failed (HTTP 429)" in r.getMessage() for r in retries)
+    assert any("(HTTP 500)" in r.getMessage() for r in retries)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_server_errors_and_dropped_connections_are_retried(sandbox):
