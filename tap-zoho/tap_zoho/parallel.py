@@ -198,10 +198,6 @@ class _StateProxy:
 class ParallelSync(Stream):
     """Stream mixin: ``sync()`` runs in a worker when the tap reads modules side by side."""
 
-    # A module that runs beside others is checkpointed every 1,000 records (the SDK's 10,000 would
-    # leave a large module without any saved progress until it ends, whatever finished before it).
-    STATE_MSG_FREQUENCY = 1000
-
     def sync(self, context: t.Any = None) -> None:
         """Hand the sync to a worker (or sync here, one module at a time)."""
         parallel: ParallelModules | None = getattr(self._tap, "_parallel", None)

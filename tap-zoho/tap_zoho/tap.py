@@ -191,6 +191,20 @@ class TapZoho(ParallelTap):
             description="First wait between retries; doubles each time, at most 60 s.",
         ),
         th.Property(
+            "state_checkpoint_records",
+            th.IntegerType(minimum=1),
+            default=1000,
+            description="Inside a module, write a resumable STATE at least every this many "
+            "records (a killed run resumes from the last one).",
+        ),
+        th.Property(
+            "state_checkpoint_seconds",
+            th.IntegerType(minimum=0),
+            default=10,
+            description="Inside a module, also write a resumable STATE at least every this "
+            "many seconds (0: by records only).",
+        ),
+        th.Property(
             "progress_interval_seconds",
             th.NumberType(minimum=0),
             default=30,
