@@ -35,8 +35,20 @@ __all__ = ["TargetTshPostgres", "TooManyFailuresError", "main"]
 _DECODER = msgspec.json.Decoder()
 
 
+def _non_blank(lines: t.Iterable[str]) -> t.Iterator[str]:
+    """Blank lines carry no message (a shell pipe or an editor may add them): skip them."""
+    return (line for line in lines if line.strip())
+
+
 class ErpReader(MsgSpecReader):
-    """msgspec reader; a line that is not JSON becomes one short error (no traceback)."""
+    """msgspec reader; a line that is not JSON (or not text) becomes one short error."""
+
+    def process_lines(
+        self, file_input: t.IO[str] | None, callbacks: dict[str, t.Callable[[dict], None]]
+    ) -> t.Counter[str]:
+        """The SDK's loop over the input, without its blank lines."""
+        lines = _non_blank(file_input or self.default_input)
+        return super().process_lines(lines, callbacks)  # type: ignore[arg-type]
 
     def deserialize_json(self, line: str) -> dict:
         """Parse one line or raise InvalidInputLine naming what is wrong."""
@@ -44,6 +56,10 @@ class ErpReader(MsgSpecReader):
             return _DECODER.decode(line)  # type: ignore[no-any-return]
         except msgspec.DecodeError as exc:
             msg = f"invalid JSON on input ({exc}): {line.strip()[:80]!r}"
+            raise InvalidInputLine(msg) from None
+        except UnicodeError:  # bytes that are not UTF-8 arrive as surrogates
+            shown = line.strip()[:40].encode("utf-8", "backslashreplace").decode()
+            msg = f"input is not UTF-8 text (binary data?): {shown!r}"
             raise InvalidInputLine(msg) from None
 
 

@@ -311,3 +311,36 @@ def test_reading_an_unchanged_record_again_later_writes_nothing(erp_db, tmp_path
 
     assert report["tables"]["products"]["unchanged"] == 1
     assert report["tables"]["products"]["updated"] == 0
+
+
+def _cli(dsn, tmp_path, data: bytes):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(dsn))
+    return subprocess.run(
+        [str(TARGET), "--config", str(path)],
+        input=data,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_binary_input_is_one_line_and_exit_1(erp_db, tmp_path):
+    done = _cli(erp_db, tmp_path, _line(ITEM_SCHEMA).encode() + b"\xff\xfe\x00garbage\n")
+
+    assert done.returncode == 1
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr
+    lines = [x for x in stderr.splitlines() if x.startswith("target-tsh-postgres: error")]
+    assert len(lines) == 1
+    assert "not UTF-8" in lines[0]
+
+
+def test_blank_lines_are_ignored(erp_db, tmp_path):
+    data = b"\n" + _line(ITEM_SCHEMA).encode() + b"   \n" + _line(item("1")).encode() + b"\n\n"
+
+    done = _cli(erp_db, tmp_path, data + _line({"type": "STATE", "value": {"n": 1}}).encode())
+
+    assert done.returncode == 0, done.stderr.decode()[-500:]
+    assert json.loads(done.stdout.decode().splitlines()[-1]) == {"n": 1}
+    assert query(erp_db, "SELECT zoho_item_id FROM products") == [("1",)]
