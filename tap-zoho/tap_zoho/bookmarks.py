@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import typing as t
+from functools import cached_property
 
 from singer_sdk.streams import Stream
 
@@ -25,10 +26,14 @@ class KeysetBookmarks(Stream):
     _bookmark_paused = False  # True while a side pass (deletions, deactivations) is emitting
     _last_checkpoint: float | None = None
 
-    @property
+    @cached_property
     def STATE_MSG_FREQUENCY(self) -> int:  # noqa: N802 - the SDK's public name
         """Records between two resumable STATE messages inside a module (the SDK's: 10,000)."""
         return max(1, int(self.config.get("state_checkpoint_records", 1000)))
+
+    @cached_property
+    def _checkpoint_seconds(self) -> float:
+        return float(self.config.get("state_checkpoint_seconds", 10))
 
     def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
         """Advance the UTC bookmark and the ids sharing its second."""
@@ -50,7 +55,7 @@ class KeysetBookmarks(Stream):
         Called right after a record was written and counted in the bookmark, so the STATE covers
         exactly the records already emitted; a killed run resumes from there.
         """
-        interval = float(self.config.get("state_checkpoint_seconds", 10))
+        interval = self._checkpoint_seconds
         now = time.monotonic()
         if self._last_checkpoint is None:
             self._last_checkpoint = now

@@ -74,6 +74,11 @@ class ErpSink(BatchSink):
         assert self.table is not None  # noqa: S101 - only called for routed streams
         return self._writer.report.table(self.table.name)
 
+    @cached_property
+    def _price_stats(self) -> TableStats:
+        """Counters of the base-price rows items write next to their products."""
+        return self._writer.report.table(PRODUCT_PRICES.name)
+
     @property
     def current_size(self) -> int:
         """Buffered rows."""
@@ -110,7 +115,7 @@ class ErpSink(BatchSink):
             if table is PRODUCTS:
                 rows = [product_row(record, with_stock_only=self._stock_only)]
                 self._prices.append(base_price_row(record))
-                self._writer.report.table(PRODUCT_PRICES.name).total_processed += 1
+                self._price_stats.total_processed += 1
             elif table is PRODUCT_PRICES:
                 rows = price_rows(record)
             else:

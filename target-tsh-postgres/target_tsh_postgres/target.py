@@ -163,6 +163,10 @@ class TargetTshPostgres(Target):
         """
         if self.writer.take_unstated_batches():
             return 0.0
+        return self._flush_interval_minutes
+
+    @cached_property
+    def _flush_interval_minutes(self) -> float:
         return float(self.config.get("flush_interval_seconds", 60)) / 60
 
     @cached_property
