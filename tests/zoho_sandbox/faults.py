@@ -6,7 +6,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,6 +37,7 @@ class Faults:
     revoke_after_calls: int | None = None
     queued: list[Fault] = field(default_factory=list)
     hooks: list[tuple[int, Callable[[], None]]] = field(default_factory=list)
+    path_hooks: list[list[Any]] = field(default_factory=list)  # [path_contains, nth, action]
 
     def inject(self, kind: str, times: int = 1, path_contains: str = "") -> None:
         """Answer the next ``times`` matching API calls with ``kind``."""

@@ -296,6 +296,14 @@ class Finance:
         with self.lock:
             self.put_item(org, {**org.items[item_id], **changes}, item_id=item_id)
 
+    def update_contact(
+        self, organization_id: str, contact_id: str, changes: dict[str, Any]
+    ) -> None:
+        """Change a contact; its ``last_modified_time`` moves to now."""
+        org = self.orgs[organization_id]
+        with self.lock:
+            self.put_contact(org, {**org.contacts[contact_id], **changes}, contact_id=contact_id)
+
     def put_contact(
         self,
         org: Org,

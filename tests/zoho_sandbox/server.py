@@ -11,6 +11,7 @@ import json
 import socket
 import threading
 import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -129,6 +130,13 @@ class Sandbox:
         """Run ``action`` once, right before serving API call number ``after_calls + 1``."""
         self.faults.hooks.append((after_calls, action))
 
+    def on_path_call(self, path_contains: str, nth: int, action: Any) -> None:
+        """Run ``action`` once, right before serving the ``nth`` API call to a matching path.
+
+        Lets a test edit records between two pages of one read (records shifting mid-paging).
+        """
+        self.faults.path_hooks.append([path_contains, nth, action])
+
 
 def _json_bytes(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
@@ -141,6 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Quiet: the tests read counters, not access logs."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every response's ``Date`` header: the sandbox clock, whole seconds, like Zoho's."""
+        return formatdate(self.sandbox.store.clock.served(), usegmt=True)
 
     # ----------------------------------------------------------------- plumbing
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
@@ -224,6 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
             if call_number == after + 1:
                 faults.hooks.remove((after, action))
                 action()
+        for hook in list(faults.path_hooks):
+            if hook[0] in path:
+                hook[1] -= 1
+                if hook[1] == 0:
+                    faults.path_hooks.remove(hook)
+                    hook[2]()
         if faults.revoke_after_calls is not None and call_number > faults.revoke_after_calls:
             faults.revoke_after_calls = None
             sandbox.accounts.revoke_access_tokens()
@@ -425,6 +443,15 @@ class _Handler(BaseHTTPRequestHandler):
             item = sandbox.finance.orgs[args["organization_id"]].items[args["item_id"]]
             status, _ = send_books_webhook(args["url"], "item", item, secret=args.get("secret"))
             self._send(200, {"status": status})
+        elif action == "clock":
+            clock = sandbox.store.clock
+            if args.get("pin"):
+                clock.pin()
+            elif args.get("pin") is False:
+                clock.unpin()
+            if args.get("step"):
+                clock.step(int(args["step"]))
+            self._send(200, {"now": clock.now(), "served": clock.served()})
         elif action == "revoke":
             sandbox.accounts.revoke_access_tokens()
             self._send(200, {"ok": True})

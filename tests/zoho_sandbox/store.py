@@ -22,22 +22,51 @@ BASE_INSTANT = datetime(2024, 1, 1, tzinfo=UTC)
 class VirtualClock:
     """A clock that only moves when told to, so tests control every ``Modified_Time``.
 
-    Zoho stamps times with one-second resolution; so does this clock.
+    Zoho stamps times with one-second resolution; so does this clock. Every response carries the
+    clock in its ``Date`` header (:meth:`served`). Unpinned, reads are served ``read_delay``
+    seconds after the newest stamp (time passes between an edit and a read). :meth:`pin` holds
+    the clock in one second: edits then share that second (a mass update, two edits within one
+    second) and reads are served within it, until :meth:`unpin` or :meth:`step`.
     """
+
+    read_delay = 10
 
     def __init__(self, start: datetime = BASE_INSTANT) -> None:
         self._now = int(start.timestamp())
         self._lock = threading.Lock()
+        self.pinned = False
 
     def now(self) -> int:
         """Return the current epoch second."""
         return self._now
 
     def advance(self, seconds: int = 1) -> int:
-        """Move forward and return the new epoch second."""
+        """Move forward (not while pinned) and return the epoch second an edit is stamped at."""
+        with self._lock:
+            if not self.pinned:
+                self._now += seconds
+            return self._now
+
+    def step(self, seconds: int = 1) -> int:
+        """Move forward even while pinned (the pinned second ends, the next one is pinned)."""
         with self._lock:
             self._now += seconds
             return self._now
+
+    def pin(self) -> int:
+        """Hold the clock in the next second: edits and reads from now on share it."""
+        with self._lock:
+            self._now += 1
+            self.pinned = True
+            return self._now
+
+    def unpin(self) -> None:
+        """Let time run again: the next edit is stamped in a later second."""
+        self.pinned = False
+
+    def served(self) -> int:
+        """The epoch second a response is served at (its ``Date`` header)."""
+        return self._now if self.pinned else self._now + self.read_delay
 
     def set_at_least(self, epoch: int) -> None:
         """Never let the clock fall behind data seeded with explicit instants."""
