@@ -1,9 +1,21 @@
-"""Bookmarks that lose nothing at one-second resolution: a UTC instant plus the ids at it.
+"""Bookmarks that lose nothing at one-second resolution: a settled UTC second plus its rows.
 
 Zoho stamps records to the second and in local offsets (``+05:30`` in CRM, ``+0530`` in Books)
 that can change with daylight saving, while the SDK compares bookmark strings. So the bookmark is
-the UTC instant of the newest record emitted, and ``boundary_ids`` lists the ids emitted at that
-instant: the next run re-reads that second and skips exactly those.
+the UTC instant of the newest *settled* second emitted, and ``boundary_fingerprints`` maps the ids
+emitted at that second to a fingerprint of their content: the next run re-reads that second and
+skips exactly the rows it finds unchanged, so a record edited again within its second is emitted
+again. Older states listed bare ``boundary_ids``; those rows are emitted once more (their content
+is unknown), never skipped.
+
+A second is settled when Zoho's clock (the ``Date`` header of the answer that returned the row)
+is ``bookmark_lag_seconds`` past it (``pagination.Boundary``). Newer rows are emitted, but the
+bookmark stays before them, so the next run reads them again: a late edit inside that second, or
+a row Zoho makes visible late, is not skipped. STATE holds the fingerprints of one second only.
+
+The SDK offers no public hook for "a record was written, advance the bookmark", so this module
+overrides ``Stream._increment_stream_state`` (singer-sdk pinned to 0.54.x;
+``tests/tap/test_sdk_assumptions.py`` fails if its signature or call order changes).
 """
 
 from __future__ import annotations
@@ -13,10 +25,26 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk.streams import Stream
+from typing_extensions import override
 
+from .pagination import Boundary, fingerprint
 from .timeutil import to_epoch, utc_iso
 
-BOUNDARY_IDS = "boundary_ids"
+BOUNDARY_IDS = "boundary_ids"  # older states: ids at the bookmark, content unknown
+BOUNDARY_FINGERPRINTS = "boundary_fingerprints"
+DEFAULT_LAG_SECONDS = 5
+
+
+def saved_boundary(
+    state: t.Mapping[str, t.Any],
+    prints_key: str = BOUNDARY_FINGERPRINTS,
+    ids_key: str = BOUNDARY_IDS,
+) -> dict[str, str | None]:
+    """The rows a state says were emitted at its bookmark: fingerprints, or bare ids (None)."""
+    prints = state.get(prints_key)
+    if isinstance(prints, dict):
+        return {str(rid): (str(value) if value else None) for rid, value in prints.items()}
+    return dict.fromkeys(str(rid) for rid in state.get(ids_key) or [])
 
 
 class KeysetBookmarks(Stream):
@@ -35,18 +63,58 @@ class KeysetBookmarks(Stream):
     def _checkpoint_seconds(self) -> float:
         return float(self.config.get("state_checkpoint_seconds", 10))
 
-    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
-        """Advance the UTC bookmark and the ids sharing its second."""
+    _boundary: Boundary | None = None
+    _read_horizon: int | None = None  # settled horizon of the page the current rows came from
+
+    @cached_property
+    def lag_seconds(self) -> int:
+        """``bookmark_lag_seconds``: how far behind Zoho's clock a second counts as settled."""
+        value = self.config.get("bookmark_lag_seconds", DEFAULT_LAG_SECONDS)
+        return max(0, int(DEFAULT_LAG_SECONDS if value is None else value))
+
+    @cached_property
+    def _row_prints(self) -> dict[str, str]:
+        """Fingerprints of rows about to be emitted (as listed), by id, until their increment."""
+        return {}
+
+    def remember_fingerprint(self, rid: str, print_: str) -> None:
+        """The fingerprint of a row as Zoho listed it, for the boundary once it is written."""
+        self._row_prints[rid] = print_
+
+    def server_now(self) -> int:
+        """Zoho's clock by its latest ``Date`` header; the local clock when none was sent."""
+        return getattr(self, "server_epoch", None) or int(time.time())
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: t.Any = None
+    ) -> None:
+        """Advance the UTC bookmark to the newest settled second and note the rows at it."""
+        if not self._bookmark_paused:
+            self.count_as_emitted(latest_record, context)
+
+    def count_as_emitted(self, latest_record: dict[str, t.Any], context: t.Any) -> None:
+        """Move the bookmark for a record written now, or earlier in the same form (a backfill)."""
         key = self.replication_key
-        if not key or self._bookmark_paused or not latest_record.get(key):
+        if not key or not latest_record.get(key):
             return
-        value = utc_iso(to_epoch(latest_record[key]))
         state = self.get_context_state(context)
-        if state.get("replication_key_value") != value:
-            state[BOUNDARY_IDS] = [latest_record[self.id_key]]
-        else:
-            state.setdefault(BOUNDARY_IDS, []).append(latest_record[self.id_key])
-        super()._increment_stream_state({**latest_record, key: value}, context=context)
+        boundary = self._boundary
+        if boundary is None:
+            saved = state.get("replication_key_value")
+            boundary = Boundary(to_epoch(saved) if saved else None, saved_boundary(state))
+            self._boundary = boundary
+        rid = str(latest_record[self.id_key])
+        print_ = self._row_prints.pop(rid, None) or fingerprint(latest_record)
+        before = boundary.second
+        boundary.note(rid, to_epoch(latest_record[key]), print_, self._read_horizon)
+        if boundary.second is None:
+            return
+        state[BOUNDARY_FINGERPRINTS] = boundary.fingerprints
+        state.pop(BOUNDARY_IDS, None)
+        if boundary.second != before or "replication_key_value" not in state:
+            value = utc_iso(boundary.second)
+            super()._increment_stream_state({key: value}, context=context)
         self._checkpoint_if_due()
 
     def _checkpoint_if_due(self) -> None:
@@ -63,11 +131,15 @@ class KeysetBookmarks(Stream):
             self._last_checkpoint = now
             self._write_state_message()
 
-    def bookmark_start(self, context: t.Any) -> tuple[int | None, set[str]]:
-        """Where this run starts: the saved bookmark and its ids, else ``start_date``."""
+    def bookmark_start(self, context: t.Any) -> tuple[int | None, dict[str, str | None]]:
+        """Where this run starts: the saved bookmark and its rows, else ``start_date``."""
         state = self.get_context_state(context)
         saved = state.get("replication_key_value")
+        self._read_horizon = None
         if saved:
-            return to_epoch(saved), set(state.get(BOUNDARY_IDS) or [])
+            seen = saved_boundary(state)
+            self._boundary = Boundary(to_epoch(saved), dict(seen))
+            return to_epoch(saved), seen
         start = self.config.get("start_date")
-        return (to_epoch(start) if start else None), set()
+        self._boundary = None
+        return (to_epoch(start) if start else None), {}

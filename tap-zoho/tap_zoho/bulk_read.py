@@ -12,10 +12,10 @@ holds at least ``crm_bulk_read_min_records`` records:
    line taxes, multi-reminders), kept by id in a temporary SQLite file, not in memory.
 3. Poll with backoff; download within 10 a minute; stream the CSV out of the ZIP (the ZIP is
    spooled to a temporary file); follow ``next_page_token`` past 200,000 records.
-4. Bookmark one second before the first job's ``created_time`` (a change in that second may or
-   may not be in the export), with the exported ids of that second as the boundary ids; the
-   incremental Get Records pass that follows reads every change made while the job ran, and skips
-   a record it already emitted in the same form.
+4. Bookmark ``bookmark_lag_seconds`` + 1 seconds before the first job's ``created_time`` (a change
+   in those seconds may or may not be in the export), with no boundary rows; the incremental Get
+   Records pass that follows reads every change made from then on, and skips a record it already
+   emitted in the same form.
 
 Modules or fields Bulk Read refuses fall back to Get Records with a log line.
 """
@@ -38,6 +38,7 @@ import msgspec
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from .bookmarks import BOUNDARY_FINGERPRINTS, BOUNDARY_IDS
 from .bulk_csv import BadCellError, RowConverter, bulk_shape, exportable
 from .client import TokenRejectedError
 from .errors import ZohoApiError
@@ -112,7 +113,6 @@ class BulkBackfill:
         self.ran = False
         self.fields: dict[str, dict[str, t.Any]] = dict(stream.field_meta)
         self._recent: dict[str, dict[str, t.Any]] = {}
-        self._boundary: set[str] = set()
         self._hidden: set[str] = set()
         self._bookmark: int | None = None
         self._first_query: dict[str, t.Any] = {}
@@ -185,7 +185,8 @@ class BulkBackfill:
         self.ran = True
         stream._bookmark_paused = True  # noqa: SLF001 - export rows are not in Modified_Time order
         try:
-            self._bookmark = to_epoch(job["created_time"]) - 1
+            # Changes up to bookmark_lag_seconds before the job may be missing from the export.
+            self._bookmark = to_epoch(job["created_time"]) - 1 - stream.lag_seconds
             yield from self._hidden_records()
             with _FillStore() as fill:
                 for chunk_start in range(0, len(missing), MAX_FIELDS_PER_CALL - 1):
@@ -251,10 +252,7 @@ class BulkBackfill:
         modified = record.get(MODIFIED_TIME)
         if not modified:
             return
-        epoch = to_epoch(modified)
-        if epoch == self._bookmark:
-            self._boundary.add(record["id"])
-        elif epoch > self._bookmark:
+        if to_epoch(modified) >= self._bookmark:
             self._recent[record["id"]] = bulk_shape(record, self.fields)
 
     def _save_bookmark(self) -> None:
@@ -264,7 +262,9 @@ class BulkBackfill:
         state = stream.get_context_state(self.context)
         state["replication_key"] = MODIFIED_TIME
         state["replication_key_value"] = utc_iso(self._bookmark)
-        state["boundary_ids"] = sorted(self._boundary)
+        # The follow-up pass re-reads the bookmark second whole and skips rows in export form.
+        state[BOUNDARY_FINGERPRINTS] = {}
+        state.pop(BOUNDARY_IDS, None)
 
     def follow_up(self, records: Iterator[dict[str, t.Any]]) -> Iterator[dict[str, t.Any]]:
         """The incremental pass after a backfill: records not already emitted in this form."""
@@ -276,6 +276,7 @@ class BulkBackfill:
         for record in records:
             seen = self._recent.pop(record["id"], None)
             if seen is not None and seen == bulk_shape(record, self.fields):
+                self.stream.count_as_emitted(record, self.context)  # the export emitted it
                 continue
             yield record
 

@@ -23,6 +23,7 @@ from singer_sdk.streams import RESTStream
 from .credits import CreditBudgetExhaustedError
 from .errors import ModuleUnavailableError, ZohoApiError, ZohoAuthError, ZohoError
 from .pagination import UnsortedResponseError
+from .timeutil import http_date_epoch
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
@@ -71,6 +72,7 @@ class ZohoStream(RESTStream):
 
     # Zoho values are JSON already (strings, numbers, objects): nothing to conform.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    server_epoch: int | None = None  # the Date of Zoho's latest answer, as an epoch second
 
     @property
     def url_base(self) -> str:
@@ -255,6 +257,8 @@ class ZohoStream(RESTStream):
             headers={**self.http_headers, **(headers or {})},
         )
         response = self.request_decorator(self._request)(prepared, context)
+        # Zoho's clock, from the answer's Date header: how far a bookmark may settle (bookmarks.py).
+        self.server_epoch = http_date_epoch(response.headers.get("Date")) or self.server_epoch
         if response.status_code in EMPTY_STATUSES or not response.content:
             return None
         try:

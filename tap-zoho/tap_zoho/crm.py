@@ -22,7 +22,7 @@ from .bulk_read import BulkBackfill
 from .client import ZohoStream
 from .details import DetailPlan
 from .errors import ZohoApiError
-from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
+from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
 from .parallel import ParallelSync
 from .progress import ProgressLog
 from .schema import DELETED_AT, bigint_fields, module_schema
@@ -149,7 +149,11 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         if self.has_modified_time:
             bookmark, seen = self.bookmark_start(context)
             cursor = ModifiedTimeCursor(
-                bookmark, seen, per_page=self._per_page, discrete_cap=DISCRETE_CAP
+                bookmark,
+                seen,
+                per_page=self._per_page,
+                discrete_cap=DISCRETE_CAP,
+                lag_seconds=self.lag_seconds,
             )
         else:
             bookmark = None
@@ -167,12 +171,20 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             more = bool(info.get("more_records"))
             token = info.get("next_page_token")
             if isinstance(cursor, ModifiedTimeCursor):
+                # The first field group only: token pages carry no other group (see _pages).
+                prints = [fingerprint(row) for row in rows]
                 keep = cursor.accept(
                     [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows],
                     more=more,
                     next_token=token,
+                    fingerprints=prints,
+                    server_now=self.server_now(),
                 )
-                rows = [r for r, k in zip(rows, keep, strict=True) if k]
+                self._read_horizon = cursor.horizon
+                kept = [(r, p) for r, p, k in zip(rows, prints, keep, strict=True) if k]
+                rows = [row for row, _ in kept]
+                for row, print_ in kept:
+                    self.remember_fingerprint(row["id"], print_)
             else:
                 cursor.accept([r["id"] for r in rows], more=more, next_token=token)
             if rows and len(groups) > 1:
@@ -183,6 +195,12 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                 yield self._clean(row)
             progress.add(len(rows))
         progress.done()
+        if isinstance(cursor, ModifiedTimeCursor) and cursor.reread_calls:
+            self.logger.info(
+                "%s: %d calls re-read seconds holding a page or more (mass updates).",
+                self.module_name,
+                cursor.reread_calls,
+            )
         if self._incomplete:
             self._tap.summary.incomplete(self.module_name, self._incomplete)  # type: ignore[attr-defined]
 

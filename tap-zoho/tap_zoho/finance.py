@@ -22,11 +22,11 @@ import typing as t
 from collections import deque
 from functools import cached_property
 
-from .bookmarks import KeysetBookmarks
+from .bookmarks import KeysetBookmarks, saved_boundary
 from .client import ZohoStream
 from .errors import ModuleUnavailableError, ZohoApiError
 from .finance_shape import RowShaper
-from .pagination import ModifiedTimeCursor, PageRequest
+from .pagination import ModifiedTimeCursor, PageRequest, fingerprint
 from .schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 from .timeutil import to_epoch, utc_iso
 
@@ -36,7 +36,8 @@ if t.TYPE_CHECKING:
 LAST_MODIFIED = "last_modified_time"
 NO_CAP = 10**12
 INACTIVE_SINCE = "inactive_bookmark"
-INACTIVE_SEEN = "inactive_boundary_ids"
+INACTIVE_SEEN = "inactive_boundary_ids"  # older states: bare ids
+INACTIVE_PRINTS = "inactive_boundary_fingerprints"
 ALL_ITEMS = "Status.All"
 ALL_PRICEBOOKS = "SalesOrPurchaseType.All"
 
@@ -193,7 +194,13 @@ class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):
         """Rows modified since the bookmark, oldest first."""
         org = context["organization_id"]
         bookmark, seen = self.bookmark_start(context)
-        cursor = ModifiedTimeCursor(bookmark, seen, per_page=self._per_page, discrete_cap=NO_CAP)
+        cursor = ModifiedTimeCursor(
+            bookmark,
+            seen,
+            per_page=self._per_page,
+            discrete_cap=NO_CAP,
+            lag_seconds=self.lag_seconds,
+        )
         yield from self._windows(org, cursor, self.filter_by)
 
     def _windows(
@@ -203,13 +210,19 @@ class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):
             request = cursor.next_request()
             body = self.list_page(org, self._params(request, filter_by))
             rows = list(body.get(self.resource) or [])
+            prints = [fingerprint(r) for r in rows]  # as listed: the next run compares the same
             keep = cursor.accept(
                 [(str(r[self.id_key]), to_epoch(r[LAST_MODIFIED])) for r in rows],
                 more=bool((body.get("page_context") or {}).get("has_more_page")),
                 next_token=None,
+                fingerprints=prints,
+                server_now=self.server_now(),
             )
-            for row, wanted in zip(rows, keep, strict=True):
+            self._read_horizon = cursor.horizon
+            for row, wanted, print_ in zip(rows, keep, prints, strict=True):
                 if wanted:
+                    if not self._bookmark_paused:
+                        self.remember_fingerprint(str(row[self.id_key]), print_)
                     yield self.with_org(row, org)
 
     def _params(self, request: PageRequest, filter_by: str) -> dict[str, t.Any]:
@@ -256,14 +269,17 @@ class ItemsStream(IncrementalFinanceStream):
         saved = state.get(INACTIVE_SINCE)
         cursor = ModifiedTimeCursor(
             to_epoch(saved) if saved else None,
-            set(state.get(INACTIVE_SEEN) or []),
+            saved_boundary(state, INACTIVE_PRINTS, INACTIVE_SEEN) if saved else {},
             per_page=self._per_page,
             discrete_cap=NO_CAP,
+            lag_seconds=self.lag_seconds,
         )
         yield from self._windows(context["organization_id"], cursor, "Status.Inactive")
-        if cursor.bookmark is not None:
-            state[INACTIVE_SINCE] = utc_iso(cursor.bookmark)
-            state[INACTIVE_SEEN] = sorted(cursor.seen_at_bookmark)
+        settled = cursor.settled  # never past a second that may still change
+        if settled.second is not None:
+            state[INACTIVE_SINCE] = utc_iso(settled.second)
+            state[INACTIVE_PRINTS] = settled.fingerprints
+            state.pop(INACTIVE_SEEN, None)
 
     def with_org(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any]:
         """Add the organisation and ``image_url`` (as the legacy job built it)."""

@@ -1,4 +1,4 @@
-"""Keyset paging of CRM Get Records by ``Modified_Time``: no record lost, past every page cap.
+"""Keyset paging by ``Modified_Time``: no record lost, past every page cap, races included.
 
 Zoho pages by position over live data (``page``) or by opaque tokens capped at 100,000
 records (``shared/zoho-api.md`` 3.1, pitfall 1). Position paging loses a record whenever an
@@ -9,13 +9,44 @@ An edited record only ever moves forward, into a window still to come, and no ca
 
 The second before the bookmark is re-read on purpose: timestamps have one-second resolution and
 Zoho's comparison may be strict or inclusive (unconfirmed), so the tap asks for the boundary second
-again and drops the ids it already emitted. Only when one second holds a full page of records (a
-bulk import) does it page by position inside that window, and by page token past the position cap.
+again and drops the rows it already emitted *in the same form*: each row is known by a short
+:func:`fingerprint` of its content, so a record edited again within its second (read in between)
+is emitted again.
+
+Only when one second holds a full page of records (a mass update, an import) does the cursor page
+by position inside that window (by page token past the position cap). Records of that second
+edited again meanwhile leave it and the rest shift back, so a page can skip some: a **tie second**
+is therefore read again from its start, pass after pass, until a pass finds nothing new, and only
+then does the cursor move past it. Each extra pass costs about ``ceil(rows in the second /
+per_page)`` calls (:attr:`ModifiedTimeCursor.reread_calls`).
+
+What a run may *resume from* is :class:`Boundary`: a second is settled only once Zoho's clock (the
+``Date`` of the answer that returned it) is ``lag_seconds`` past it; a record newer than that is
+emitted, but the resumable position stays before it, so the next run reads it again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import typing as t
 from dataclasses import dataclass, field
+
+import msgspec
+
+MAX_TIE_PASSES = 10  # a second still changing after that many passes is left to the next run
+
+
+def fingerprint(row: t.Mapping[str, t.Any]) -> str:
+    """A short hash of a row's content: equal rows, equal prints.
+
+    ``$`` UI flags and empty values are left out, so a field created since (empty on every row)
+    changes no print.
+    """
+    content = {
+        key: value for key, value in row.items() if value is not None and not key.startswith("$")
+    }
+    encoded = msgspec.json.encode(content, order="sorted")
+    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -32,23 +63,75 @@ class UnsortedResponseError(Exception):
 
 
 @dataclass
+class Boundary:
+    """Where a later run may resume: the newest settled second and the rows emitted at it.
+
+    ``fingerprints`` maps each id emitted at ``second`` to its :func:`fingerprint` (None: content
+    unknown, from an older state: such a row is emitted again). Once a row newer than the
+    horizon is noted the boundary is *frozen* for the run: later rows may sit in seconds that
+    can still change, so only rows of the frozen second itself are added.
+    """
+
+    second: int | None
+    fingerprints: dict[str, str | None] = field(default_factory=dict)
+    frozen: bool = False
+
+    def note(self, rid: str, epoch: int, print_: str | None, horizon: int | None) -> None:
+        """Count one emitted row read when Zoho's settled horizon was ``horizon``."""
+        if epoch == self.second:
+            self.fingerprints[rid] = print_
+            return
+        if self.frozen or (self.second is not None and epoch < self.second):
+            return
+        if horizon is not None and epoch > horizon:
+            self.frozen = True  # this second (and any later) may still change: resume before it
+            return
+        self.second = epoch
+        self.fingerprints = {rid: print_}
+
+
+def _seen(ids: t.Iterable[str] | t.Mapping[str, str | None]) -> dict[str, str | None]:
+    if isinstance(ids, t.Mapping):
+        return dict(ids)
+    return dict.fromkeys(ids)
+
+
+@dataclass
 class ModifiedTimeCursor:
     """Plans Get Records windows and decides which rows of each page are new.
 
     Attributes:
         bookmark: newest ``Modified_Time`` (epoch second) already emitted, or the start date.
-        seen_at_bookmark: ids already emitted whose ``Modified_Time`` equals ``bookmark``.
+        seen_at_bookmark: ids already emitted at ``bookmark``, with their fingerprints (a plain
+            set of ids is accepted: content unknown).
         per_page: rows per call.
         discrete_cap: rows reachable with ``page`` before a token is required.
+        lag_seconds: how far behind Zoho's clock a second must be to count as settled.
+        settled: where a later run may resume (see :class:`Boundary`).
+        horizon: the newest settled second by the last answer's clock (None: no clock given).
+        reread_calls: calls spent re-reading tie seconds.
     """
 
     bookmark: int | None
-    seen_at_bookmark: set[str] = field(default_factory=set)
+    seen_at_bookmark: dict[str, str | None] = field(default_factory=dict)
     per_page: int = 200
     discrete_cap: int = 2000
+    lag_seconds: int = 0
     finished: bool = False
+    horizon: int | None = None
+    reread_calls: int = 0
+    settled: Boundary = field(init=False)
     _page: int = 1
     _token: str | None = None
+    _window_bookmark: int | None = None
+    _tie: int | None = None  # the second being paged by position, re-read until a clean pass
+    _fresh: int = 0  # rows new at the window's second in this pass
+    _passes: int = 0
+
+    def __post_init__(self) -> None:
+        """Accept a set of ids (content unknown) as well as fingerprints."""
+        self.seen_at_bookmark = _seen(self.seen_at_bookmark)
+        self.settled = Boundary(self.bookmark, dict(self.seen_at_bookmark))
 
     def next_request(self) -> PageRequest:
         """The request to send now."""
@@ -60,45 +143,89 @@ class ModifiedTimeCursor:
         return PageRequest(after, page=self._page)
 
     def accept(
-        self, rows: list[tuple[str, int]], *, more: bool, next_token: str | None
+        self,
+        rows: list[tuple[str, int]],
+        *,
+        more: bool,
+        next_token: str | None,
+        fingerprints: list[str] | None = None,
+        server_now: int | None = None,
     ) -> list[bool]:
-        """Take one page of ``(id, modified_epoch)`` rows; return which rows to emit."""
+        """Take one page of ``(id, modified_epoch)`` rows; return which rows to emit.
+
+        ``fingerprints`` (one per row) let a row changed within its second through;
+        ``server_now`` is the epoch second of the answer's ``Date`` header.
+        """
         epochs = [epoch for _, epoch in rows]
         if epochs != sorted(epochs):
             msg = "Zoho returned records out of Modified_Time order; refusing to page unsafely"
             raise UnsortedResponseError(msg)
+        if server_now is not None:
+            horizon = server_now - self.lag_seconds
+            self.horizon = horizon if self.horizon is None else max(self.horizon, horizon)
+        if self._passes:
+            self.reread_calls += 1
         if self._page == 1:
             self._window_bookmark = self.bookmark
-        keep = [self._take(rid, epoch) for rid, epoch in rows]
-        if not more or not rows:
+            self._fresh = 0
+        keep, cut = self._take_page(rows, fingerprints or [None] * len(rows))
+        if self._tie is not None and self._fresh and (cut or not more or not rows):
+            self._reread_tie()
+        elif not more or not rows:
             self.finished = True
         elif self.bookmark != self._window_bookmark:
             # The bookmark moved: a fresh window starting there skips nothing and re-reads little.
-            self._page = 1
-            self._token = None
+            self._page, self._token, self._tie, self._passes = 1, None, None, 0
         else:
-            # A whole page inside one second (bulk import): follow this window's page token
-            # (position paging stops at the discrete cap, whose size servers may lower).
+            # A whole page inside one second (mass update): page through it by position, then by
+            # this window's page token (position paging stops at the discrete cap).
             if self._page * self.per_page >= self.discrete_cap and not next_token:
                 msg = "Zoho gave no page token past the position cap"
                 raise UnsortedResponseError(msg)
+            self._tie = self.bookmark
             self._page += 1
             self._token = next_token
         return keep
 
-    def _take(self, rid: str, epoch: int) -> bool:
-        if self.bookmark is not None and (
-            epoch < self.bookmark or (epoch == self.bookmark and rid in self.seen_at_bookmark)
-        ):
-            return False
+    def _take_page(
+        self, rows: list[tuple[str, int]], prints: t.Sequence[str | None]
+    ) -> tuple[list[bool], bool]:
+        """Which rows to emit, and whether the page was cut at the end of an unsettled tie."""
+        keep: list[bool] = []
+        cut = False
+        for (rid, epoch), print_ in zip(rows, prints, strict=True):
+            if cut or (self._tie is not None and epoch > self._tie and self._fresh):
+                cut = True  # this pass found new rows in the tie second: read it again first
+                keep.append(False)
+                continue
+            taken = self._take(rid, epoch, print_)
+            if taken and epoch == self._window_bookmark:
+                self._fresh += 1
+            keep.append(taken)
+        return keep, cut
+
+    def _reread_tie(self) -> None:
+        """Start another pass over the tie second; give up (for this run) after too many."""
+        self._passes += 1
+        self._page, self._token = 1, None
+        if self._passes >= MAX_TIE_PASSES:
+            self.finished = True  # the resumable position stays at that second: next run
+
+    def _take(self, rid: str, epoch: int, print_: str | None) -> bool:
+        if self.bookmark is not None:
+            if epoch < self.bookmark:
+                return False
+            if epoch == self.bookmark and rid in self.seen_at_bookmark:
+                known = self.seen_at_bookmark[rid]
+                if print_ is None or known == print_:
+                    return False
         if self.bookmark is None or epoch > self.bookmark:
             self.bookmark = epoch
-            self.seen_at_bookmark = {rid}
+            self.seen_at_bookmark = {rid: print_}
         else:
-            self.seen_at_bookmark.add(rid)
+            self.seen_at_bookmark[rid] = print_
+        self.settled.note(rid, epoch, print_, self.horizon)
         return True
-
-    _window_bookmark: int | None = None
 
 
 @dataclass

@@ -205,6 +205,14 @@ class TapZoho(ParallelTap):
             "many seconds (0: by records only).",
         ),
         th.Property(
+            "bookmark_lag_seconds",
+            th.IntegerType(minimum=0),
+            default=5,
+            description="How many seconds behind Zoho's clock (its Date header) a Modified_Time "
+            "second must be before the bookmark may move past it; newer records are emitted and "
+            "read again by the next run.",
+        ),
+        th.Property(
             "progress_interval_seconds",
             th.NumberType(minimum=0),
             default=30,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 
 def to_epoch(value: str) -> int:
@@ -19,3 +20,16 @@ def to_epoch(value: str) -> int:
 def utc_iso(epoch: int) -> str:
     """``2024-01-05T04:50:30+00:00``: the form used in state and request headers."""
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def http_date_epoch(value: str | None) -> int | None:
+    """Epoch second of an HTTP ``Date`` header (``Tue, 01 Dec 2026 18:00:00 GMT``); None if bad."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())

@@ -1,0 +1,96 @@
+"""Edits racing the tap's reads of one second end with every record at its newest value (issue 9).
+
+A mass update re-edited while it is read (records shift back by position), and a record edited
+twice within one second with a read in between, for CRM and for Books, several seeded attempts
+each; then the sandbox's ``Date`` header, which the tap's bookmark horizon is taken from.
+"""
+
+from __future__ import annotations
+
+import email.utils
+
+import pytest
+import requests
+
+from tests.keyset_scenarios import (
+    CRM_STREAM,
+    books_mass_update,
+    books_problems,
+    books_same_second,
+    crm_mass_update,
+    crm_problems,
+    crm_same_second,
+)
+
+SEEDS = [1, 2, 3]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_crm_mass_update_edited_again_while_read_ends_at_the_newest_values(seed):
+    scenario = crm_mass_update(seed)
+    try:
+        problems = crm_problems(scenario)
+        scenario.run()  # a run after the race: nothing left to catch up, nothing lost since
+        assert crm_problems(scenario) == []
+    finally:
+        scenario.sandbox.stop()
+    assert problems == [], f"{len(problems)} stale right after the racing run: {problems[:5]}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("lag", [None, 0])
+def test_a_crm_record_edited_twice_in_one_second_is_emitted_at_its_second_value(seed, lag):
+    config = {} if lag is None else {"bookmark_lag_seconds": lag}
+    scenario = crm_same_second(seed, **config)
+    try:
+        problems = crm_problems(scenario)
+    finally:
+        scenario.sandbox.stop()
+    assert problems == []
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_books_mass_update_edited_again_while_read_ends_at_the_newest_values(seed):
+    scenario = books_mass_update(seed)
+    try:
+        problems = books_problems(scenario)
+    finally:
+        scenario.sandbox.stop()
+    assert problems == [], f"{len(problems)} stale: {problems[:5]}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("lag", [None, 0])
+def test_a_books_record_edited_twice_in_one_second_is_emitted_at_its_second_value(seed, lag):
+    config = {} if lag is None else {"bookmark_lag_seconds": lag}
+    scenario = books_same_second(seed, **config)
+    try:
+        problems = books_problems(scenario)
+    finally:
+        scenario.sandbox.stop()
+    assert problems == []
+
+
+def test_a_run_with_nothing_changed_after_a_mass_update_emits_nothing_more():
+    scenario = crm_mass_update(4)
+    try:
+        scenario.sandbox.store.clock.step(60)  # the mass-update second is long settled
+        scenario.run()
+        settled = scenario.run()
+    finally:
+        scenario.sandbox.stop()
+    assert settled.records[CRM_STREAM] == []
+
+
+def test_every_sandbox_answer_carries_a_date_header_from_its_clock(sandbox):
+    clock = sandbox.store.clock
+    pinned = clock.pin()
+    answer = requests.get(f"{sandbox.base_url}/crm/v8/Leads", timeout=5)
+    token = requests.post(f"{sandbox.base_url}/oauth/v2/token", timeout=5)
+    clock.unpin()
+    later = requests.get(f"{sandbox.base_url}/crm/v8/Leads", timeout=5)
+
+    for response in (answer, token):
+        assert response.headers["Date"].endswith(" GMT")
+        assert email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp() == pinned
+    assert email.utils.parsedate_to_datetime(later.headers["Date"]).timestamp() > pinned
