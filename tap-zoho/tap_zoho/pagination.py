@@ -33,17 +33,18 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+_EMPTY: tuple[t.Any, ...] = (None, "", [], {})
 MAX_TIE_PASSES = 10  # a second still changing after that many passes is left to the next run
 
 
 def fingerprint(row: t.Mapping[str, t.Any]) -> str:
     """A short hash of a row's content: equal rows, equal prints.
 
-    ``$`` UI flags and empty values are left out, so a field created since (empty on every row)
-    changes no print.
+    ``$`` UI flags and empty values (null, ``""``, ``[]``, ``{}``) are left out, so a field
+    created since (empty on every row) changes no print; a value emptied still does.
     """
     content = {
-        key: value for key, value in row.items() if value is not None and not key.startswith("$")
+        key: value for key, value in row.items() if value not in _EMPTY and not key.startswith("$")
     }
     encoded = msgspec.json.encode(content, order="sorted")
     return hashlib.blake2b(encoded, digest_size=8).hexdigest()
