@@ -63,13 +63,13 @@ def _crm_sandbox(records: int) -> Sandbox:
     return sandbox
 
 
-def crm_mass_update(seed: int, **config: Any) -> Scenario:
-    """600 records updated in one second; 20-60 already-read ones edited again mid-paging."""
+def crm_mass_update(seed: int, *, records: int = 600, page: int = PAGE, **config: Any) -> Scenario:
+    """Records updated in one second; 20-60 already-read ones edited again mid-paging."""
     rng = random.Random(seed)
-    sandbox = _crm_sandbox(600)
+    sandbox = _crm_sandbox(records)
     scenario = Scenario(
         sandbox,
-        sandbox.tap_config(crm_include_deleted=False, page_size=PAGE, **config),
+        sandbox.tap_config(crm_include_deleted=False, page_size=page, **config),
     )
     scenario.run()
     ids = sorted(sandbox.records(CRM_MODULE), key=int)
@@ -78,7 +78,7 @@ def crm_mass_update(seed: int, **config: Any) -> Scenario:
         sandbox.update(CRM_MODULE, rid, {"Name": f"mass-{seed}"})
     sandbox.store.clock.unpin()
     read_pages = rng.randint(2, 4)  # pages of the mass-update second read before the re-edits
-    again = rng.sample(ids[: (read_pages - 1) * PAGE], rng.randint(20, 60))
+    again = rng.sample(ids[: (read_pages - 1) * page], rng.randint(20, 60))
 
     def edit_again() -> None:
         for rid in again:

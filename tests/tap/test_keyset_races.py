@@ -37,6 +37,15 @@ def test_a_crm_mass_update_edited_again_while_read_ends_at_the_newest_values(see
     assert problems == [], f"{len(problems)} stale right after the racing run: {problems[:5]}"
 
 
+def test_a_crm_mass_update_past_the_position_cap_ends_at_the_newest_values():
+    scenario = crm_mass_update(5, records=2100, page=200)  # page tokens past record 2,000
+    try:
+        problems = crm_problems(scenario)
+    finally:
+        scenario.sandbox.stop()
+    assert problems == []
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("lag", [None, 0])
 def test_a_crm_record_edited_twice_in_one_second_is_emitted_at_its_second_value(seed, lag):
