@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-_EMPTY: tuple[t.Any, ...] = (None, "", [], {})
+_CONTAINERS = (str, list, dict)  # empty ones are left out of a fingerprint, as null is
 MAX_TIE_PASSES = 10  # a second still changing after that many passes is left to the next run
 
 
@@ -44,7 +44,9 @@ def fingerprint(row: t.Mapping[str, t.Any]) -> str:
     created since (empty on every row) changes no print; a value emptied still does.
     """
     content = {
-        key: value for key, value in row.items() if value not in _EMPTY and not key.startswith("$")
+        key: value
+        for key, value in row.items()
+        if (value or (value is not None and not isinstance(value, _CONTAINERS))) and key[:1] != "$"
     }
     encoded = msgspec.json.encode(content, order="sorted")
     return hashlib.blake2b(encoded, digest_size=8).hexdigest()
