@@ -20,12 +20,17 @@ overrides ``Stream._increment_stream_state`` (singer-sdk pinned to 0.54.x;
 
 from __future__ import annotations
 
+import sys
 import time
 import typing as t
 from functools import cached_property
 
 from singer_sdk.streams import Stream
-from typing_extensions import override
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # singer-sdk brings typing-extensions below Python 3.13
+    from typing_extensions import override
 
 from .pagination import Boundary, fingerprint
 from .timeutil import to_epoch, utc_iso
