@@ -153,12 +153,13 @@ def test_only_the_organisations_in_the_listing_are_touched(erp_db, tmp_path):
 
 
 def test_an_older_listing_replayed_after_a_newer_one_marks_nothing(erp_db, tmp_path):
-    run(erp_db, [ITEM_SCHEMA, *listed(1, "a", "b"), activate(1)], tmp_path)
-    run(erp_db, [ITEM_SCHEMA, *listed(3, "a", "b", "c"), activate(3)], tmp_path)
+    run(erp_db, [ITEM_SCHEMA, *listed(1, "a", "b", "c"), activate(1)], tmp_path)
+    run(erp_db, [ITEM_SCHEMA, *listed(3, "a", "b"), activate(3)], tmp_path)
 
-    run(erp_db, [ITEM_SCHEMA, *listed(2, "c"), activate(2)], tmp_path)
+    _, report, _ = run(erp_db, [ITEM_SCHEMA, *listed(2, "c"), activate(2)], tmp_path)
 
-    assert active(erp_db) == {"a": True, "b": True, "c": True}
+    assert report["deactivated"] == 0
+    assert active(erp_db) == {"a": True, "b": True, "c": False}
 
 
 def test_activate_version_of_other_streams_changes_nothing(erp_db, tmp_path):
