@@ -177,8 +177,8 @@ class ErpSink(BatchSink):
     def activate_version(self, new_version: int) -> None:
         """A complete items listing: mark the products it lacks inactive (never delete them).
 
-        This stream's buffered rows are written first; the marking runs in the writer's
-        sequence after them, retried like a batch, and STATE waits for it (:mod:`.reconcile`).
+        Every buffered row is written first; the marking runs in the writer's sequence after
+        them, retried like a batch, and STATE waits for it (:mod:`.reconcile`).
         """
         seen = self._seen
         if seen is None:
@@ -187,7 +187,9 @@ class ErpSink(BatchSink):
                 self.stream_name,
             )
             return
-        self._erp_target.drain_one(self)  # the listing's last rows go first
+        # The listing's last rows go first, also those an earlier sink of this stream (replaced
+        # when a grown SCHEMA arrived) still buffers: the SDK drains it only at its next drain.
+        self._erp_target.drain_all()
         stats, logger, stream = self._stats, self.logger, self.stream_name
 
         def mark(conn: connection) -> None:

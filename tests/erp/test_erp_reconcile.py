@@ -176,3 +176,18 @@ def test_activate_version_of_other_streams_changes_nothing(erp_db, tmp_path):
     assert error is None
     assert report["deactivated"] == 0
     assert active(erp_db) == {"a": True}
+
+
+def test_rows_of_a_sink_replaced_by_a_grown_schema_are_written_before_the_marking(erp_db, tmp_path):
+    """tap-zoho re-announces a SCHEMA mid-stream when a custom field appears (the SDK then
+    swaps the stream's sink and drains the old one only later)."""
+    run(erp_db, [ITEM_SCHEMA, *listed(1, "a", "b", "c"), activate(1)], tmp_path)
+    grown = {**ITEM_SCHEMA, "schema": {"properties": {**ITEM_SCHEMA["schema"]["properties"]}}}
+    grown["schema"]["properties"]["cf_colour"] = {"type": ["string", "null"]}
+
+    _, report, _ = run(
+        erp_db, [ITEM_SCHEMA, *listed(2, "a"), grown, *listed(2, "b"), activate(2)], tmp_path
+    )
+
+    assert active(erp_db) == {"a": True, "b": True, "c": False}
+    assert report["deactivated"] == 1
