@@ -191,3 +191,17 @@ def test_rows_of_a_sink_replaced_by_a_grown_schema_are_written_before_the_markin
 
     assert active(erp_db) == {"a": True, "b": True, "c": False}
     assert report["deactivated"] == 1
+
+
+def test_process_activate_version_messages_false_marks_nothing(erp_db, tmp_path):
+    run(erp_db, [ITEM_SCHEMA, *listed(1, "a", "b"), activate(1)], tmp_path)
+
+    _, report, _ = run(
+        erp_db,
+        [ITEM_SCHEMA, *listed(2, "a"), activate(2)],
+        tmp_path,
+        process_activate_version_messages=False,
+    )
+
+    assert report["deactivated"] == 0
+    assert active(erp_db) == {"a": True, "b": True}
