@@ -25,11 +25,11 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from psycopg2 import sql
+from psycopg2 import errors, sql
 from psycopg2.extras import execute_values
 
 if t.TYPE_CHECKING:
-    from psycopg2.extensions import connection
+    from psycopg2.extensions import connection, cursor
 
     from .mapping import Table
 
@@ -43,6 +43,7 @@ class Seen:
 
     schema: str
     stream: str
+    create: bool = True  # the target's create_tables
 
     def row(self, record: dict[str, t.Any]) -> tuple[str, str, str, int] | None:
         """``(stream, organisation, item id, version)`` of a versioned record, else None."""
@@ -55,23 +56,34 @@ class Seen:
     def _table(self) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(SEEN_TABLE))
 
-    def ensure_table(self, conn: connection) -> None:
+    def ensure_table(self, conn: connection) -> bool:
         """Create the table when missing (checked first: an ERP role may not create objects).
 
-        Each method here is one transaction: committed, or rolled back on any error (so a
-        retry after a lock timeout starts clean).
+        False when it is missing and may not be created (``create_tables`` off, or a role
+        without the privilege). Each method here is one
+        transaction: committed, or rolled back on any error (so a retry after a lock timeout
+        starts clean).
         """
-        with conn, conn.cursor() as cur:  # commits, or rolls back on any error
-            cur.execute("SELECT to_regclass(%s)", (self._table().as_string(conn),))
-            if cur.fetchone()[0] is None:
-                cur.execute(
-                    sql.SQL(
-                        "CREATE TABLE IF NOT EXISTS {} (stream TEXT NOT NULL, "
-                        "organization_id TEXT NOT NULL, zoho_item_id TEXT NOT NULL, "
-                        "version BIGINT NOT NULL, "
-                        "PRIMARY KEY (stream, organization_id, zoho_item_id))"
-                    ).format(self._table())
-                )
+        try:
+            with conn, conn.cursor() as cur:  # commits, or rolls back on any error
+                return self._create(cur, conn)
+        except errors.InsufficientPrivilege:
+            return False
+
+    def _create(self, cur: cursor, conn: connection) -> bool:
+        cur.execute("SELECT to_regclass(%s)", (self._table().as_string(conn),))
+        if cur.fetchone()[0] is None:
+            if not self.create:
+                return False
+            cur.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (stream TEXT NOT NULL, "
+                    "organization_id TEXT NOT NULL, zoho_item_id TEXT NOT NULL, "
+                    "version BIGINT NOT NULL, "
+                    "PRIMARY KEY (stream, organization_id, zoho_item_id))"
+                ).format(self._table())
+            )
+        return True
 
     def write(self, conn: connection, rows: list[tuple[str, str, str, int]]) -> None:
         """Upsert one batch of seen ids (the newest version of each id wins). Commits."""

@@ -57,9 +57,16 @@ class ErpSink(BatchSink):
         self._prices: list[dict[str, t.Any]] = []  # base prices of the buffered products
         # Items listings (ACTIVATE_VERSION): which ids each version held, see :mod:`.reconcile`.
         self._seen = (
-            Seen(self._writer.settings.schema, self.stream_name) if self.table is PRODUCTS else None
+            Seen(
+                self._writer.settings.schema,
+                self.stream_name,
+                create=self._writer.settings.create_tables,
+            )
+            if self.table is PRODUCTS
+            else None
         )
         self._seen_rows: list[tuple[str, str, str, int]] = []
+        self._seen_table: bool | None = None  # known once checked: present (or created)
         if self.table is None:
             self.logger.warning(
                 "Stream %s has no ERP table; its records are ignored.", self.stream_name
@@ -168,10 +175,28 @@ class ErpSink(BatchSink):
             seen = self._seen
 
             def write_seen(conn: connection) -> None:
-                seen.ensure_table(conn)
-                seen.write(conn, seen_rows)
+                if self._seen_table_ready(conn):
+                    seen.write(conn, seen_rows)
 
             self._writer.submit_job(SEEN_TABLE, len(seen_rows), write_seen)
+
+    def _seen_table_ready(self, conn: connection) -> bool:
+        """Whether listed ids can be kept; a role that may not create their table gets a warning.
+
+        Without the table, items are still written; only deletions are not reconciled.
+        """
+        if self._seen_table is None:
+            assert self._seen is not None  # noqa: S101 - only called for items streams
+            self._seen_table = self._seen.ensure_table(conn)
+            if not self._seen_table:
+                self.logger.warning(
+                    "%s: table %s.%s is missing and may not be created (create_tables off, or "
+                    "no CREATE privilege): items deleted in Zoho are not marked inactive",
+                    self.stream_name,
+                    self._writer.settings.schema,
+                    SEEN_TABLE,
+                )
+        return self._seen_table
 
     @override
     def activate_version(self, new_version: int) -> None:
@@ -193,7 +218,8 @@ class ErpSink(BatchSink):
         stats, logger, stream = self._stats, self.logger, self.stream_name
 
         def mark(conn: connection) -> None:
-            seen.ensure_table(conn)
+            if not self._seen_table_ready(conn):
+                return
             marked = seen.activate(conn, PRODUCTS, new_version)
             stats.deactivated += marked
             logger.info(

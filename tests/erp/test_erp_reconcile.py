@@ -205,3 +205,33 @@ def test_process_activate_version_messages_false_marks_nothing(erp_db, tmp_path)
 
     assert report["deactivated"] == 0
     assert active(erp_db) == {"a": True, "b": True}
+
+
+def test_a_role_that_may_not_create_the_ids_table_still_writes_items_and_warns(
+    erp_db, tmp_path, caplog
+):
+    run(erp_db, [ITEM_SCHEMA, *listed(1, "a")], tmp_path, create_tables=True)
+    conn = connect(erp_db)
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE zoho_item_versions")
+        cur.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'erp_writer') "
+            "THEN CREATE ROLE erp_writer LOGIN; END IF; END $$"
+        )
+        cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        cur.execute("GRANT USAGE ON SCHEMA public TO erp_writer")
+        cur.execute("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO erp_writer")
+        cur.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO erp_writer")
+    conn.commit()
+    conn.close()
+
+    _, report, error = run(
+        {**erp_db, "user": "erp_writer"},
+        [ITEM_SCHEMA, *listed(2, "b"), activate(2)],
+        tmp_path,
+    )
+
+    assert error is None
+    assert active(erp_db) == {"a": True, "b": True}
+    assert report["deactivated"] == 0
+    assert any("zoho_item_versions is missing" in r.getMessage() for r in caplog.records)
