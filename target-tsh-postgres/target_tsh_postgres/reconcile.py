@@ -26,7 +26,6 @@ import typing as t
 from dataclasses import dataclass
 
 from psycopg2 import errors, sql
-from psycopg2.extras import execute_values
 
 if t.TYPE_CHECKING:
     from psycopg2.extensions import connection, cursor
@@ -86,20 +85,21 @@ class Seen:
         return True
 
     def write(self, conn: connection, rows: list[tuple[str, str, str, int]]) -> None:
-        """Upsert one batch of seen ids (the newest version of each id wins). Commits."""
+        """Upsert one batch of seen ids (the newest version of each id wins). Commits.
+
+        One statement per batch: the ids travel as arrays, unnested by the server.
+        """
         unique = {row[:3]: row for row in rows}  # ON CONFLICT may touch a key once per statement
+        streams, organizations, item_ids, versions = map(list, zip(*unique.values(), strict=True))
         with conn, conn.cursor() as cur:
-            execute_values(
-                cur,
+            cur.execute(
                 sql.SQL(
-                    "INSERT INTO {} (stream, organization_id, zoho_item_id, version) VALUES %s "
+                    "INSERT INTO {} AS t (stream, organization_id, zoho_item_id, version) "
+                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
                     "ON CONFLICT (stream, organization_id, zoho_item_id) DO UPDATE "
-                    "SET version = GREATEST({}.version, EXCLUDED.version)"
-                )
-                .format(self._table(), sql.Identifier(SEEN_TABLE))
-                .as_string(conn),
-                list(unique.values()),
-                page_size=1000,
+                    "SET version = GREATEST(t.version, EXCLUDED.version)"
+                ).format(self._table()),
+                (streams, organizations, item_ids, versions),
             )
 
     def activate(self, conn: connection, products: Table, version: int) -> int:
