@@ -79,7 +79,9 @@ def item(n: int, minute: int) -> dict:
     }
 
 
-def write_file(path: Path, count: int) -> None:
+def write_file(path: Path, count: int, version: int | None = None) -> None:
+    """With ``version``: a complete items listing (records stamped, ACTIVATE_VERSION at the end)."""
+    stamp = {} if version is None else {"version": version}
     schema = {
         "type": "SCHEMA",
         "stream": "books_items",
@@ -89,15 +91,14 @@ def write_file(path: Path, count: int) -> None:
     with path.open("w") as out:
         out.write(json.dumps(schema) + "\n")
         for n in range(count):
-            out.write(
-                json.dumps({"type": "RECORD", "stream": "books_items", "record": item(n, 10)})
-                + "\n"
-            )
+            record = {"type": "RECORD", "stream": "books_items", "record": item(n, 10), **stamp}
+            out.write(json.dumps(record) + "\n")
         for n in range(0, count, 10):  # 10% repeated later, newer
-            out.write(
-                json.dumps({"type": "RECORD", "stream": "books_items", "record": item(n, 40)})
-                + "\n"
-            )
+            record = {"type": "RECORD", "stream": "books_items", "record": item(n, 40), **stamp}
+            out.write(json.dumps(record) + "\n")
+        if version is not None:
+            activation = {"type": "ACTIVATE_VERSION", "stream": "books_items", "version": version}
+            out.write(json.dumps(activation) + "\n")
         out.write(json.dumps({"type": "STATE", "value": {"done": True}}) + "\n")
 
 
@@ -236,10 +237,13 @@ def main() -> None:
     big, small = work / "items.singer.jsonl", work / "items-small.singer.jsonl"
     write_file(big, n)
     write_file(small, n // 10)
+    listing = work / "items-listing.singer.jsonl"
+    write_file(listing, n, version=1)
     server = PgServer(durable=True).start()  # fsync on: commits cost what they cost
     try:
         target_s, target_mb, loading_s = run_target(big, fresh_db(server, "target_big"), work)
         small_s, small_mb, _ = run_target(small, fresh_db(server, "target_small"), work)
+        listing_s, listing_mb, _ = run_target(listing, fresh_db(server, "listing"), work)
         bound = copy_bound(big, fresh_db(server, "bound"))
         legacy = legacy_loop(big, fresh_db(server, "legacy"), min(10_000, total))
     finally:
@@ -253,6 +257,14 @@ def main() -> None:
     print(f"{'target-tsh-postgres (first record to last commit)':<46}{total / loading_s:>12,.0f}")
     print(
         f"{'target-tsh-postgres, input / 10':<46}{(n + n // 10) / 10 / small_s:>12,.0f}{small_mb:>13,}"
+    )
+    print(
+        f"{'target-tsh-postgres, a complete items listing':<46}{total / listing_s:>12,.0f}"
+        f"{listing_mb:>13,}"
+    )
+    print(
+        f"listing (ids kept, ACTIVATE_VERSION) / plain: {target_s / listing_s:.2f} speed, "
+        f"{listing_mb / max(target_mb, 1):.2f} peak memory"
     )
     print(
         f"target / bound: {rate / bound:.2f}   target / legacy: {rate / legacy:.1f}x   "

@@ -22,11 +22,18 @@ import typing as t
 from collections import deque
 from functools import cached_property
 
+from singer_sdk.mapper import RemoveRecordTransform
+from singer_sdk.singerlib import ActivateVersionMessage
+from typing_extensions import override
+
 from .bookmarks import KeysetBookmarks, saved_boundary
 from .client import ZohoStream
 from .errors import ModuleUnavailableError, ZohoApiError
 from .finance_shape import RowShaper
 from .pagination import ModifiedTimeCursor, PageRequest, fingerprint
+from .reconcile import PENDING as RECONCILE_PENDING
+from .reconcile import SETTING as RECONCILE_SETTING
+from .reconcile import Listing, Reconciliation
 from .schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 from .timeutil import to_epoch, utc_iso
 
@@ -254,7 +261,12 @@ class ItemsStream(IncrementalFinanceStream):
         return "Status.Active" if self.config.get("items_active_only") else ALL_ITEMS
 
     def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        """Active (or all) items; with active-only, then the items that turned inactive."""
+        """Active (or all) items; with active-only, then the items that turned inactive.
+
+        When this run reconciles deletions (:mod:`.reconcile`), an incremental organisation then
+        gets a listing of every item, and finishing all passes counts as a complete listing.
+        """
+        listing = self._reconciliation.listings.get(context["organization_id"], Listing.NONE)
         yield from super().rows(context)
         if self.config.get("items_active_only"):
             self._bookmark_paused = True  # deactivations keep their own bookmark
@@ -262,6 +274,77 @@ class ItemsStream(IncrementalFinanceStream):
                 yield from self._deactivations(context)
             finally:
                 self._bookmark_paused = False
+        if listing is Listing.EXTRA:
+            self._bookmark_paused = True  # a listing from the start moves no bookmark
+            try:
+                yield from self._list_all(context["organization_id"])
+            finally:
+                self._bookmark_paused = False
+        if listing is not Listing.NONE:
+            self._reconciliation.done(context["organization_id"])
+
+    def _list_all(self, org: str) -> t.Iterator[dict[str, t.Any]]:
+        """Every item (active ones with active-only), in the keyset windows of the normal pass.
+
+        Keyset windows, not plain pages: an item edited or deleted during the listing never
+        shifts another one out of it.
+        """
+        cursor = ModifiedTimeCursor(None, set(), per_page=self._per_page, discrete_cap=NO_CAP)
+        yield from self._windows(org, cursor, self.filter_by)
+
+    @cached_property
+    def _reconciliation(self) -> Reconciliation:
+        """This run's decision, taken from every organisation's state before the first is read.
+
+        A reconciling run stamps its records with the listing's version (the SDK writes
+        ``self._stream_version`` into every RECORD; pinned, and checked by the tap's tests).
+        """
+        plan = Reconciliation.plan(
+            {org: self.get_context_state(p) for org, p in self._partition_by_org.items()},
+            setting=self.config.get(RECONCILE_SETTING),
+            start_date=bool(self.config.get("start_date")),
+        )
+        self._stream_version = plan.version
+        return plan
+
+    @property
+    def _partition_by_org(self) -> dict[str, dict[str, str]]:
+        return {p["organization_id"]: p for p in self.partitions}
+
+    @override
+    def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        """This organisation's items; after the last organisation, ``ACTIVATE_VERSION``."""
+        _ = self._reconciliation  # planned before the first record of the stream
+        yield from super().get_records(context)
+        if (context or {}).get("organization_id") == self._organizations[-1]:
+            self._finish_reconciliation()
+
+    def _finish_reconciliation(self) -> None:
+        """Tell targets the listing is complete, or say why this run claims nothing."""
+        plan = self._reconciliation
+        if plan.version is None:
+            return
+        if not plan.complete:
+            self.logger.warning(
+                "%s: deletions not reconciled this run: the listing of organisation(s) %s did "
+                "not complete (the next run lists again)",
+                self.name,
+                ", ".join(plan.missing()),
+            )
+            return
+        for stream_map in self.stream_maps:
+            if not isinstance(stream_map, RemoveRecordTransform):
+                self._tap.write_message(
+                    ActivateVersionMessage(stream=stream_map.stream_alias, version=plan.version)
+                )
+        for partition in self.partitions:
+            self.get_context_state(partition).pop(RECONCILE_PENDING, None)
+        self.logger.info(
+            "%s: every item of %d organisation(s) listed; ACTIVATE_VERSION %d sent",
+            self.name,
+            len(plan.listings),
+            plan.version,
+        )
 
     def _deactivations(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
         """Inactive items modified since the last run, so the ERP never keeps them active."""

@@ -245,6 +245,16 @@ class TapZoho(ParallelTap):
             "inactive are still emitted, as inactive, so targets can deactivate them.",
         ),
         th.Property(
+            "items_reconcile_deletions",
+            th.BooleanType,
+            description="Tell targets which items were deleted in Zoho (Books keeps no "
+            "deletion feed): after a complete listing of every item, records carry its version "
+            "and ACTIVATE_VERSION follows. Unset: on when the run lists every item anyway (no "
+            "bookmark, no start_date: first run, full refresh), at no extra cost. true: every "
+            "run, an incremental one listing all items after its changes (about one call per "
+            "200 items per organisation). false: never.",
+        ),
+        th.Property(
             "finance_requests_per_minute",
             th.IntegerType(minimum=1),
             default=90,

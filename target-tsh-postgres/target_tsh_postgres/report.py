@@ -21,6 +21,7 @@ class TableStats:
     unchanged: int = 0
     failed: int = 0
     skipped: int = 0
+    deactivated: int = 0  # rows marked inactive because a complete listing lacked them
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Report:
             "successful": totals.successful,
             "failed": totals.failed,
             "skipped": totals.skipped,
+            "deactivated": totals.deactivated,
             "errors": self.errors,
             "duration_seconds": round(time.monotonic() - self.started, 3),
             "tables": {name: vars(stats) for name, stats in sorted(self.tables.items())},

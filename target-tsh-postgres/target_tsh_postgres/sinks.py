@@ -14,6 +14,7 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk.sinks import BatchSink
+from typing_extensions import override
 
 from . import erp
 from .errors import BadInputError
@@ -29,8 +30,11 @@ from .mapping import (
     product_row,
     table_for,
 )
+from .reconcile import SEEN_TABLE, Seen
 
 if t.TYPE_CHECKING:
+    from psycopg2.extensions import connection
+
     from .report import TableStats
     from .target import TargetTshPostgres
     from .writer import ErpWriter
@@ -46,10 +50,23 @@ class ErpSink(BatchSink):
     def __init__(self, target: TargetTshPostgres, *args: t.Any, **kwargs: t.Any) -> None:
         """Route the stream to its table (streams of other shapes are ignored)."""
         self._writer: ErpWriter = target.writer
+        self._erp_target = target
         super().__init__(target, *args, **kwargs)
         self.table = table_for(self.stream_name)
         self._rows: list[dict[str, t.Any]] = []
         self._prices: list[dict[str, t.Any]] = []  # base prices of the buffered products
+        # Items listings (ACTIVATE_VERSION): which ids each version held, see :mod:`.reconcile`.
+        self._seen = (
+            Seen(
+                self._writer.settings.schema,
+                self.stream_name,
+                create=self._writer.settings.create_tables,
+            )
+            if self.table is PRODUCTS
+            else None
+        )
+        self._seen_rows: list[tuple[str, str, str, int]] = []
+        self._seen_table: bool | None = None  # known once checked: present (or created)
         if self.table is None:
             self.logger.warning(
                 "Stream %s has no ERP table; its records are ignored.", self.stream_name
@@ -81,13 +98,13 @@ class ErpSink(BatchSink):
 
     @property
     def current_size(self) -> int:
-        """Buffered rows."""
-        return len(self._rows)
+        """Buffered rows (and listed ids, which skipped items also leave)."""
+        return len(self._rows) + len(self._seen_rows)
 
     @property
     def is_full(self) -> bool:
-        """Full at ``batch_size_rows`` rows."""
-        return len(self._rows) >= self.max_size
+        """Full at ``batch_size_rows`` rows (or listed ids)."""
+        return max(len(self._rows), len(self._seen_rows)) >= self.max_size
 
     @property
     def include_sdc_metadata_properties(self) -> bool:
@@ -111,6 +128,8 @@ class ErpSink(BatchSink):
         if table is None:
             return
         stats = self._stats
+        if self._seen is not None and (seen := self._seen.row(record)) is not None:
+            self._seen_rows.append(seen)  # skipped or not, the item exists in Zoho
         try:
             if table is PRODUCTS:
                 rows = [product_row(record, with_stock_only=self._stock_only)]
@@ -135,7 +154,8 @@ class ErpSink(BatchSink):
         """Hand the buffered rows (and products' base prices) to :meth:`process_batch`."""
         rows, self._rows = self._rows, []
         prices, self._prices = self._prices, []
-        return {"rows": rows, "prices": prices}
+        seen, self._seen_rows = self._seen_rows, []
+        return {"rows": rows, "prices": prices, "seen": seen}
 
     def process_batch(self, context: dict) -> None:
         """De-duplicate by key (newest wins) and hand the batch to the writer.
@@ -150,3 +170,63 @@ class ErpSink(BatchSink):
             if rows:
                 unique = latest_per_key(rows, batch_table)
                 self._writer.submit(batch_table, rows, unique, erp.copy_data(unique, batch_table))
+        seen_rows = context.get("seen")
+        if self._seen is not None and seen_rows:
+            seen = self._seen
+
+            def write_seen(conn: connection) -> None:
+                if self._seen_table_ready(conn):
+                    seen.write(conn, seen_rows)
+
+            self._writer.submit_job(SEEN_TABLE, len(seen_rows), write_seen)
+
+    def _seen_table_ready(self, conn: connection) -> bool:
+        """Whether listed ids can be kept; a role that may not create their table gets a warning.
+
+        Without the table, items are still written; only deletions are not reconciled.
+        """
+        if self._seen_table is None:
+            assert self._seen is not None  # noqa: S101 - only called for items streams
+            self._seen_table = self._seen.ensure_table(conn)
+            if not self._seen_table:
+                self.logger.warning(
+                    "%s: table %s.%s is missing and may not be created (create_tables off, or "
+                    "no CREATE privilege): items deleted in Zoho are not marked inactive",
+                    self.stream_name,
+                    self._writer.settings.schema,
+                    SEEN_TABLE,
+                )
+        return self._seen_table
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        """A complete items listing: mark the products it lacks inactive (never delete them).
+
+        Every buffered row is written first; the marking runs in the writer's sequence after
+        them, retried like a batch, and STATE waits for it (:mod:`.reconcile`).
+        """
+        seen = self._seen
+        if seen is None:
+            self.logger.info(
+                "ACTIVATE_VERSION of %s ignored: only items listings mark rows inactive",
+                self.stream_name,
+            )
+            return
+        # The listing's last rows go first, also those an earlier sink of this stream (replaced
+        # when a grown SCHEMA arrived) still buffers: the SDK drains it only at its next drain.
+        self._erp_target.drain_all()
+        stats, logger, stream = self._stats, self.logger, self.stream_name
+
+        def mark(conn: connection) -> None:
+            if not self._seen_table_ready(conn):
+                return
+            marked = seen.activate(conn, PRODUCTS, new_version)
+            stats.deactivated += marked
+            logger.info(
+                "%s: listing %d complete; %d products no longer in Zoho marked inactive",
+                stream,
+                new_version,
+                marked,
+            )
+
+        self._writer.submit_job(f"{PRODUCTS.name} (items gone from Zoho)", 0, mark)

@@ -18,6 +18,7 @@ from singer_sdk.exceptions import (
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from .errors import ErpError, TooManyFailuresError
 from .report import Report
@@ -69,6 +70,11 @@ class TargetTshPostgres(Target):
     name = "target-tsh-postgres"
     default_sink_class = ErpSink
     message_reader_class = ErpReader
+    # ACTIVATE_VERSION marks items a complete listing lacks inactive (:mod:`.reconcile`).
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        *Target.capabilities,
+        PluginCapabilities.ACTIVATE_VERSION,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(

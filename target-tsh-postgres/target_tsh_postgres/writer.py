@@ -69,6 +69,18 @@ class _Batch:
     data: io.StringIO
 
 
+@dataclass
+class _Job:
+    """Work in the batch sequence that is not an upsert (:mod:`.reconcile`): retried alike."""
+
+    name: str
+    size: int
+    run: Callable[[connection], None]
+
+
+_R = t.TypeVar("_R")
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -136,21 +148,35 @@ class ErpWriter:
         batch = _Batch(table, rows, unique, data)
         self._pending = self._executor.submit(self._write, sequence, batch)
 
+    def submit_job(self, name: str, size: int, run: Callable[[connection], None]) -> None:
+        """Run ``run(connection)`` once the batches before it are committed; STATE waits for it.
+
+        ``run`` commits its own transaction; transient errors retry it as they retry a batch.
+        """
+        self.wait()
+        with self._lock:
+            self._submitted += 1
+            sequence = self._submitted
+        self._unstated_batches = True
+        self._pending = self._executor.submit(self._write, sequence, _Job(name, size, run))
+
     def wait(self) -> None:
         """Block until the batch in flight is committed; re-raise the error that stopped it."""
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
 
-    def _write(self, sequence: int, batch: _Batch) -> None:
+    def _write(self, sequence: int, batch: _Batch | _Job) -> None:
         try:
-            result = self._upsert_with_retries(batch)
+            if isinstance(batch, _Job):
+                self._with_retries(batch.name, batch.size, batch.run)
+            else:
+                self._count(batch, self._upsert_with_retries(batch))
         except BaseException as exc:
             with self._lock:
                 self._failed = exc
                 self._held_state = None
             raise
-        self._count(batch, result)
         with self._lock:
             self._committed = sequence
             held = self._held_state
@@ -159,26 +185,31 @@ class ErpWriter:
                 self._release(held[1])
 
     def _upsert_with_retries(self, batch: _Batch) -> erp.BatchResult:
+        def attempt(conn: connection) -> erp.BatchResult:
+            batch.data.seek(0)
+            return erp.upsert_batch(
+                conn, self.settings.schema, batch.table, batch.unique, batch.data
+            )
+
+        return self._with_retries(batch.table.name, len(batch.unique), attempt)
+
+    def _with_retries(self, name: str, size: int, attempt: Callable[[connection], _R]) -> _R:
         deadline = time.monotonic() + self.settings.retry_seconds
         delay = FIRST_RETRY_SECONDS
-        attempt = 1
+        attempts = 1
         while True:
-            batch.data.seek(0)
             try:
                 if self._conn is None:
                     self._conn = self._open()
-                return erp.upsert_batch(
-                    self._conn, self.settings.schema, batch.table, batch.unique, batch.data
-                )
+                return attempt(self._conn)
             except psycopg2.Error as exc:
-                name = batch.table.name
                 if not erp.is_transient(exc):
                     msg = f"table {name}: the database failed the batch: {_one_line(exc)}"
                     raise WriteFailedError(msg) from None
                 self._drop_broken_connection()
                 if time.monotonic() + delay > deadline:
                     msg = (
-                        f"table {name}: {len(batch.unique)} rows not written after {attempt} "
+                        f"table {name}: {size} rows not written after {attempts} "
                         f"attempts: {_one_line(exc)}"
                     )
                     self._logger.error("%s", msg)  # noqa: TRY400 - the cause is in the message
@@ -186,14 +217,14 @@ class ErpWriter:
                 self._logger.warning(
                     "table %s: batch of %d rows not written (attempt %d): %s; retrying in %.0f s",
                     name,
-                    len(batch.unique),
-                    attempt,
+                    size,
+                    attempts,
                     _one_line(exc),
                     delay,
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, LONGEST_RETRY_SECONDS)
-                attempt += 1
+                attempts += 1
 
     def _count(self, batch: _Batch, result: erp.BatchResult) -> None:
         table, rows, unique = batch.table, batch.rows, batch.unique

@@ -187,3 +187,26 @@ def test_inventory_contacts_carry_formatted_time_twins(api):
     assert all("last_modified_time_formatted" in r for r in rows)
     books = get(api, "/books/v3/contacts", organization_id=BOOKS_ORG).json()["contacts"]
     assert all("last_modified_time_formatted" not in r for r in books)
+
+
+def test_an_item_deleted_leaves_the_lists_and_its_detail_is_zoho_not_found(api):
+    sandbox, _ = api
+    org = sandbox.finance.orgs[BOOKS_ORG]
+    kept, gone = sorted(org.items)[:2]
+    assert (
+        get(api, f"/books/v3/items/{gone}", organization_id=BOOKS_ORG).json()["item"]["item_id"]
+        == gone
+    )
+
+    sandbox.finance.delete_item(BOOKS_ORG, gone)
+
+    answer = get(api, f"/books/v3/items/{gone}", organization_id=BOOKS_ORG)
+    assert answer.status_code == 404
+    assert answer.json() == {"code": 1002, "message": "Item does not exist."}
+    assert get(api, f"/inventory/v1/items/{gone}", organization_id=BOOKS_ORG).status_code == 404
+    assert get(api, f"/books/v3/items/{kept}", organization_id=BOOKS_ORG).status_code == 200
+    for filter_by in ("Status.All", "Status.Active", "Status.Inactive"):
+        rows = get(
+            api, "/books/v3/items", organization_id=BOOKS_ORG, filter_by=filter_by, per_page=200
+        ).json()["items"]
+        assert gone not in {r["item_id"] for r in rows}

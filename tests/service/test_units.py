@@ -287,6 +287,9 @@ def test_selections_become_meltano_environment_overrides(tmp_path, monkeypatch):
     assert spec.env["TARGET_TSH_POSTGRES_BATCH_SIZE_ROWS"] == "50"
     assert spec.env["TARGET_TSH_POSTGRES_REPORT_PATH"] == str(spec.report_path)
     assert spec.full_refresh
+    assert "TAP_ZOHO_PRODUCTS_ITEMS_RECONCILE_DELETIONS" not in spec.env  # the tap decides
+    spec = finance.spec(None, {"reconcile_deletions": True}, force=False, report_dir=tmp_path)
+    assert spec.env["TAP_ZOHO_PRODUCTS_ITEMS_RECONCILE_DELETIONS"] == "true"
 
 
 def test_the_log_reader_counts_the_taps_records_and_keeps_its_summary():
@@ -322,7 +325,15 @@ def test_legacy_bodies_with_credentials_or_bad_fields_are_refused():
         "sync_images": True,
         "batch_size": 100,
     }
-    for bad in ({"batch_size": 0}, {"batch_size": "100"}, {"incremental": "yes"}):
+    asked = legacy.bulk_options({"incremental": True, "reconcile_deletions": True})
+    assert asked["reconcile_deletions"] is True
+    assert not asked["full_refresh"]
+    for bad in (
+        {"batch_size": 0},
+        {"batch_size": "100"},
+        {"incremental": "yes"},
+        {"reconcile_deletions": "yes"},
+    ):
         with pytest.raises(intake.RejectedError):
             legacy.bulk_options(bad)
 

@@ -304,6 +304,19 @@ class Finance:
         with self.lock:
             self.put_contact(org, {**org.contacts[contact_id], **changes}, contact_id=contact_id)
 
+    def delete_item(self, organization_id: str, item_id: str) -> None:
+        """Delete an item as Zoho does: gone from every list and price list, and
+        ``GET /items/{id}`` answers 404 ``1002 Item does not exist.`` (contract 6.2). Zoho keeps
+        no deletion feed for Books/Inventory, so nothing else records it."""
+        org = self.orgs[organization_id]
+        with self.lock:
+            del org.items[item_id]
+            org.modified.pop(item_id, None)
+            for book in org.pricebooks.values():
+                book["pricebook_items"] = [
+                    e for e in book["pricebook_items"] if e["item_id"] != item_id
+                ]
+
     def put_contact(
         self,
         org: Org,
@@ -391,6 +404,12 @@ class Finance:
                 return 404, body, limits, "not_found"
             detail = {"code": 0, "message": "success", "pricebook": json_copy(book)}
             return 200, detail, limits, "pricebook"
+        if resource[0] == "items" and len(resource) == 2:
+            found = org.items.get(resource[1])
+            if found is None:
+                return 404, {"code": 1002, "message": "Item does not exist."}, limits, "not_found"
+            detail = {"code": 0, "message": "success", "item": json_copy(found)}
+            return 200, detail, limits, "item"
         if (
             len(resource) == 3
             and resource[0] == "items"

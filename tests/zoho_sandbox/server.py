@@ -425,6 +425,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "item_create":
             org = sandbox.finance.orgs[args["organization_id"]]
             self._send(200, {"id": sandbox.finance.put_item(org, args["values"])})
+        elif action == "item_delete":
+            sandbox.finance.delete_item(args["organization_id"], args["id"])
+            self._send(200, {"ok": True})
         elif action == "items":
             org = sandbox.finance.orgs[query["organization_id"]]
             self._send(200, org.items)

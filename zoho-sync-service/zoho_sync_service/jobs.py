@@ -61,6 +61,8 @@ class Job:
                 env[f"{tap}__SELECT"] = json.dumps(select)
             if options.get("active_only") is not None:
                 env[f"{tap}_ITEMS_ACTIVE_ONLY"] = _bool(options["active_only"])
+            if options.get("reconcile_deletions") is not None:
+                env[f"{tap}_ITEMS_RECONCILE_DELETIONS"] = _bool(options["reconcile_deletions"])
             if self.loader:
                 target = env_name(self.loader)
                 if options.get("with_stock_only") is not None:

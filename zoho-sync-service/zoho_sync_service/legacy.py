@@ -128,13 +128,16 @@ def bulk_options(body: Any) -> dict[str, Any]:
         raise RejectedError(400, "batch_size must be a whole number")
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise RejectedError(400, f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
-    return {
+    options = {
         "full_refresh": not _flag(body, "incremental", default=False),
         "active_only": _flag(body, "active_only", default=True),
         "with_stock_only": _flag(body, "with_stock_only", default=False),
         "sync_images": _flag(body, "sync_images", default=True),
         "batch_size": batch_size,
     }
+    if "reconcile_deletions" in body:  # absent: the tap's own setting (on for a full refresh)
+        options["reconcile_deletions"] = _flag(body, "reconcile_deletions", default=False)
+    return options
 
 
 def _stats(report: dict[str, Any], tables: tuple[str, ...], duration: float) -> dict[str, Any]:

@@ -1,0 +1,254 @@
+"""items_reconcile_deletions: a complete items listing carries one version and ends in ACTIVATE_VERSION.
+
+Books keeps no deletion feed: the sandbox deletes items as Zoho does (gone from every list,
+``GET /items/{id}`` answers 404 code 1002), and only a listing completed within one run may tell
+targets which items are gone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.conftest import FAST, run_tap
+from tests.zoho_sandbox import BOOKS_ORG, SECOND_ORG
+
+TAP = Path(sys.executable).with_name("tap-zoho")
+ITEMS = "books_items"
+
+
+def books(sandbox, **extra):
+    return sandbox.tap_config(crm_enabled=False, books_organization_id=BOOKS_ORG, **extra)
+
+
+def activations(run, stream=ITEMS):
+    return [m for m in run.messages if m["type"] == "ACTIVATE_VERSION" and m["stream"] == stream]
+
+
+def versions(run, stream=ITEMS):
+    return {
+        m.get("version") for m in run.messages if m["type"] == "RECORD" and m["stream"] == stream
+    }
+
+
+def listed(run, version, stream=ITEMS):
+    """Ids of the records stamped with ``version``."""
+    return {
+        m["record"]["item_id"]
+        for m in run.messages
+        if m["type"] == "RECORD" and m["stream"] == stream and m.get("version") == version
+    }
+
+
+def item_calls(sandbox, since=0):
+    return [q for path, q in sandbox.finance.queries[since:] if path == "/books/v3/items"]
+
+
+def delete(sandbox, *ids, org=BOOKS_ORG):
+    for iid in ids:
+        sandbox.finance.delete_item(org, iid)
+
+
+def test_a_deleted_item_leaves_the_item_list_and_every_price_list(finance):
+    org = finance.finance.orgs[BOOKS_ORG]
+    priced = next(b for b in org.pricebooks.values() if b["pricebook_items"])
+    gone = priced["pricebook_items"][0]["item_id"]
+    before = run_tap(books(finance))
+    assert gone in {r["item_id"] for r in before.records[ITEMS]}
+
+    delete(finance, gone)
+    after = run_tap(books(finance))
+
+    assert {r["item_id"] for r in after.records[ITEMS]} == set(org.items)
+    assert gone not in org.items
+    assert all(
+        e["item_id"] != gone
+        for book in after.records["books_pricebooks"]
+        for e in book["pricebook_items"]
+    )
+
+
+def test_a_full_refresh_stamps_every_item_and_activates_its_version_after_the_last(finance):
+    run = run_tap(books(finance))
+
+    (activation,) = activations(run)
+    version = activation["version"]
+    assert versions(run) == {version}
+    assert listed(run, version) == set(finance.finance.orgs[BOOKS_ORG].items)
+    position = run.messages.index(activation)
+    last_item = max(
+        i for i, m in enumerate(run.messages) if m["type"] == "RECORD" and m["stream"] == ITEMS
+    )
+    assert position > last_item
+    assert any(m["type"] == "STATE" for m in run.messages[position:])
+    assert "reconcile_pending" not in json.dumps(run.state)
+    assert versions(run, "books_contacts") == {None}  # only items are reconciled
+    assert activations(run, "books_contacts") == []
+
+
+def test_incremental_runs_cost_the_same_and_claim_nothing_unless_asked(finance):
+    first = run_tap(books(finance))
+    delete(finance, sorted(finance.finance.orgs[BOOKS_ORG].items)[0])
+    before = len(finance.finance.queries)
+    auto = run_tap(books(finance), state=first.state)
+    auto_calls = item_calls(finance, before)
+    before = len(finance.finance.queries)
+    off = run_tap(books(finance, items_reconcile_deletions=False), state=first.state)
+
+    assert activations(auto) == activations(off) == []
+    assert versions(auto) <= {None}
+    assert len(auto_calls) == len(item_calls(finance, before)) == 1
+
+
+def test_an_incremental_run_asked_to_reconcile_lists_every_item_for_the_deletions(finance):
+    config = books(finance, page_size=25)
+    first = run_tap(config)
+    org = finance.finance.orgs[BOOKS_ORG]
+    ids = sorted(org.items)
+    delete(finance, ids[5], ids[77])
+    finance.finance.update_item(BOOKS_ORG, ids[9], {"rate": 1.5})
+    before = len(finance.finance.queries)
+
+    run = run_tap({**config, "items_reconcile_deletions": True}, state=first.state)
+
+    (activation,) = activations(run)
+    assert listed(run, activation["version"]) == set(org.items)
+    assert {ids[5], ids[77]}.isdisjoint(listed(run, activation["version"]))
+    listing_calls = len(item_calls(finance, before)) - 1  # the incremental pass: one call
+    assert math.ceil(len(org.items) / 25) <= listing_calls <= math.ceil(len(org.items) / 25) + 1
+    # The listing moves no bookmark: the next incremental run still reads only what changed.
+    assert (
+        run.state["bookmarks"][ITEMS]
+        == run_tap(config, state=first.state).state["bookmarks"][ITEMS]
+    )
+
+
+def test_a_full_refresh_told_not_to_reconcile_claims_nothing(finance):
+    run = run_tap(books(finance, items_reconcile_deletions=False))
+
+    assert activations(run) == []
+    assert versions(run) == {None}
+
+
+def test_a_first_run_bounded_by_start_date_is_no_listing_unless_asked(finance):
+    config = books(finance, start_date="2023-12-02T01:00:00Z")
+    bounded = run_tap(config)
+    assert activations(bounded) == []
+    assert 0 < len(bounded.records[ITEMS]) < len(finance.finance.orgs[BOOKS_ORG].items)
+
+    asked = run_tap({**config, "items_reconcile_deletions": True})
+
+    (activation,) = activations(asked)
+    assert listed(asked, activation["version"]) == set(finance.finance.orgs[BOOKS_ORG].items)
+
+
+def test_active_only_lists_the_active_items_and_still_emits_the_inactive_ones(finance):
+    config = books(finance, items_active_only=True)
+    first = run_tap(config)
+    org = finance.finance.orgs[BOOKS_ORG]
+    (activation,) = activations(first)
+    assert listed(first, activation["version"]) == set(org.items)  # active + deactivations pass
+
+    active = sorted(i for i, r in org.items.items() if r["status"] == "active")
+    delete(finance, active[0])
+    finance.finance.update_item(BOOKS_ORG, active[1], {"status": "inactive"})
+    before = len(finance.finance.queries)
+    run = run_tap({**config, "items_reconcile_deletions": True}, state=first.state)
+
+    (activation,) = activations(run)
+    stamped = listed(run, activation["version"])
+    assert stamped == {i for i, r in org.items.items() if r["status"] == "active"} | {active[1]}
+    filters = {q["filter_by"] for q in item_calls(finance, before) if "last_modified_time" not in q}
+    assert filters == {"Status.Active"}  # the listing pass reads active items only
+
+
+def test_one_failing_organisation_means_no_claim_and_the_next_run_lists_again(finance):
+    config = finance.tap_config(
+        crm_enabled=False, books_organization_id=[BOOKS_ORG, SECOND_ORG], max_retries=1
+    )
+    first = _fail_second_org(finance, config)
+
+    assert activations(first) == []
+    partitions = first.state["bookmarks"][ITEMS]["partitions"]
+    assert all(p.get("reconcile_pending") for p in partitions)
+
+    second = run_tap(config, state=first.state)  # incremental, auto: the pending flag decides
+
+    (activation,) = activations(second)
+    every = set(finance.finance.orgs[BOOKS_ORG].items) | set(finance.finance.orgs[SECOND_ORG].items)
+    assert listed(second, activation["version"]) == every
+    assert "reconcile_pending" not in json.dumps(second.state)
+
+
+def _fail_second_org(finance, config):
+    """A run where the second organisation's items fail (500s past the retries)."""
+    calls = {"n": 0}
+    original = finance.finance.serve
+
+    def serve(method, path, query, headers, access):
+        if path == "/books/v3/items" and query.get("organization_id") == SECOND_ORG:
+            calls["n"] += 1
+            if calls["n"] > 1:
+                return 500, {"code": 1000, "message": "Internal error"}, {}, "error"
+        return original(method, path, query, headers, access)
+
+    finance.finance.serve = serve
+    try:
+        return run_tap({**config, "page_size": 50})
+    finally:
+        finance.finance.serve = original
+
+
+def test_a_run_killed_mid_listing_claims_nothing_and_its_resume_lists_everything(finance, tmp_path):
+    finance.faults.latency_seconds = 0.05
+    config = {
+        **FAST,
+        **books(finance, page_size=10, state_checkpoint_records=15, state_checkpoint_seconds=0),
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [str(TAP), "--config", str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    killed_run: list[dict] = []
+    state: dict = {}
+    stop = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:
+            message = json.loads(line)
+            killed_run.append(message)
+            bookmarks = message.get("value", {}).get("bookmarks", {}).get(ITEMS, {})
+            partitions = bookmarks.get("partitions") or [{}]
+            if message["type"] == "STATE" and partitions[0].get("replication_key_value"):
+                state.update(message["value"])
+                stop.set()
+                return
+        stop.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    stop.wait(120)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    finance.faults.latency_seconds = 0
+    org = finance.finance.orgs[BOOKS_ORG]
+    read_before = {
+        m["record"]["item_id"] for m in killed_run if m["type"] == "RECORD" and m["stream"] == ITEMS
+    }
+    assert state, "no STATE inside the listing before the kill"
+    assert 0 < len(read_before) < len(org.items)
+    assert not [m for m in killed_run if m["type"] == "ACTIVATE_VERSION"]
+    assert state["bookmarks"][ITEMS]["partitions"][0]["reconcile_pending"] is True
+    delete(finance, sorted(read_before)[0], sorted(set(org.items) - read_before)[0])
+
+    resumed = run_tap(config, state=state)
+
+    (activation,) = activations(resumed)
+    assert listed(resumed, activation["version"]) == set(org.items)
