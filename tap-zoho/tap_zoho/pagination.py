@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import UnsortedResponseError
+
 
 @dataclass(frozen=True)
 class PageRequest:
@@ -25,10 +27,6 @@ class PageRequest:
     modified_after: int | None  # epoch second for If-Modified-Since, None for everything
     page: int | None = None
     page_token: str | None = None
-
-
-class UnsortedResponseError(Exception):
-    """The server ignored ``sort_order=asc``: keyset paging would be unsafe."""
 
 
 @dataclass
