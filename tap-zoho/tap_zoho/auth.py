@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
+from typing_extensions import override
 
 from .errors import ZohoAuthError
 
@@ -102,6 +103,7 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         self._minted_once = False
 
     # ------------------------------------------------------------------ requests hook
+    @override
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         """Authenticate an outgoing request with a valid token."""
         r.headers["Authorization"] = f"Zoho-oauthtoken {self.current_token()}"

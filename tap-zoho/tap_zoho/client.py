@@ -22,6 +22,7 @@ import typing as t
 from datetime import UTC, datetime
 from functools import cached_property
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import backoff
 import msgspec
@@ -245,7 +246,7 @@ class ZohoStream(RESTStream):
                 msg = f"{exc} (after {tries} tries)"
                 raise RetriesExhaustedError(msg, status=status) from exc
             except TRANSIENT_ERRORS as exc:
-                path = requests.utils.urlparse(prepared.url or "").path
+                path = urlsplit(prepared.url or "").path
                 tries = self.backoff_max_tries()
                 msg = f"{prepared.method} {path}: {type(exc).__name__} (after {tries} tries)"
                 raise RetriesExhaustedError(msg) from exc
@@ -345,7 +346,7 @@ class ZohoStream(RESTStream):
             self.authenticator.mark_success()
             return
         code, message = zoho_error(response)
-        where = f"{response.request.method} {requests.utils.urlparse(response.url).path}"
+        where = f"{response.request.method} {urlsplit(response.url).path}"
         if status == HTTPStatus.UNAUTHORIZED and code in TOKEN_CODES | {"", "57"}:
             header = response.request.headers.get("Authorization", "")
             raise TokenRejectedError(header.partition(" ")[2] or None, code or str(status))
