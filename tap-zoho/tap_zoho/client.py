@@ -311,7 +311,7 @@ class ZohoStream(RESTStream):
         """RECORD messages without the SDK's per-record pruning when nothing needs pruning.
 
         Streams request only the selected fields, so the SDK's recursive removal of deselected
-        properties (half of the tap's CPU on a 120-field module) is skipped unless the catalog
+        properties (a fifth of the tap's CPU on a 120-field module) is skipped unless the catalog
         deselects a nested property; stream maps still apply. No public hook can skip that walk,
         so this is the tap's one override of a private SDK member: the SDK range is pinned
         (``singer-sdk<0.55`` in pyproject.toml) and ``tests/tap/test_sdk_contract.py`` fails

@@ -1,7 +1,7 @@
 """The one private SDK member tap-zoho overrides, and what it assumes of the SDK.
 
 ``ZohoStream._generate_record_messages`` skips the SDK's per-record pruning of deselected
-properties when nothing needs pruning (about half the tap's CPU on a 120-field module, and no
+properties when nothing needs pruning (a fifth of the tap's CPU on a 120-field module, and no
 public hook skips it). These tests fail loudly when a singer-sdk release changes that member,
 who calls it, or what it does, so the pin (``singer-sdk<0.55``) can be lifted knowingly.
 """
