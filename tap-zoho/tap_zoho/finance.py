@@ -11,6 +11,11 @@ Every read asks for all records: ``filter_by=Status.All`` on items and contacts 
 ``filter_by=SalesOrPurchaseType.All`` on price lists, whose defaults are undocumented or may
 hide inactive records and purchase price lists. Rows are shaped to their SCHEMA (and the SCHEMA
 grows with custom fields) by :mod:`.finance_shape`.
+
+Pages are read by the SDK's own loop (``request_records``) with :class:`FinancePaginator` over
+the cursors of :mod:`.pagination`. The per-organisation :class:`Pacer` wraps each single attempt
+inside the SDK's backoff (:meth:`FinanceStream.each_attempt`), so retries and token refreshes
+count against the 100 a minute like any other call (6.3).
 """
 
 from __future__ import annotations
