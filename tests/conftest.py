@@ -27,6 +27,15 @@ FAST = {
     "request_timeout": 5,
     "progress_interval_seconds": 0,
 }
+# A Books-only tap that needs no server until it syncs: for tests of its streams' pieces.
+OFFLINE_BOOKS = {
+    **FAST,
+    "client_id": "1000.X",
+    "client_secret": "s",
+    "refresh_token": "r",
+    "crm_enabled": False,
+    "books_organization_id": "123",
+}
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
+from typing_extensions import override
 
 from .errors import ZohoAuthError
 
@@ -98,11 +99,11 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         self.access_token: str | None = None
         self.expires_at = 0.0
         self.renew_at = 0.0
-        self.api_domain: str | None = None
         self.token_proven = False
-        self.mints = 0
+        self._minted_once = False
 
     # ------------------------------------------------------------------ requests hook
+    @override
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         """Authenticate an outgoing request with a valid token."""
         r.headers["Authorization"] = f"Zoho-oauthtoken {self.current_token()}"
@@ -135,6 +136,10 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         """Record that the current token was accepted by the API."""
         self.token_proven = True
 
+    def close(self) -> None:
+        """Close the token endpoint's HTTP session."""
+        self._session.close()
+
     # ------------------------------------------------------------------ minting
     def _renew(self) -> None:
         """Mint a token; mid-run, ride out a throttle for ``throttle_max_wait`` seconds.
@@ -148,7 +153,7 @@ class ZohoAuthenticator(APIAuthenticatorBase):
             try:
                 self._mint()
             except TokenThrottledError as exc:
-                if self.mints == 0:
+                if not self._minted_once:
                     raise  # the run's first token: one clear error, nothing to wait for
                 now = time.time()
                 if self.access_token is not None and now < self.expires_at - 1:
@@ -207,8 +212,7 @@ class ZohoAuthenticator(APIAuthenticatorBase):
         self.token_proven = False
         self.expires_at = now + lifetime
         self.renew_at = self.expires_at - expiry_margin(lifetime)
-        self.api_domain = body.get("api_domain")
-        self.mints += 1
+        self._minted_once = True
         self._logger.info(
             "Obtained a Zoho access token (valid %ds, renewed %ds before expiry).",
             int(lifetime),

@@ -86,10 +86,6 @@ class KeysetBookmarks(Stream):
         """The fingerprint of a row as Zoho listed it, for the boundary once it is written."""
         self._row_prints[rid] = print_
 
-    def server_now(self) -> int:
-        """Zoho's clock by its latest ``Date`` header; the local clock when none was sent."""
-        return getattr(self, "server_epoch", None) or int(time.time())
-
     @override
     def _increment_stream_state(
         self, latest_record: dict[str, t.Any], *, context: t.Any = None

@@ -36,12 +36,11 @@ from pathlib import Path
 
 import msgspec
 import requests
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 
 from .bookmarks import BOUNDARY_FINGERPRINTS, BOUNDARY_IDS
 from .bulk_csv import BadCellError, RowConverter, bulk_shape, exportable
-from .client import TokenRejectedError
-from .errors import ZohoApiError
+from .errors import TokenRejectedError, ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
 from .progress import ProgressLog
 from .timeutil import to_epoch, utc_iso
@@ -134,7 +133,7 @@ class BulkBackfill:
                 return False
         try:
             body = stream.get_json(f"{stream.path}/actions/count", None, None, self.context)
-        except (ZohoApiError, FatalAPIError, RetriableAPIError) as exc:
+        except ZohoApiError as exc:
             stream.logger.info("%s: no record count (%s); using Get Records.", self._name, exc)
             return False
         count = (body or {}).get("count")
@@ -437,7 +436,7 @@ class BulkBackfill:
             json=body,
             headers=dict(stream.http_headers),
         )
-        response = stream.request_decorator(stream._request)(prepared, self.context)  # noqa: SLF001
+        response = stream.send(prepared, self.context)
         try:
             answer = msgspec.json.decode(response.content) if response.content else {}
         except msgspec.DecodeError:
@@ -518,7 +517,7 @@ class BulkBackfill:
             stream.validate_response(response)
         except TokenRejectedError as exc:
             if renewed or not stream.authenticator.token_rejected(exc.used_token):
-                raise stream._token_failure(exc.code) from None  # noqa: SLF001
+                raise stream.token_failure(exc.code) from None
             return True
         except RetriableAPIError:
             if attempt == retries:

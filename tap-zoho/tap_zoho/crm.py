@@ -7,6 +7,15 @@ Every list asks for converted and unapproved records too (``converted``/``approv
 hiding them, 3.1); values a list leaves out are completed by :mod:`.details`. Deleted records come
 from ``/{module}/deleted`` (``type=all``) with their own bookmark and are emitted with
 ``_sdc_deleted_at`` set (``shared/zoho-api.md`` 4.1).
+
+Why CRM keeps a paging loop of its own instead of the SDK's ``request_records`` (which Books and
+Inventory use, :mod:`.finance`): one CRM page is not one request. It is one request per field
+group, sent side by side and merged by ``id``, then requests by ``ids`` for records that moved
+between the group calls, then single-record reads for values a list leaves out, all before any
+row of the page may be emitted, and the keyset cursor must see the first group's page before
+the next window is known. The SDK's loop sends one request per page and parses one response.
+The loop still sends every request through the SDK's request path (``request_decorator``:
+retries, token refresh) via :meth:`~tap_zoho.client.ZohoStream.get_json`.
 """
 
 from __future__ import annotations
@@ -15,13 +24,13 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from typing_extensions import override
 
 from .bookmarks import KeysetBookmarks
 from .bulk_read import BulkBackfill
 from .client import ZohoStream
 from .details import DetailPlan
-from .errors import ZohoApiError
+from .errors import ModuleUnavailableError, ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
 from .parallel import ParallelSync
 from .progress import ProgressLog
@@ -45,6 +54,9 @@ MAX_DETAIL_PENDING = 100_000
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+    from .tap import TapZoho
 
 
 class CrmSettingsReader(ZohoStream):
@@ -52,7 +64,7 @@ class CrmSettingsReader(ZohoStream):
 
     name = "_crm_settings"
     path = "/crm/v8/settings"
-    schema: t.ClassVar[dict] = {"type": "object", "properties": {}}
+    schema: t.ClassVar[dict[str, t.Any]] = {"type": "object", "properties": {}}
 
     def modules(self) -> list[dict[str, t.Any]]:
         """Every module of ``/settings/modules``."""
@@ -100,7 +112,8 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         self.path = f"{CRM_BASE}/{self.module_name}"
 
     # ------------------------------------------------------------------ records
-    def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """Live records, then deletions; a module that fails is reported and skipped."""
         yield from self.isolated(self.module_name, self._live_then_deleted(context))
 
@@ -202,7 +215,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                 cursor.reread_calls,
             )
         if self._incomplete:
-            self._tap.summary.incomplete(self.module_name, self._incomplete)  # type: ignore[attr-defined]
+            self.zoho_tap.summary.incomplete(self.module_name, self._incomplete)
 
     def _total(self, bookmark: int | None) -> int | None:
         """How many records a full sync will read, for the ETA (one credit; None if unknown)."""
@@ -210,7 +223,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             return None
         try:
             body = self.get_json(f"{self.path}/actions/count")
-        except (ZohoApiError, FatalAPIError, RetriableAPIError):
+        except ZohoApiError:
             return None
         count = (body or {}).get("count")
         return count if isinstance(count, int) else None
@@ -251,6 +264,14 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             self._group_pool.submit(self._page, fields, request, context) for fields in groups
         ]
         return [future.result() for future in futures]
+
+    @override
+    def close(self) -> None:
+        """Stop the worker threads of field groups and detail reads, if any were started."""
+        for name in ("_group_pool", "_detail_pool"):
+            pool = self.__dict__.pop(name, None)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     @cached_property
     def _group_pool(self) -> ThreadPoolExecutor:
@@ -307,7 +328,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         if not self.config.get("crm_detail_reads", True):
             self._incomplete += len(wanted)
             return
-        budget = self._tap.detail_budget  # type: ignore[attr-defined]
+        budget = self.zoho_tap.detail_budget
         granted = budget.take(len(wanted))
         if granted < len(wanted):
             self._incomplete += len(wanted) - granted
@@ -383,7 +404,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         ]
         still: list[str] = todo
         if todo and self.config.get("crm_detail_reads", True):
-            granted = self._tap.detail_budget.take(len(todo))  # type: ignore[attr-defined]
+            granted = self.zoho_tap.detail_budget.take(len(todo))
             still = todo[granted:]
             selected = {"id", *(name for group in self._field_groups() for name in group)}
             for record in self._read_details(todo[:granted], {}, context):
@@ -511,3 +532,46 @@ class _DeletionWindow:
             return False
         self.since, self.seen = self.newest, set(self.newest_ids)
         return True
+
+
+def crm_streams(tap: TapZoho) -> list[CrmModuleStream]:
+    """One stream per readable CRM module (``shared/zoho-api.md`` 2.1-2.2).
+
+    Modules that cannot be read (not API-supported, no permission, no field metadata) are
+    reported in the run summary instead; ``crm_modules`` names that do not exist too.
+    """
+    reader = CrmSettingsReader(tap=tap)
+    wanted = tap.config.get("crm_modules")
+    modules = {m.get("api_name"): m for m in reader.modules() if m.get("api_name")}
+    if wanted:
+        for name in wanted:
+            if name not in modules:
+                tap.summary.failed(name, "no such CRM module (check the API name)")
+        names = [n for n in wanted if n in modules]
+    else:
+        names = list(modules)
+    streams: list[CrmModuleStream] = []
+    workers = max(1, int(tap.config.get("max_parallel_modules", 4)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # field metadata side by side too
+        metadata = {
+            n: pool.submit(reader.fields, n) for n in names if modules[n].get("api_supported")
+        }
+    for name in names:
+        module = modules[name]
+        if not module.get("api_supported"):
+            tap.summary.failed(
+                name, "not supported by the CRM API (api_supported: false)", expected=True
+            )
+            continue
+        try:
+            fields = metadata[name].result()
+        except ModuleUnavailableError as exc:
+            tap.summary.failed(name, str(exc), expected=True)
+            tap.logger.warning("Skipping module %s: %s", name, exc)
+            continue
+        if not fields:
+            tap.summary.failed(name, "no field metadata (HTTP 204)", expected=True)
+            tap.logger.warning("Skipping module %s: Zoho returned no field metadata", name)
+            continue
+        streams.append(CrmModuleStream(tap, module, fields))
+    return streams

@@ -1,4 +1,19 @@
-"""The tap's error tree: what went wrong, and whether the run or only one module must stop."""
+"""The tap's error tree: what went wrong, and whether the run or only one module must stop.
+
+Every error the tap raises on purpose is a :class:`ZohoError`, so one ``except ZohoError``
+decides a module's fate (:meth:`tap_zoho.client.ZohoStream.isolated`) and ``main`` turns any of
+them into one line on stderr:
+
+* :class:`ZohoAuthError` (credentials, data centre, token endpoint): the whole run stops;
+* :class:`TokenRejectedError`: Zoho answered 401 for a token; the request path refreshes the
+  token once and retries, so it only escapes when that is not possible;
+* :class:`ZohoApiError` and its kinds: one module (or organisation) stops, the others go on;
+  :class:`ModuleUnavailableError` is expected (permissions), :class:`RetriesExhaustedError`
+  is a transient failure that outlived every retry;
+* :class:`UnsortedResponseError`: Zoho ignored the requested sort order, so keyset paging
+  would be unsafe for that module;
+* ``CreditBudgetExhaustedError`` (:mod:`.credits`): the run's credit budget is spent.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +24,16 @@ class ZohoError(Exception):
 
 class ZohoAuthError(ZohoError):
     """Credentials, data centre or token endpoint problem: the whole run stops."""
+
+
+class TokenRejectedError(ZohoError):
+    """Zoho answered 401 for this token: refresh once, then give up."""
+
+    def __init__(self, used_token: str | None, code: str) -> None:
+        """Remember which token failed, so a token another stream renewed is not renewed again."""
+        super().__init__(code)
+        self.used_token = used_token
+        self.code = code
 
 
 class ZohoApiError(ZohoError):
@@ -23,3 +48,11 @@ class ZohoApiError(ZohoError):
 
 class ModuleUnavailableError(ZohoApiError):
     """This module cannot be read with these credentials (permission, scope, not supported)."""
+
+
+class RetriesExhaustedError(ZohoApiError):
+    """A transient failure (429, 5xx, timeout, dropped connection) that outlived every retry."""
+
+
+class UnsortedResponseError(ZohoError):
+    """The server ignored ``sort_order=asc``: keyset paging would be unsafe."""

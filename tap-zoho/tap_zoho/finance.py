@@ -11,26 +11,35 @@ Every read asks for all records: ``filter_by=Status.All`` on items and contacts 
 ``filter_by=SalesOrPurchaseType.All`` on price lists, whose defaults are undocumented or may
 hide inactive records and purchase price lists. Rows are shaped to their SCHEMA (and the SCHEMA
 grows with custom fields) by :mod:`.finance_shape`.
+
+Pages are read by the SDK's own loop (``request_records``) with :class:`FinancePaginator` over
+the cursors of :mod:`.pagination`. The per-organisation :class:`Pacer` wraps each single attempt
+inside the SDK's backoff (:meth:`FinanceStream.each_attempt`), so retries and token refreshes
+count against the 100 a minute like any other call (6.3).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import time
 import typing as t
 from collections import deque
+from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import parse_qs, urlsplit
 
 from singer_sdk.mapper import RemoveRecordTransform
-from singer_sdk.singerlib import ActivateVersionMessage
+from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.singerlib import ActivateVersionMessage, SchemaMessage
 from typing_extensions import override
 
 from .bookmarks import KeysetBookmarks, saved_boundary
-from .client import ZohoStream
+from .client import ZohoStream, decode_object
 from .errors import ModuleUnavailableError, ZohoApiError
-from .finance_shape import RowShaper
-from .pagination import ModifiedTimeCursor, PageRequest, fingerprint
+from .finance_shape import RowShaper, rfc3339
+from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
 from .reconcile import PENDING as RECONCILE_PENDING
 from .reconcile import SETTING as RECONCILE_SETTING
 from .reconcile import Listing, Reconciliation
@@ -38,7 +47,10 @@ from .schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 from .timeutil import to_epoch, utc_iso
 
 if t.TYPE_CHECKING:
+    import requests
     from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context, RequestFunc
+    from singer_sdk.mapper import StreamMap
 
 LAST_MODIFIED = "last_modified_time"
 NO_CAP = 10**12
@@ -47,6 +59,7 @@ INACTIVE_SEEN = "inactive_boundary_ids"  # older states: bare ids
 INACTIVE_PRINTS = "inactive_boundary_fingerprints"
 ALL_ITEMS = "Status.All"
 ALL_PRICEBOOKS = "SalesOrPurchaseType.All"
+NOT_FOUND = 404
 
 
 def organization_ids(value: t.Any) -> list[str]:
@@ -66,6 +79,7 @@ class Pacer:
         self.window = window_seconds
         self._calls: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self.sent: dict[str, int] = {}  # calls let through per organisation, this run
 
     def wait(self, organization_id: str) -> None:
         """Sleep until one more call fits in the last minute's budget."""
@@ -78,19 +92,132 @@ class Pacer:
                 time.sleep(max(0.0, self.window - (now - calls[0])))
                 calls.popleft()
             calls.append(time.monotonic())
+            self.sent[organization_id] = self.sent.get(organization_id, 0) + 1
+
+
+def organization_of(request: requests.PreparedRequest) -> str:
+    """The ``organization_id`` a Books/Inventory call is for (every call carries one, 6.1)."""
+    values = parse_qs(urlsplit(request.url or "").query).get("organization_id") or [""]
+    return values[0]
+
+
+@dataclass
+class ListPass:
+    """One read of a list endpoint for one organisation: which records, planned by which cursor."""
+
+    organization_id: str
+    cursor: ModifiedTimeCursor | PositionCursor
+    filter_by: str = ""
+    paginator: FinancePaginator = field(init=False)
+
+    def __post_init__(self) -> None:
+        """The pass pages with one paginator over its cursor."""
+        self.paginator = FinancePaginator(self.cursor)
+
+
+class FinancePaginator(BaseAPIPaginator[PageRequest]):
+    """The SDK's paging loop over a cursor of :mod:`.pagination`, driven by ``has_more_page``.
+
+    Items and contacts page by keyset windows (:class:`ModifiedTimeCursor`: each request opens a
+    window one second before the newest ``last_modified_time`` emitted), price lists by page
+    number (:class:`PositionCursor`). The cursor reads each page in :meth:`take_page`, called by
+    the stream's ``parse_response`` before any row of the page is emitted; the SDK then asks
+    :meth:`has_more` and :meth:`get_next`, which only report what the cursor planned.
+    """
+
+    def __init__(self, cursor: ModifiedTimeCursor | PositionCursor) -> None:
+        """Start at the cursor's first request."""
+        super().__init__(cursor.next_request())
+        self.cursor = cursor
+        self.kept_prints: dict[str, str] = {}
+
+    def take_page(
+        self,
+        response: requests.Response,
+        rows: list[dict[str, t.Any]],
+        id_key: str,
+        *,
+        more: bool,
+        server_now: int | None = None,
+    ) -> list[dict[str, t.Any]]:
+        """The one place the cursor reads a page: the rows to emit, in order.
+
+        ``more`` is the page's ``page_context.has_more_page``; ``server_now`` is Zoho's clock by
+        the page's ``Date`` header (how far a bookmark may settle). The fingerprints of the rows
+        kept, as listed, are left in :attr:`kept_prints` for the stream's bookmark.
+        """
+        del response  # the cursors plan from the rows and the server's clock (``server_now``)
+        cursor = self.cursor
+        if isinstance(cursor, PositionCursor):
+            cursor.accept([str(row[id_key]) for row in rows], more=more, next_token=None)
+            return rows
+        prints = [fingerprint(row) for row in rows]  # as listed: the next run compares the same
+        pairs = [(str(row[id_key]), modified_epoch(row, id_key)) for row in rows]
+        keep = cursor.accept(
+            pairs, more=more, next_token=None, fingerprints=prints, server_now=server_now
+        )
+        kept = [
+            (row, print_) for row, print_, wanted in zip(rows, prints, keep, strict=True) if wanted
+        ]
+        self.kept_prints = {str(row[id_key]): print_ for row, print_ in kept}
+        return [row for row, _ in kept]
+
+    @override
+    def has_more(self, response: requests.Response) -> bool:
+        """True until the cursor has read the last page."""
+        return not self.cursor.finished
+
+    @override
+    def get_next(self, response: requests.Response) -> PageRequest | None:
+        """The request the cursor planned from the page just read."""
+        return self.cursor.next_request()
+
+    @override
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """A page whose rows were all emitted before (the boundary second) is not the end."""
+        return not self.cursor.finished
+
+
+def modified_epoch(row: dict[str, t.Any], id_key: str) -> int:
+    """The row's ``last_modified_time`` as an epoch second, normalised once for every reader.
+
+    The value is rewritten in RFC 3339 form (``+0530`` -> ``+05:30``, what the SCHEMA promises)
+    before it is parsed, so the bookmark and the shaper read the same text and reuse the parse
+    (:mod:`.timeutil`). A row without a readable time cannot be paged safely: the organisation
+    stops with one line naming the row.
+    """
+    value = row.get(LAST_MODIFIED)
+    try:
+        row[LAST_MODIFIED] = text = rfc3339(value) if isinstance(value, str) else ""
+        return to_epoch(text)
+    except ValueError:
+        msg = (
+            f"{id_key} {row.get(id_key)} has no valid {LAST_MODIFIED} ({value!r}); "
+            "refusing to page past it"
+        )
+        raise ZohoApiError(msg) from None
 
 
 class FinanceStream(ZohoStream):
-    """A Books or Inventory list endpoint, partitioned by organisation."""
+    """A Books or Inventory list endpoint, partitioned by organisation.
+
+    Read on the SDK's hooks: ``request_records`` pages with :meth:`get_new_paginator`, builds
+    each query in :meth:`get_url_params` and reads each page in :meth:`parse_response`; every
+    attempt, retries included, is paced per organisation in :meth:`each_attempt`.
+    """
 
     family: t.ClassVar[str] = ""  # "books" | "inventory"
     base_path: t.ClassVar[str] = ""  # "/books/v3" | "/inventory/v1"
     resource: t.ClassVar[str] = ""  # "items" | "contacts" | "pricebooks"
+    id_key = ""  # "item_id" | "contact_id" | "pricebook_id"
     declared_schema: t.ClassVar[dict[str, t.Any]] = {}  # fields every organisation has
+    # ``filter_by`` of every list read: Zoho's defaults may hide records (6.5-6.7).
+    filter_by: t.ClassVar[str] = ""
 
     def __init__(self, tap: Tap, organizations: list[str]) -> None:
         """One stream per family and resource; one partition per organisation id."""
         self._organizations = organizations
+        self._pass: ListPass | None = None
         # A copy: custom fields grow this stream's schema, never the shared declaration.
         super().__init__(
             tap=tap,
@@ -100,71 +227,171 @@ class FinanceStream(ZohoStream):
         self.path = f"{self.base_path}/{self.resource}"
 
     @property
+    @override
     def partitions(self) -> list[dict[str, str]]:
         """One state partition per organisation."""
         return [{"organization_id": org} for org in self._organizations]
 
-    def label(self, context: t.Any) -> str:
+    def label(self, context: Context | None) -> str:
         """Name used in the run summary."""
         return f"{self.name}[{(context or {}).get('organization_id')}]"
 
-    def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """This organisation's rows; a failing organisation is reported and skipped."""
         yield from self.isolated(self.label(context), self.rows(context))
 
-    def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        """Every row of the resource (full table): overridden by incremental resources."""
-        org = context["organization_id"]
-        page = 1
-        while True:
-            body = self.list_page(org, {"page": page, "per_page": self._per_page})
-            for row in body.get(self.resource) or []:
-                yield self.with_org(row, org)
-            if not (body.get("page_context") or {}).get("has_more_page"):
-                return
-            page += 1
+    def rows(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
+        """Every row of the resource, page by page (full table; incremental streams override)."""
+        org = str((context or {})["organization_id"])
+        yield from self.read_pass(context, ListPass(org, PositionCursor(), self.list_filter()))
 
-    @property
+    def read_pass(
+        self, context: Context | None, list_pass: ListPass
+    ) -> t.Iterator[dict[str, t.Any]]:
+        """The rows of one pass over the list, through the SDK's ``request_records``."""
+        self._pass = list_pass
+        try:
+            yield from self.request_records(context)
+        finally:
+            self._pass = None
+
+    def current_pass(self) -> ListPass:
+        """The pass being read (the SDK's paging hooks run only inside :meth:`read_pass`)."""
+        if self._pass is None:
+            msg = f"{self.name}: request_records runs only inside read_pass"
+            raise RuntimeError(msg)
+        return self._pass
+
+    def list_filter(self) -> str:
+        """The ``filter_by`` of this stream's main read."""
+        return self.filter_by
+
+    @cached_property
     def _per_page(self) -> int:
         return int(self.config.get("page_size", 200))
 
-    def list_page(self, org: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        """One page of the list, paced, with the envelope's ``code`` checked."""
-        body = self.get_envelope(org, self.path, params)
-        self._shaper.learn((body.get("page_context") or {}).get("custom_fields"))
-        return body
+    # ------------------------------------------------------------------ SDK paging hooks
+    @override
+    def get_new_paginator(self) -> FinancePaginator:
+        """A paginator over the current pass's cursor."""
+        return self.current_pass().paginator
 
-    def get_envelope(self, org: str, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        """``GET path`` for the organisation, paced, with the envelope's ``code`` checked."""
-        self._tap.finance_pacer.wait(org)  # type: ignore[attr-defined]
-        body = self.get_json(path, {"organization_id": org, **params}) or {}
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: PageRequest | None
+    ) -> dict[str, t.Any]:
+        """``organization_id``, the page, its size and ``filter_by`` (never a misspelled name)."""
+        list_pass = self.current_pass()
+        request = next_page_token or PageRequest(None)
+        params: dict[str, t.Any] = {
+            "organization_id": list_pass.organization_id,
+            "page": request.page or 1,
+            "per_page": self._per_page,
+        }
+        if list_pass.filter_by:
+            params["filter_by"] = list_pass.filter_by
+        return params
+
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterator[dict[str, t.Any]]:
+        """The page's new rows, each with its organisation, shaped to the SCHEMA as it is emitted.
+
+        A 204 or an empty body is a page without rows and without more pages.
+        """
+        list_pass = self.current_pass()
+        body = self.envelope(response, self.path)
+        page_context = body.get("page_context") or {}
+        self._shaper.learn(page_context.get("custom_fields"))
+        rows = list(body.get(self.resource) or [])
+        more = bool(page_context.get("has_more_page"))
+        org = list_pass.organization_id
+        paginator = list_pass.paginator
+        kept = paginator.take_page(
+            response, rows, self.id_key, more=more, server_now=self.server_now()
+        )
+        self.page_taken(paginator)
+        for row in kept:
+            complete = self.completed(self.with_org(row, org), org)
+            if complete is not None:
+                yield self.shaped(complete)
+
+    def page_taken(self, paginator: FinancePaginator) -> None:
+        """A page was read by the cursor: nothing to note for a full-table stream."""
+
+    def envelope(self, response: requests.Response, path: str) -> dict[str, t.Any]:
+        """The ``{code, message, ...}`` body with its ``code`` checked; {} for 204/empty."""
+        body = decode_object(response, f"GET {path}") or {}
         code = body.get("code", 0)
         if code not in (0, "0"):
             msg = f"GET {path}: Zoho code {code}: {body.get('message')}"
             raise ZohoApiError(msg, code=str(code))
         return body
 
+    # ------------------------------------------------------------------ request path
+    @override
+    def each_attempt(self, func: RequestFunc) -> RequestFunc:
+        """Pace every attempt, retries and token refreshes included, per organisation (6.3)."""
+        pacer = self.zoho_tap.finance_pacer
+
+        @functools.wraps(func)
+        def paced(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            pacer.wait(organization_of(prepared))
+            return func(prepared, context)
+
+        return paced
+
+    def get_envelope(self, org: str, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
+        """``GET path`` for the organisation (paced), with the envelope's ``code`` checked."""
+        prepared = self.build_prepared_request(
+            method="GET",
+            url=f"{self.url_base}{path}",
+            params={"organization_id": org, **params},
+            headers=dict(self.http_headers),
+        )
+        return self.envelope(self.send(prepared, {"organization_id": org}), path)
+
+    # ------------------------------------------------------------------ rows
     def with_org(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any]:
         """Every record carries its organisation."""
         row["organization_id"] = org
         return row
 
-    def post_process(self, row: dict, context: t.Any = None) -> dict | None:  # noqa: ARG002
+    def completed(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any] | None:
+        """The row with what the list leaves out; None when it vanished since the list was read."""
+        del org
+        return row
+
+    def shaped(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         """Conform the row to the SCHEMA; announce a grown SCHEMA before the record carrying it.
 
         The tap's mapper re-registers the grown schema (stream maps and flattening are rebuilt
         from it, through its public ``register_raw_stream_schema``) and the SCHEMA message of
-        the rebuilt maps is written before the SDK writes this record. That writer is the SDK's
-        own ``_write_schema_message`` (no public hook exists); the SDK range is pinned and
+        each rebuilt map is written before the SDK writes this record (it is yielded after).
         ``test_a_custom_field_created_mid_stream_is_announced_before_its_first_record`` checks
         the order.
         """
         if self._shaper.shape(row):
-            self._tap.mapper.register_raw_stream_schema(
+            self.zoho_tap.mapper.register_raw_stream_schema(
                 self.name, self._selected_schema(), self.primary_keys
             )
-            self._write_schema_message()
+            self.announce_schema()
         return row
+
+    def announce_schema(self) -> None:
+        """One SCHEMA message per stream map (none for a removed stream), as the SDK writes them."""
+        bookmark_keys = [self.replication_key] if self.replication_key else None
+        for stream_map in self.stream_maps:
+            if isinstance(stream_map, RemoveRecordTransform):
+                continue
+            self._tap.write_message(
+                SchemaMessage(
+                    stream_map.stream_alias,
+                    stream_map.transformed_schema,
+                    stream_map.transformed_key_properties,
+                    bookmark_keys,
+                )
+            )
 
     def _selected_schema(self) -> dict[str, t.Any]:
         """The schema without the properties the catalog deselects (new ones follow the stream)."""
@@ -175,15 +402,17 @@ class FinanceStream(ZohoStream):
         }
         return schema
 
+    @property
+    @override
+    def stream_maps(self) -> list[StreamMap]:
+        """The mapper's current maps for this stream (rebuilt whenever the schema grows)."""
+        return self.zoho_tap.mapper.stream_maps[self.name]
+
     @cached_property
+    @override
     def _prune_nested(self) -> bool:
         """Books/Inventory answer every field whatever was selected: prune any deselection."""
         return any(len(crumb) >= 2 and not selected for crumb, selected in self.mask.items())  # noqa: PLR2004
-
-    @property
-    def stream_maps(self) -> list[t.Any]:
-        """The mapper's current maps for this stream (rebuilt whenever the schema grows)."""
-        return self._tap.mapper.stream_maps[self.name]
 
     @cached_property
     def _shaper(self) -> RowShaper:
@@ -197,9 +426,10 @@ class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):
     is_sorted = True
     filter_by = ALL_ITEMS  # without it, inactive records may be hidden (6.5, 6.6)
 
-    def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+    @override
+    def rows(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Rows modified since the bookmark, oldest first."""
-        org = context["organization_id"]
+        org = str((context or {})["organization_id"])
         bookmark, seen = self.bookmark_start(context)
         cursor = ModifiedTimeCursor(
             bookmark,
@@ -208,41 +438,28 @@ class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):
             discrete_cap=NO_CAP,
             lag_seconds=self.lag_seconds,
         )
-        yield from self._windows(org, cursor, self.filter_by)
+        yield from self.read_pass(context, ListPass(org, cursor, self.list_filter()))
 
-    def _windows(
-        self, org: str, cursor: ModifiedTimeCursor, filter_by: str
-    ) -> t.Iterator[dict[str, t.Any]]:
-        while not cursor.finished:
-            request = cursor.next_request()
-            body = self.list_page(org, self._params(request, filter_by))
-            rows = list(body.get(self.resource) or [])
-            prints = [fingerprint(r) for r in rows]  # as listed: the next run compares the same
-            keep = cursor.accept(
-                [(str(r[self.id_key]), to_epoch(r[LAST_MODIFIED])) for r in rows],
-                more=bool((body.get("page_context") or {}).get("has_more_page")),
-                next_token=None,
-                fingerprints=prints,
-                server_now=self.server_now(),
-            )
-            self._read_horizon = cursor.horizon
-            for row, wanted, print_ in zip(rows, keep, prints, strict=True):
-                if wanted:
-                    if not self._bookmark_paused:
-                        self.remember_fingerprint(str(row[self.id_key]), print_)
-                    yield self.with_org(row, org)
+    @override
+    def page_taken(self, paginator: FinancePaginator) -> None:
+        """Settle the bookmark only as far as Zoho's clock allows; keep the listed fingerprints."""
+        if isinstance(paginator.cursor, ModifiedTimeCursor):
+            self._read_horizon = paginator.cursor.horizon
+        if not self._bookmark_paused:
+            for rid, print_ in paginator.kept_prints.items():
+                self.remember_fingerprint(rid, print_)
 
-    def _params(self, request: PageRequest, filter_by: str) -> dict[str, t.Any]:
-        params: dict[str, t.Any] = {
-            "page": request.page or 1,
-            "per_page": self._per_page,
-            "filter_by": filter_by,
-            "sort_column": LAST_MODIFIED,
-            "sort_order": "A",
-        }
-        if request.modified_after is not None:
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: PageRequest | None
+    ) -> dict[str, t.Any]:
+        """Also: oldest first, modified after the window's start (6.4; pitfall 13)."""
+        params = super().get_url_params(context, next_page_token)
+        params["sort_column"] = LAST_MODIFIED
+        params["sort_order"] = "A"
+        if next_page_token is not None and next_page_token.modified_after is not None:
             params[LAST_MODIFIED] = time.strftime(
-                "%Y-%m-%dT%H:%M:%S+0000", time.gmtime(request.modified_after)
+                "%Y-%m-%dT%H:%M:%S+0000", time.gmtime(next_page_token.modified_after)
             )
         return params
 
@@ -255,18 +472,20 @@ class ItemsStream(IncrementalFinanceStream):
     primary_keys: t.ClassVar[list[str]] = ["item_id"]
     declared_schema = ITEM_SCHEMA
 
-    @property
-    def filter_by(self) -> str:  # type: ignore[override]
+    @override
+    def list_filter(self) -> str:
         """Status.Active when ``items_active_only`` is set (filtered at the source)."""
         return "Status.Active" if self.config.get("items_active_only") else ALL_ITEMS
 
-    def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+    @override
+    def rows(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Active (or all) items; with active-only, then the items that turned inactive.
 
         When this run reconciles deletions (:mod:`.reconcile`), an incremental organisation then
         gets a listing of every item, and finishing all passes counts as a complete listing.
         """
-        listing = self._reconciliation.listings.get(context["organization_id"], Listing.NONE)
+        org = str((context or {})["organization_id"])
+        listing = self._reconciliation.listings.get(org, Listing.NONE)
         yield from super().rows(context)
         if self.config.get("items_active_only"):
             self._bookmark_paused = True  # deactivations keep their own bookmark
@@ -277,20 +496,20 @@ class ItemsStream(IncrementalFinanceStream):
         if listing is Listing.EXTRA:
             self._bookmark_paused = True  # a listing from the start moves no bookmark
             try:
-                yield from self._list_all(context["organization_id"])
+                yield from self._list_all(context, org)
             finally:
                 self._bookmark_paused = False
         if listing is not Listing.NONE:
-            self._reconciliation.done(context["organization_id"])
+            self._reconciliation.done(org)
 
-    def _list_all(self, org: str) -> t.Iterator[dict[str, t.Any]]:
+    def _list_all(self, context: Context | None, org: str) -> t.Iterator[dict[str, t.Any]]:
         """Every item (active ones with active-only), in the keyset windows of the normal pass.
 
         Keyset windows, not plain pages: an item edited or deleted during the listing never
         shifts another one out of it.
         """
         cursor = ModifiedTimeCursor(None, set(), per_page=self._per_page, discrete_cap=NO_CAP)
-        yield from self._windows(org, cursor, self.filter_by)
+        yield from self.read_pass(context, ListPass(org, cursor, self.list_filter()))
 
     @cached_property
     def _reconciliation(self) -> Reconciliation:
@@ -346,7 +565,7 @@ class ItemsStream(IncrementalFinanceStream):
             plan.version,
         )
 
-    def _deactivations(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+    def _deactivations(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Inactive items modified since the last run, so the ERP never keeps them active."""
         state = self.get_context_state(context)
         saved = state.get(INACTIVE_SINCE)
@@ -357,13 +576,15 @@ class ItemsStream(IncrementalFinanceStream):
             discrete_cap=NO_CAP,
             lag_seconds=self.lag_seconds,
         )
-        yield from self._windows(context["organization_id"], cursor, "Status.Inactive")
+        org = str((context or {})["organization_id"])
+        yield from self.read_pass(context, ListPass(org, cursor, "Status.Inactive"))
         settled = cursor.settled  # never past a second that may still change
         if settled.second is not None:
             state[INACTIVE_SINCE] = utc_iso(settled.second)
             state[INACTIVE_PRINTS] = settled.fingerprints
             state.pop(INACTIVE_SEEN, None)
 
+    @override
     def with_org(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any]:
         """Add the organisation and ``image_url`` (as the legacy job built it)."""
         row = super().with_org(row, org)
@@ -393,58 +614,35 @@ class PricebooksStream(FinanceStream):
     """
 
     resource = "pricebooks"
+    id_key = "pricebook_id"
     primary_keys: t.ClassVar[list[str]] = ["pricebook_id"]
     declared_schema = PRICEBOOK_SCHEMA
+    filter_by = ALL_PRICEBOOKS  # sales and purchase price lists alike
 
-    def rows(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        """Every price list, sales and purchases, each with its per-item rates."""
-        org = context["organization_id"]
-        page = 1
-        while True:
-            params = {"page": page, "per_page": self._per_page, "filter_by": ALL_PRICEBOOKS}
-            body = self.list_page(org, params)
-            for row in body.get(self.resource) or []:
-                complete = row if row.get("pricebook_items") is not None else self._detail(org, row)
-                if complete is not None:
-                    yield self.with_org(complete, org)
-            if not (body.get("page_context") or {}).get("has_more_page"):
-                return
-            page += 1
+    @override
+    def rows(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
+        """Every price list; a 404 is "price lists not available": skip, do not fail the run."""
+        try:
+            yield from super().rows(context)
+        except ZohoApiError as exc:
+            if exc.status != NOT_FOUND or isinstance(exc, ModuleUnavailableError):
+                raise
+            org = (context or {}).get("organization_id")
+            msg = f"price lists are not available for organisation {org} (HTTP 404)"
+            raise ModuleUnavailableError(msg, code=exc.code, status=NOT_FOUND) from None
 
-    def _detail(self, org: str, row: dict[str, t.Any]) -> dict[str, t.Any] | None:
-        """The single price list; None when it was deleted since the list was read."""
+    @override
+    def completed(self, row: dict[str, t.Any], org: str) -> dict[str, t.Any] | None:
+        """A row without ``pricebook_items`` gets them from the single price list."""
+        if row.get("pricebook_items") is not None:
+            return row
         book_id = row["pricebook_id"]
         try:
             body = self.get_envelope(org, f"{self.path}/{book_id}", {})
         except ZohoApiError as exc:
-            if exc.status == 404:  # noqa: PLR2004
+            if exc.status == NOT_FOUND:
                 self.logger.warning("%s: price list %s no longer exists", self.name, book_id)
                 return None
             raise
         detail = body.get("pricebook") or {}
         return {**row, **detail, "pricebook_items": detail.get("pricebook_items") or []}
-
-    def list_page(self, org: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        """A 404 is "price lists not available for this account": skip, do not fail the run."""
-        try:
-            return super().list_page(org, params)
-        except ZohoApiError as exc:
-            if exc.status == 404:  # noqa: PLR2004
-                msg = f"price lists are not available for organisation {org} (HTTP 404)"
-                raise ModuleUnavailableError(msg, code=exc.code, status=404) from None
-            raise
-
-
-def family_streams(
-    tap: Tap, family: str, base_path: str, organizations: list[str]
-) -> list[FinanceStream]:
-    """The three streams of one product for the given organisations."""
-    streams: list[FinanceStream] = []
-    for base in (ItemsStream, ContactsStream, PricebooksStream):
-        cls = type(
-            f"{family.title()}{base.__name__}",
-            (base,),
-            {"family": family, "base_path": base_path},
-        )
-        streams.append(cls(tap, organizations))
-    return streams

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from .errors import UnsortedResponseError
+
 _CONTAINERS = (str, list, dict)  # empty ones are left out of a fingerprint, as null is
 MAX_TIE_PASSES = 10  # a second still changing after that many passes is left to the next run
 
@@ -59,10 +61,6 @@ class PageRequest:
     modified_after: int | None  # epoch second for If-Modified-Since, None for everything
     page: int | None = None
     page_token: str | None = None
-
-
-class UnsortedResponseError(Exception):
-    """The server ignored ``sort_order=asc``: keyset paging would be unsafe."""
 
 
 @dataclass

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from singer_sdk import Tap
 from singer_sdk.streams import Stream
+from typing_extensions import override
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -132,6 +133,7 @@ class ParallelTap(Tap):
 
     _parallel: ParallelModules | None = None
 
+    @override
     def sync_all(self) -> None:
         """The SDK's sync, with module syncs handed to workers, then their output written."""
         workers = int(self.config.get("max_parallel_modules", 4))
@@ -155,6 +157,7 @@ class ParallelTap(Tap):
         return super().state
 
     @property
+    @override
     def state(self) -> dict:
         """While workers run: only what written messages cover (also what SIGTERM writes)."""
         live = self.live_state
@@ -163,6 +166,7 @@ class ParallelTap(Tap):
             return live
         return parallel.compose(live)
 
+    @override
     def write_message(self, message: t.Any) -> None:
         """A worker's message is queued; the main thread writes."""
         parallel = self._parallel
@@ -172,6 +176,7 @@ class ParallelTap(Tap):
             super().write_message(message)
 
     @property
+    @override
     def state_writer(self) -> t.Any:
         """Workers' STATE becomes a snapshot of their bookmark; the main thread's is covered."""
         parallel = self._parallel
@@ -198,6 +203,7 @@ class _StateProxy:
 class ParallelSync(Stream):
     """Stream mixin: ``sync()`` runs in a worker when the tap reads modules side by side."""
 
+    @override
     def sync(self, context: t.Any = None) -> None:
         """Hand the sync to a worker (or sync here, one module at a time)."""
         parallel: ParallelModules | None = getattr(self._tap, "_parallel", None)
@@ -211,6 +217,7 @@ class ParallelSync(Stream):
         super().sync(context)
         super().finalize_state_progress_markers()
 
+    @override
     def finalize_state_progress_markers(self, state: dict | None = None) -> None:
         """Done by the worker when its sync ends, not by the SDK's loop while it runs."""
         parallel: ParallelModules | None = getattr(self._tap, "_parallel", None)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
 from .auth import OAuthClient, ZohoAuthenticator
 from .books import books_streams
+from .client import ZohoStream
 from .credits import CreditBudget, GatedSession
-from .crm import CrmModuleStream, CrmSettingsReader
+from .crm import crm_streams
 from .datacenters import accounts_domain_for, normalise_api_domain
 from .details import DetailBudget
 from .errors import ModuleUnavailableError, ZohoError
@@ -43,6 +44,7 @@ class TapZoho(ParallelTap):
 
     name = "tap-zoho"
     message_writer_class = BufferedRecordWriter
+    _built_streams: tuple[ZohoStream, ...] = ()  # closed at exit (:meth:`close`)
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -319,6 +321,7 @@ class TapZoho(ParallelTap):
         """Per-organisation pacing shared by every Books/Inventory stream."""
         return Pacer(int(self.config.get("finance_requests_per_minute", 90)))
 
+    @override
     def discover_streams(self) -> list[Stream]:
         """CRM modules, then Books and Inventory streams for the configured organisations."""
         books = organization_ids(self.config.get("books_organization_id"))
@@ -326,7 +329,7 @@ class TapZoho(ParallelTap):
         streams: list[Stream] = []
         if self.config.get("crm_enabled", True):
             try:
-                streams += self._crm_streams()
+                streams += crm_streams(self)
             except ModuleUnavailableError as exc:
                 if not (books or inventory):
                     raise
@@ -335,56 +338,40 @@ class TapZoho(ParallelTap):
             streams += books_streams(self, books)
         if inventory:
             streams += inventory_streams(self, inventory)
+        self._built_streams += tuple(s for s in streams if isinstance(s, ZohoStream))
         return streams
 
-    def _crm_streams(self) -> list[Stream]:
-        """One stream per readable CRM module (``shared/zoho-api.md`` 2.1-2.2)."""
-        reader = CrmSettingsReader(tap=self)
-        wanted = self.config.get("crm_modules")
-        modules = {m.get("api_name"): m for m in reader.modules() if m.get("api_name")}
-        if wanted:
-            for name in wanted:
-                if name not in modules:
-                    self.summary.failed(name, "no such CRM module (check the API name)")
-            names = [n for n in wanted if n in modules]
-        else:
-            names = list(modules)
-        streams: list[Stream] = []
-        workers = max(1, int(self.config.get("max_parallel_modules", 4)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:  # field metadata side by side too
-            metadata = {
-                n: pool.submit(reader.fields, n) for n in names if modules[n].get("api_supported")
-            }
-        for name in names:
-            module = modules[name]
-            if not module.get("api_supported"):
-                self.summary.failed(
-                    name, "not supported by the CRM API (api_supported: false)", expected=True
-                )
-                continue
-            try:
-                fields = metadata[name].result()
-            except ModuleUnavailableError as exc:
-                self.summary.failed(name, str(exc), expected=True)
-                self.logger.warning("Skipping module %s: %s", name, exc)
-                continue
-            if not fields:
-                self.summary.failed(name, "no field metadata (HTTP 204)", expected=True)
-                self.logger.warning("Skipping module %s: Zoho returned no field metadata", name)
-                continue
-            streams.append(CrmModuleStream(self, module, fields))
-        return streams
-
+    @override
     def sync_all(self) -> None:
         """Sync every selected stream, then log the summary and fail if a module failed."""
         self.credit_budget.enforcing = True
-        super().sync_all()
+        try:
+            super().sync_all()
+        finally:
+            self.close()
         self.summary.credits_used = self.credit_budget.used
         self.logger.info("Sync summary: %s", self.summary.to_json())
         if not self.summary.success:
             failed = ", ".join(str(m["module"]) for m in self.summary.failed_modules)
             msg = f"modules failed: {failed} (see the sync summary above)"
             raise ZohoError(msg)
+
+    @override
+    def run_discovery(self) -> str:
+        """Write the catalog, then close what discovery opened."""
+        try:
+            return super().run_discovery()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close every session and worker pool this run opened (streams, HTTP, token client)."""
+        for stream in self._built_streams:
+            stream.close()
+        if "gated_session" in self.__dict__:
+            self.gated_session.close()
+        if "zoho_authenticator" in self.__dict__:
+            self.zoho_authenticator.close()
 
 
 def main() -> None:

@@ -1,11 +1,22 @@
-"""Zoho datetimes as instants: CRM sends ``+05:30``, Books ``+0530``; compare epochs only."""
+"""Zoho datetimes as instants: CRM sends ``+05:30``, Books ``+0530``; compare epochs only.
+
+A record's modification time is read by the keyset cursor (which rows are new), by the bookmark
+(the UTC instant in STATE) and, for Books/Inventory, after shaping (``+0530`` -> ``+05:30``). Both
+conversions are memoised, so each distinct value is parsed once and every later reader of the
+same text gets the parsed instant back: one parse per record, and fewer still because records
+share their second. The caches are bounded (a page holds at most 200 distinct values).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
+
+PARSED_VALUES_KEPT = 4096
 
 
+@lru_cache(maxsize=PARSED_VALUES_KEPT)
 def to_epoch(value: str) -> int:
     """Epoch second of an ISO-8601 datetime with any offset form (``Z``, ``+05:30``, ``+0530``)."""
     text = value.strip().replace("Z", "+00:00")
@@ -17,6 +28,7 @@ def to_epoch(value: str) -> int:
     return int(parsed.timestamp())
 
 
+@lru_cache(maxsize=PARSED_VALUES_KEPT)
 def utc_iso(epoch: int) -> str:
     """``2024-01-05T04:50:30+00:00``: the form used in state and request headers."""
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

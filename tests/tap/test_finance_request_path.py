@@ -1,0 +1,184 @@
+"""Books/Inventory on the SDK's hooks: paging by ``has_more_page``, pacing of every attempt."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import typing as t
+
+import pytest
+import requests
+from tap_zoho.errors import RetriesExhaustedError, ZohoError
+from tap_zoho.finance import FinancePaginator, ListPass, Pacer
+from tap_zoho.pagination import ModifiedTimeCursor, PageRequest, PositionCursor
+from tap_zoho.tap import TapZoho
+
+from tests.conftest import FAST, OFFLINE_BOOKS
+from tests.zoho_sandbox import BOOKS_ORG
+
+ORG = "123"
+
+
+def _response(status: int = 200, body: bytes = b"") -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body  # a hand-made answer, as requests builds it
+    response.url = f"https://www.zohoapis.com/books/v3/items?organization_id={ORG}"
+    return response
+
+
+def _item(n: int, modified: str) -> dict[str, t.Any]:
+    return {"item_id": str(n), "last_modified_time": modified}
+
+
+def _books_tap(config: dict[str, t.Any]) -> TapZoho:
+    return TapZoho(config={**FAST, **config})
+
+
+def _sync(tap: TapZoho) -> None:
+    with contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")):
+        tap.sync_all()
+
+
+# ---------------------------------------------------------------------- the paginator
+def test_page_numbers_continue_while_zoho_says_has_more_page_and_stop_when_it_does_not():
+    paginator = FinancePaginator(PositionCursor())
+    assert paginator.current_value == PageRequest(None, page=1)
+
+    rows = [_item(1, "2024-01-05T10:20:30+0530")]
+    assert paginator.take_page(_response(), rows, "item_id", more=True) == rows
+    paginator.advance(_response())
+    assert not paginator.finished
+    assert paginator.current_value == PageRequest(None, page=2)
+
+    paginator.take_page(_response(), rows, "item_id", more=False)
+    paginator.advance(_response())
+    assert paginator.finished
+
+
+def test_keyset_pages_open_a_window_after_the_newest_row_and_drop_rows_already_emitted():
+    cursor = ModifiedTimeCursor(None, per_page=2)
+    paginator = FinancePaginator(cursor)
+    first = [_item(1, "2024-01-05T10:20:30+0530"), _item(2, "2024-01-05T10:20:31+0530")]
+
+    kept = paginator.take_page(_response(), first, "item_id", more=True)
+    paginator.advance(_response())
+
+    assert kept == first
+    assert [row["last_modified_time"] for row in kept] == [  # the SCHEMA's RFC 3339 form
+        "2024-01-05T10:20:30+05:30",
+        "2024-01-05T10:20:31+05:30",
+    ]
+    assert paginator.current_value == PageRequest(cursor.bookmark - 1)  # type: ignore[operator]
+    again = [_item(2, "2024-01-05T10:20:31+0530"), _item(3, "2024-01-05T10:20:32+0530")]
+    assert [
+        r["item_id"] for r in paginator.take_page(_response(), again, "item_id", more=False)
+    ] == ["3"]
+    paginator.advance(_response())
+    assert paginator.finished
+
+
+def test_a_page_whose_rows_were_all_emitted_before_does_not_end_the_read():
+    # Two rows emitted at the bookmark second on the last run, and Zoho says more follow.
+    epoch = 1_704_430_230  # 2024-01-05T04:50:30Z
+    paginator = FinancePaginator(ModifiedTimeCursor(epoch, {"1", "2"}, per_page=2))
+    seen = [_item(1, "2024-01-05T04:50:30Z"), _item(2, "2024-01-05T04:50:30Z")]
+
+    assert paginator.take_page(_response(), seen, "item_id", more=True) == []
+
+    assert paginator.continue_if_empty(_response())
+    paginator.advance(_response())
+    assert paginator.current_value == PageRequest(epoch - 1, page=2)
+
+
+def test_a_row_without_a_readable_modification_time_stops_its_organisation_in_one_line():
+    paginator = FinancePaginator(ModifiedTimeCursor(None))
+
+    with pytest.raises(ZohoError, match="item_id 7 has no valid last_modified_time"):
+        paginator.take_page(_response(), [_item(7, "yesterday")], "item_id", more=False)
+
+
+@pytest.mark.parametrize(("status", "body"), [(204, b""), (200, b"")])
+def test_an_empty_answer_is_a_last_page_without_rows(status, body):
+    tap = TapZoho(config=OFFLINE_BOOKS)
+    stream = tap.streams["books_contacts"]
+    list_pass = ListPass(ORG, ModifiedTimeCursor(None))
+    stream._pass = list_pass  # what read_pass sets for the SDK's loop
+
+    assert list(stream.parse_response(_response(status, body))) == []
+    assert not list_pass.paginator.continue_if_empty(_response(status, body))
+    list_pass.paginator.advance(_response(status, body))
+    assert list_pass.paginator.finished
+
+
+# ---------------------------------------------------------------------- the request path
+def _books_calls(sandbox: t.Any) -> list[tuple[float, str, int]]:
+    return [
+        (at, path, status)
+        for at, _, path, status in sandbox.stats.log
+        if path.startswith("/books/")
+    ]
+
+
+def test_a_retried_books_request_is_paced_and_counted_against_the_per_minute_budget(finance):
+    finance.faults.inject("429", times=1, path_contains="/books/v3/items")
+    finance.faults.inject("500", times=1, path_contains="/books/v3/contacts")
+    tap = _books_tap(finance.tap_config(crm_enabled=False, books_organization_id=BOOKS_ORG))
+    tap.finance_pacer = Pacer(per_minute=3, window_seconds=0.3)  # a minute made short
+
+    _sync(tap)
+
+    calls = _books_calls(finance)
+    assert [status for _, _, status in calls].count(429) == 1
+    assert [status for _, _, status in calls].count(500) == 1
+    # Every attempt, the throttled and the failed one included, went through the pacer ...
+    assert tap.finance_pacer.sent == {BOOKS_ORG: len(calls)}
+    # ... so no 0.3 s window (with 50 ms for the trip to the server) saw more than 3 calls.
+    times = sorted(at for at, _, _ in calls)
+    busiest = max(
+        sum(1 for later in times[i:] if later - start < 0.25) for i, start in enumerate(times)
+    )
+    assert busiest <= 3
+    assert tap.summary.success
+
+
+def test_a_books_failure_that_outlives_every_retry_is_a_zoho_error_of_that_organisation(finance):
+    finance.faults.inject("500", times=3, path_contains="/books/v3/contacts")
+    tap = _books_tap(
+        finance.tap_config(crm_enabled=False, books_organization_id=BOOKS_ORG, max_retries=2)
+    )
+
+    with pytest.raises(ZohoError, match="books_contacts"):
+        _sync(tap)
+
+    failed = {m["module"]: m["error"] for m in tap.summary.failed_modules}
+    assert failed == {f"books_contacts[{BOOKS_ORG}]": failed[f"books_contacts[{BOOKS_ORG}]"]}
+    assert failed[f"books_contacts[{BOOKS_ORG}]"].startswith(RetriesExhaustedError.__name__)
+    assert "HTTP 500" in failed[f"books_contacts[{BOOKS_ORG}]"]
+    assert "after 3 tries" in failed[f"books_contacts[{BOOKS_ORG}]"]
+    assert {m["module"] for m in tap.summary.synced_modules} >= {f"books_items[{BOOKS_ORG}]"}
+
+
+def test_books_reads_ask_for_every_record_by_page_with_the_documented_parameter_names(finance):
+    tap = _books_tap(
+        finance.tap_config(crm_enabled=False, books_organization_id=BOOKS_ORG, page_size=50)
+    )
+
+    _sync(tap)
+
+    items = [q for path, q in finance.finance.queries if path == "/books/v3/items"]
+    pricebooks = [q for path, q in finance.finance.queries if path == "/books/v3/pricebooks"]
+    assert items
+    assert all(q["organization_id"] == BOOKS_ORG for q in items)
+    assert all(
+        (q["filter_by"], q["sort_column"], q["sort_order"], q["per_page"])
+        == ("Status.All", "last_modified_time", "A", "50")
+        for q in items
+    )
+    assert "last_modified_time" not in items[0]  # the first run reads from the beginning
+    assert all("last_modified_time" in q for q in items[1:])  # then window by window
+    assert [q.get("page") for q in pricebooks] == [
+        str(n) for n in itertools.islice(itertools.count(1), len(pricebooks))
+    ]
+    assert all(q["filter_by"] == "SalesOrPurchaseType.All" for q in pricebooks)
