@@ -121,17 +121,20 @@ def _to_bool(value: Any) -> Any:
     raise TypeError
 
 
+def to_microseconds(text: str) -> int:
+    """Microseconds since the epoch of an ISO 8601 date-time; naive values are UTC."""
+    parsed = datetime.fromisoformat(text)
+    return (parsed - (_EPOCH_AWARE if parsed.tzinfo else _EPOCH_NAIVE)) // _MICRO
+
+
 def _to_datetime(value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-    else:
-        raise TypeError
-    # Integer microseconds since the epoch, as the fast path produces; naive values are UTC.
-    return (parsed - (_EPOCH_AWARE if parsed.tzinfo else _EPOCH_NAIVE)) // _MICRO
+    if isinstance(value, datetime):  # a stream map may build datetimes
+        return (value - (_EPOCH_AWARE if value.tzinfo else _EPOCH_NAIVE)) // _MICRO
+    if isinstance(value, str):
+        return to_microseconds(value)
+    raise TypeError
 
 
 def _to_date(value: Any) -> Any:

@@ -403,18 +403,41 @@ def test_odd_stream_and_property_names_are_sanitised_or_quoted(ch, database):
     assert got == [("Ana", "x", "€", "q", "n")]
 
 
-def test_state_is_emitted_after_the_rows_it_covers_are_committed(ch, database):
+@pytest.mark.parametrize(("batch_rows", "flush_seconds"), [(2, 300), (50_000, 300), (50_000, 0)])
+def test_state_is_emitted_after_the_rows_it_covers_are_committed(
+    ch, database, batch_rows, flush_seconds, load_path
+):
+    """At the moment each STATE is written, every row read before it is in the table.
+
+    Batches of 2 rows are inserted in the background while reading goes on; a flush interval
+    of 0 writes STATE mid-stream, before the later rows are read.
+    """
+    rows_at_state: list[tuple[dict, int]] = []
+
+    def count_rows(state: dict) -> None:
+        (count,) = rows(ch, f"SELECT count() FROM {database}.leads")[0]
+        rows_at_state.append((state, count))
+
+    first = {"bookmarks": {"leads": {"replication_key_value": "2024-01-01T00:00:03Z"}}}
+    last = {"bookmarks": {"leads": {"replication_key_value": "2024-01-01T00:00:05Z"}}}
     states = run_target(
-        target_config(database),
+        target_config(database, batch_size_rows=batch_rows, flush_interval_seconds=flush_seconds),
         [
             leads_schema(),
-            lead("1", "a", "2024-01-01T00:00:00Z"),
-            {"type": "STATE", "value": {"bookmarks": {"leads": {"replication_key_value": "x"}}}},
+            *(lead(str(i), "a", f"2024-01-01T00:00:0{i}Z") for i in (1, 2, 3)),
+            {"type": "STATE", "value": first},
+            *(lead(str(i), "a", f"2024-01-01T00:00:0{i}Z") for i in (4, 5)),
+            {"type": "STATE", "value": last},
         ],
+        on_state=count_rows,
     )
 
-    assert states == [{"bookmarks": {"leads": {"replication_key_value": "x"}}}]
-    assert rows(ch, f"SELECT count() FROM {database}.leads") == [(1,)]
+    assert states[-1] == last
+    assert rows_at_state[-1] == (last, 5)
+    if flush_seconds == 0:
+        assert (first, 3) in rows_at_state
+    for state, count in rows_at_state:
+        assert count >= (3 if state == first else 5)
 
 
 @pytest.mark.parametrize("batch_rows", [1, 7])
