@@ -199,7 +199,9 @@ def _fast_column(base: str, values: list[Any]) -> list[Any]:
     if base == "String":
         return [v if v is None or type(v) is str else _encode_json(v).decode() for v in values]
     if base == "Float64":
-        return [None if v is None or type(v) is bool else float(v) for v in values]
+        if bool in set(map(type, values)):
+            raise TypeError  # a bool is no number: the value-by-value path names it
+        return [None if v is None else float(v) for v in values]
     if base == "Int64":
         return [_to_int(v) for v in values]
     if base.startswith("DateTime64"):

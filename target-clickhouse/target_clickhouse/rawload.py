@@ -186,8 +186,9 @@ class LoadPlan:
             column = next(c for c in self.columns if c.name == self.bookmark)
             micros = _micros(column, by_name[column.name])
             if micros is not None:
-                base = f"ifNull(greatest({micros}, 0), {_NOW_MICROS})"
-                floor = f"ifNull(greatest({micros}, 0), 0)"
+                # ifNull first: greatest() skips a NULL argument in recent ClickHouse versions
+                base = f"greatest(ifNull({micros}, {_NOW_MICROS}), 0)"
+                floor = f"greatest(ifNull({micros}, 0), 0)"
         deleted_micros = (
             f"ifNull(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull("
             f"toString({deleted_at}), 6, 'UTC')), {_NOW_MICROS})"

@@ -44,9 +44,12 @@ from typing_extensions import override
 
 from . import convert, ddl, rawload
 from .convert import BadValueError, convert_column, converter
+from .errors import BadRecordError
 
 if t.TYPE_CHECKING:
     from .target import TargetClickHouse
+
+__all__ = ["BadRecordError", "ClickHouseSink", "transient"]
 
 DELETED_AT = "_sdc_deleted_at"
 SIZE_SAMPLE_EVERY = 500
@@ -86,10 +89,6 @@ SDC_METADATA = frozenset(
     }
 )
 SPOOL_BUFFER = 1 << 20  # large writes: one system call per ~600 records, not per 5
-
-
-class BadRecordError(ValueError):
-    """A record that cannot be stored: the message names stream, column and value."""
 
 
 class ClickHouseSink(BatchSink):

@@ -18,10 +18,11 @@ from singer_sdk.exceptions import (
 )
 from typing_extensions import override
 
-from .connection import DEFAULT_EMBEDDED_PATH, ClickHouseUnavailableError, Connection
+from .connection import DEFAULT_EMBEDDED_PATH, Connection
+from .errors import SchemaChangeError, TargetClickHouseError
 from .reader import QuietMsgSpecReader, RawRecordReader
-from .sinks import BadRecordError, ClickHouseSink
-from .tables import SchemaChangeError, SchemaManager
+from .sinks import ClickHouseSink
+from .tables import SchemaManager
 
 if t.TYPE_CHECKING:
     import msgspec
@@ -296,12 +297,10 @@ class TargetClickHouse(Target):
 
 
 _ONE_LINE_ERRORS = (
-    BadRecordError,
-    ClickHouseUnavailableError,
+    TargetClickHouseError,
     ClickHouseError,
     InvalidRecord,
     MissingKeyPropertiesError,
-    SchemaChangeError,
     InvalidInputLine,
     RecordsWithoutSchemaException,
 )
