@@ -311,7 +311,6 @@ _ONE_LINE_ERRORS = (
     InvalidRecord,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
-    psycopg2.Error,
 )
 
 

@@ -344,3 +344,25 @@ def test_blank_lines_are_ignored(erp_db, tmp_path):
     assert done.returncode == 0, done.stderr.decode()[-500:]
     assert json.loads(done.stdout.decode().splitlines()[-1]) == {"n": 1}
     assert query(erp_db, "SELECT zoho_item_id FROM products") == [("1",)]
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(tmp_path):
+    path = tmp_path / "config.json"
+    config = {"host": "127.0.0.1", "port": 9, "database": "erp", "user": "u", "password": "s3cr3t"}
+    path.write_text(json.dumps(config))
+
+    done = subprocess.run(
+        [str(TARGET), "--config", str(path)],
+        input=_line(ITEM_SCHEMA) + _line(item("1")),
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("target-tsh-postgres: error: cannot connect to the ERP database")
+    assert "127.0.0.1" in last
+    assert "s3cr3t" not in done.stderr
+    assert "Traceback" not in done.stderr
