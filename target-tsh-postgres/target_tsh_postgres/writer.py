@@ -175,6 +175,8 @@ class ErpWriter:
                     self._conn, self.settings.schema, batch.table, batch.unique, batch.data
                 )
             except psycopg2.Error as exc:
+                if self._conn is not None:
+                    erp.rollback_quietly(self._conn)
                 name = batch.table.name
                 if not erp.is_transient(exc):
                     msg = f"table {name}: the database failed the batch: {_one_line(exc)}"
