@@ -66,7 +66,7 @@ class ErpReader(MsgSpecReader):
 
     state_handler: t.Callable[[dict[str, t.Any]], None] | None = None
     after_record: t.Callable[[], None] | None = None
-    on_error: t.Callable[[], None] | None = None
+    on_error: t.Callable[[BaseException], None] | None = None
 
     @override
     def process_lines(
@@ -88,9 +88,9 @@ class ErpReader(MsgSpecReader):
             routed[SingerMessageType.RECORD] = record_then_check
         try:
             return super().process_lines(lines, routed)  # type: ignore[arg-type]
-        except BaseException:
+        except BaseException as exc:
             if self.on_error is not None:
-                self.on_error()
+                self.on_error(exc)
             raise
 
     def _state(self, message: dict[str, t.Any]) -> None:
@@ -265,9 +265,16 @@ class TargetTshPostgres(Target):
             connect_timeout=15,
         )
 
-    def abort(self) -> None:
-        """On a fatal error: commit the batch in flight (its rows were read), then close."""
+    def abort(self, error: BaseException | None = None) -> None:
+        """On a fatal error: commit the batch in flight (its rows were read), then close.
+
+        SIGTERM/SIGINT end the run with ``SystemExit(0)`` after the SDK drained every sink
+        (``_handle_termination``): then the last STATE is handed over too, as at the end of input.
+        """
+        graceful = isinstance(error, SystemExit) and error.code in (0, None)
         try:
+            if graceful and self._received_state is not None:
+                self.writer.state(copy.deepcopy(self._received_state))
             self.writer.close()
         except Exception as exc:  # noqa: BLE001 - the first error is the one reported
             self.logger.warning("The batch in flight also failed: %s", exc)
