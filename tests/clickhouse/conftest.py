@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
 import pytest
 
-CHDB_PATH = tempfile.mkdtemp(prefix="chdb-tests-")
+#: Named at import, created by the first client that opens it, removed after the session.
+CHDB_PATH = str(Path(tempfile.gettempdir()) / f"chdb-tests-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_the_chdb_path() -> Iterator[None]:
+    yield
+    shutil.rmtree(CHDB_PATH, ignore_errors=True)
 
 
 @pytest.fixture
