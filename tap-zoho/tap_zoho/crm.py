@@ -495,15 +495,12 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             state[DELETED_SEEN] = sorted(window.newest_ids)
 
     def _tombstone(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
-        """A deleted record: its id and ``_sdc_deleted_at``; ``Modified_Time`` = the deletion.
+        """A deleted record: its id and ``_sdc_deleted_at`` (the Singer convention), nothing else.
 
-        Setting ``Modified_Time`` to the deletion instant makes the deletion the newest version
-        for targets that order versions by it.
+        That a deletion beats the record's last edit is the target's rule, for any tap (in
+        target-clickhouse: ``ClickHouseSink._versions``), so no field is made up here.
         """
-        record: dict[str, t.Any] = {"id": entry["id"], DELETED_AT: entry["deleted_time"]}
-        if self.has_modified_time:
-            record[MODIFIED_TIME] = entry["deleted_time"]
-        return record
+        return {"id": entry["id"], DELETED_AT: entry["deleted_time"]}
 
 
 class _DeletionWindow:

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import clickhouse_connect
 
+from .errors import ClickHouseUnavailableError
 from .rawload import INPUT_SETTINGS
 
 if t.TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
     from .rawload import LoadPlan
+
+__all__ = ["DEFAULT_EMBEDDED_PATH", "ClickHouseUnavailableError", "Connection", "client_kwargs"]
 
 DEFAULT_EMBEDDED_PATH = ".clickhouse"
 
@@ -43,10 +46,6 @@ def client_kwargs(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "send_receive_timeout": int(config.get("send_receive_timeout", 300)),
         "settings": settings,
     }
-
-
-class ClickHouseUnavailableError(RuntimeError):
-    """The server (or the embedded data path) cannot be opened; the message says where."""
 
 
 class Connection:

@@ -121,17 +121,20 @@ def _to_bool(value: Any) -> Any:
     raise TypeError
 
 
+def to_microseconds(text: str) -> int:
+    """Microseconds since the epoch of an ISO 8601 date-time; naive values are UTC."""
+    parsed = datetime.fromisoformat(text)
+    return (parsed - (_EPOCH_AWARE if parsed.tzinfo else _EPOCH_NAIVE)) // _MICRO
+
+
 def _to_datetime(value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-    else:
-        raise TypeError
-    # Integer microseconds since the epoch, as the fast path produces; naive values are UTC.
-    return (parsed - (_EPOCH_AWARE if parsed.tzinfo else _EPOCH_NAIVE)) // _MICRO
+    if isinstance(value, datetime):  # a stream map may build datetimes
+        return (value - (_EPOCH_AWARE if value.tzinfo else _EPOCH_NAIVE)) // _MICRO
+    if isinstance(value, str):
+        return to_microseconds(value)
+    raise TypeError
 
 
 def _to_date(value: Any) -> Any:
@@ -196,7 +199,9 @@ def _fast_column(base: str, values: list[Any]) -> list[Any]:
     if base == "String":
         return [v if v is None or type(v) is str else _encode_json(v).decode() for v in values]
     if base == "Float64":
-        return [None if v is None or type(v) is bool else float(v) for v in values]
+        if bool in set(map(type, values)):
+            raise TypeError  # a bool is no number: the value-by-value path names it
+        return [None if v is None else float(v) for v in values]
     if base == "Int64":
         return [_to_int(v) for v in values]
     if base.startswith("DateTime64"):

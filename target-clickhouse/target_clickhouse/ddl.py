@@ -127,11 +127,7 @@ def widen(existing: str, wanted: str) -> str | None:
     if old_family in _NUMERIC_RANK and new_family in _NUMERIC_RANK:
         if old_family == new_family == "Decimal":
             return _wider_decimal(old, new)
-        if _NUMERIC_RANK[new_family] <= _NUMERIC_RANK[old_family]:
-            return None
-        if new_family == "Decimal" and old_family == "Bool":
-            return new
-        return new
+        return None if _NUMERIC_RANK[new_family] <= _NUMERIC_RANK[old_family] else new
     return "String"
 
 

@@ -15,7 +15,8 @@ insert instead of being rounded, wrapped or defaulted the way lenient input pars
 Each check raises with a message naming the check's column index (``throwIf``), which
 :func:`failed_column` reads back, so the sink can name the stream, column and value.
 The version, deletion flag and load time are computed here too, with the same rules as the
-row-by-row path: the bookmark property in microseconds, a deletion wins by one microsecond.
+row-by-row path (``ClickHouseSink._versions``): the bookmark property in microseconds, and a
+deletion wins: its deletion instant plus one microsecond (or its bookmark, if later).
 No I/O here: every statement is unit-tested as text.
 """
 
@@ -180,19 +181,20 @@ class LoadPlan:
             if bad:
                 checks.append(f"throwIf({bad}, {sql_string(f'{CHECK_TAG}{index}')})")
         deleted_at = ddl.quote(DELETED_AT)
-        base = _NOW_MICROS
+        base = floor = _NOW_MICROS  # the version of a live row, and the least of a deleted one
         if self.bookmark is not None:
             column = next(c for c in self.columns if c.name == self.bookmark)
             micros = _micros(column, by_name[column.name])
             if micros is not None:
-                base = f"ifNull(greatest({micros}, 0), {_NOW_MICROS})"
+                # ifNull first: greatest() skips a NULL argument in recent ClickHouse versions
+                base = f"greatest(ifNull({micros}, {_NOW_MICROS}), 0)"
+                floor = f"greatest(ifNull({micros}, 0), 0)"
         deleted_micros = (
             f"ifNull(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull("
             f"toString({deleted_at}), 6, 'UTC')), {_NOW_MICROS})"
         )
-        version = (
-            f"toUInt64(if(isNotNull({deleted_at}), greatest({base}, {deleted_micros} + 1), {base}))"
-        )
+        deleted_version = f"greatest({floor}, {deleted_micros} + 1)"
+        version = f"toUInt64(if(isNotNull({deleted_at}), {deleted_version}, {base}))"
         is_deleted = " + ".join([f"toUInt8(isNotNull({deleted_at}))", *checks])
         return ",\n  ".join([*values, version, f"toUInt8({is_deleted})"])
 

@@ -5,12 +5,17 @@ loaded by ClickHouse itself (see :mod:`target_clickhouse.rawload`) only the enve
 ``type`` and ``stream``, with ``record`` kept as :class:`msgspec.Raw` (a view of its JSON text).
 The target decides per stream (``raw_record_handler``); every other line goes through the usual
 SDK callbacks. This is the SDK's public ``message_reader_class`` hook; ``process_lines`` keeps the
-base reader's contract (callbacks per message type, a counter of lines per type).
+base reader's contract (callbacks per message type, a counter of lines per type). The target's
+other hooks into the message loop live here too, so the target overrides no private SDK member:
+``schema_handler`` sees each SCHEMA message before the SDK does, ``flush_handler`` runs when
+``flush_at`` (a :func:`time.monotonic` instant) has passed, ``on_error`` when reading stops.
 """
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 import typing as t
 from collections import Counter, defaultdict
 from decimal import Decimal
@@ -18,12 +23,14 @@ from decimal import Decimal
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import InvalidInputLine
+from typing_extensions import override
 
 # Numbers with a fraction are read as Decimal: money keeps every digit it was sent with.
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 INPUT_BUFFER = 1 << 20  # read standard input in large chunks
 RawRecordHandler = t.Callable[[str, msgspec.Raw], bool]
+Callback = t.Callable[[dict[str, t.Any]], None]
 
 
 _NO_RECORD = msgspec.Raw(b"")
@@ -48,7 +55,8 @@ def _invalid(line: str | bytes, exc: Exception) -> InvalidInputLine:
 class QuietMsgSpecReader(MsgSpecReader):
     """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
 
-    def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
+    @override
+    def deserialize_json(self, line: str | bytes) -> dict[str, t.Any]:  # type: ignore[override]
         """Parse one line or raise InvalidInputLine naming what is wrong."""
         try:
             message = _DECODER.decode(line)
@@ -63,13 +71,19 @@ class RawRecordReader(QuietMsgSpecReader):
     """Hands RECORD messages to ``raw_record_handler`` as raw JSON; blank lines are ignored."""
 
     raw_record_handler: RawRecordHandler | None = None
+    #: Called with each SCHEMA message before the SDK's own SCHEMA callback.
+    schema_handler: Callback | None = None
+    #: Called once ``flush_at`` has passed; returns the next ``flush_at``.
+    flush_handler: t.Callable[[], float] | None = None
+    flush_at: float = math.inf
     #: Called when reading stops on an error, before it propagates (inserts in flight finish).
     on_error: t.Callable[[], None] | None = None
 
+    @override
     def process_lines(
         self,
         file_input: t.IO[t.Any] | None,
-        callbacks: dict[str, t.Callable[[dict], None]],
+        callbacks: dict[str, Callback],
     ) -> t.Counter[str]:
         """Read every line; RECORDs the handler accepts never become dicts."""
         try:
@@ -82,20 +96,21 @@ class RawRecordReader(QuietMsgSpecReader):
     def _process_lines(
         self,
         file_input: t.IO[t.Any] | None,
-        callbacks: dict[str, t.Callable[[dict], None]],
+        callbacks: dict[str, Callback],
     ) -> t.Counter[str]:
         if file_input is None:  # standard input, read in large chunks
             with open(sys.stdin.fileno(), "rb", buffering=INPUT_BUFFER, closefd=False) as stdin:
                 return self._read(stdin, callbacks)
         return self._read(file_input, callbacks)
 
-    def _read(
-        self, lines: t.IO[t.Any], callbacks: dict[str, t.Callable[[dict], None]]
-    ) -> t.Counter[str]:
+    def _read(self, lines: t.IO[t.Any], callbacks: dict[str, Callback]) -> t.Counter[str]:
         stats: dict[str, int] = defaultdict(int)
         handler = self.raw_record_handler
         envelope = _ENVELOPE.decode
+        monotonic = time.monotonic
         for line in lines:
+            if monotonic() >= self.flush_at and self.flush_handler is not None:
+                self.flush_at = self.flush_handler()
             if not line or line.isspace():
                 continue
             self._current_message = line
@@ -120,12 +135,18 @@ class RawRecordReader(QuietMsgSpecReader):
                 ):
                     stats["RECORD"] += 1
                     continue
-            message = self.deserialize_json(line)
-            self.assert_line_requires(message, requires={"type"})
-            kind = message["type"]
-            if callback := callbacks.get(kind):
-                callback(message)
-            else:
-                self._process_unknown_message(message)
-            stats[kind] += 1
+            stats[self._dispatch(line, callbacks)] += 1
         return Counter(**stats)
+
+    def _dispatch(self, line: str | bytes, callbacks: dict[str, Callback]) -> str:
+        """Decode one message and hand it to its SDK callback; return its type."""
+        message = self.deserialize_json(line)
+        self.assert_line_requires(message, requires={"type"})
+        kind: str = message["type"]
+        if kind == "SCHEMA" and self.schema_handler is not None:
+            self.schema_handler(message)
+        if callback := callbacks.get(kind):
+            callback(message)
+        else:
+            self._process_unknown_message(message)
+        return kind

@@ -8,9 +8,20 @@ Two ways to load, chosen per stream when its table is set up:
 * **dicts**: records arrive as dicts (``validate_records``, ``add_record_metadata``, or stream
   maps and flattening, which all work on dicts) and are converted column by column in Python.
 
-A batch is inserted at once (tens of thousands of rows, bounded by rows and by bytes). The SDK
-writes STATE only after every sink has drained, and a drain returns only once ClickHouse
-acknowledged the insert, so state never covers unwritten rows.
+A batch is inserted at once (tens of thousands of rows, bounded by rows and by bytes).
+
+Where each guarantee lives:
+
+* **STATE only after its rows are written**: the SDK writes STATE only after every sink has
+  drained. A drain returns only once ClickHouse acknowledged the insert, and a sink counts the
+  rows of its insert in flight in :attr:`ClickHouseSink.current_size`, so the SDK drains (waits
+  for) it too.
+* **A deletion wins**: here, for any tap (:meth:`ClickHouseSink._versions` and
+  :mod:`.rawload`): a record with ``_sdc_deleted_at`` gets a version one microsecond after its
+  deletion instant, so it beats every edit up to that instant, even one of the same second.
+* **Each value is parsed once**: by ClickHouse on the raw path, by :mod:`.convert` on the dict
+  path (the SDK's own date-time parsing is skipped: :meth:`ClickHouseSink._validate_and_parse`).
+* **Transient failures are retried** with the same deduplication token (:func:`transient`).
 """
 
 from __future__ import annotations
@@ -21,31 +32,63 @@ import tempfile
 import threading
 import time
 import typing as t
-from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 
 import msgspec
-from clickhouse_connect.driver.exceptions import DatabaseError
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink
+from typing_extensions import override
 
-from . import ddl, rawload
+from . import convert, ddl, rawload
 from .convert import BadValueError, convert_column, converter
+from .errors import BadRecordError
 
 if t.TYPE_CHECKING:
     from .target import TargetClickHouse
 
+__all__ = ["BadRecordError", "ClickHouseSink", "transient"]
+
 DELETED_AT = "_sdc_deleted_at"
-EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, as converted datetimes are
-MICROSECOND = timedelta(microseconds=1)
 SIZE_SAMPLE_EVERY = 500
 INSERT_TRIES = 3
+#: ClickHouse error codes a later attempt of the same insert can get past.
+TRANSIENT_CODES = frozenset(
+    {
+        159,  # TIMEOUT_EXCEEDED
+        160,  # TOO_SLOW
+        164,  # READONLY (a replica restarting)
+        202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+        203,  # NO_FREE_CONNECTION
+        209,  # SOCKET_TIMEOUT
+        210,  # NETWORK_ERROR
+        236,  # ABORTED
+        241,  # MEMORY_LIMIT_EXCEEDED
+        242,  # TABLE_IS_READ_ONLY
+        252,  # TOO_MANY_PARTS
+        279,  # ALL_CONNECTION_TRIES_FAILED
+        285,  # TOO_FEW_LIVE_REPLICAS
+        319,  # UNKNOWN_STATUS_OF_INSERT
+        373,  # SESSION_IS_LOCKED
+        394,  # QUERY_WAS_CANCELLED
+        425,  # SYSTEM_ERROR
+        999,  # KEEPER_EXCEPTION
+    }
+)
+#: The SDK's record metadata properties (``add_record_metadata``), ``_sdc_deleted_at`` aside.
+SDC_METADATA = frozenset(
+    {
+        "_sdc_extracted_at",
+        "_sdc_received_at",
+        "_sdc_batched_at",
+        "_sdc_sequence",
+        "_sdc_table_version",
+        "_sdc_sync_started_at",
+    }
+)
 SPOOL_BUFFER = 1 << 20  # large writes: one system call per ~600 records, not per 5
-
-
-class BadRecordError(ValueError):
-    """A record that cannot be stored: the message names stream, column and value."""
 
 
 class ClickHouseSink(BatchSink):
@@ -69,6 +112,7 @@ class ClickHouseSink(BatchSink):
         self._spool_bytes = 0
         self._row_limit = self._byte_limit = 0
         self._pending: _BackgroundInsert | None = None
+        self._bookmark: str | None = None
 
     # ------------------------------------------------------------------ settings
     @property
@@ -77,11 +121,13 @@ class ClickHouseSink(BatchSink):
         return self._target
 
     @property
+    @override
     def max_size(self) -> int:
         """Rows per insert (``batch_size_rows``)."""
         return int(self.config.get("batch_size_rows") or self.MAX_SIZE_DEFAULT)
 
     @property
+    @override
     def is_full(self) -> bool:
         """Full by rows, or by the estimated bytes of the buffer (``batch_size_bytes``)."""
         limit = int(self.config.get("batch_size_bytes") or 64 * 1024 * 1024)
@@ -92,56 +138,84 @@ class ClickHouseSink(BatchSink):
         return self._row_bytes * len(self._buffer) >= limit
 
     @property
+    @override
     def current_size(self) -> int:
-        """Buffered rows."""
-        return len(self._buffer) + self._spool_rows
+        """Rows not yet acknowledged: buffered, spooled, or in the insert in flight.
+
+        Counting the insert in flight makes the SDK drain this sink (wait for that insert)
+        before it writes STATE, even when nothing new is buffered.
+        """
+        pending = self._pending
+        return len(self._buffer) + self._spool_rows + (pending.rows if pending else 0)
 
     @property
     def loads_raw(self) -> bool:
         """Whether records can skip Python and be parsed by ClickHouse (see module docstring)."""
-        return (
-            self._plan is not None
-            and not self.validate_schema
-            and not self.include_sdc_metadata_properties
-        )
+        return self._plan is not None and not self.validate_schema and not self._stores_metadata
+
+    @cached_property
+    def _stores_metadata(self) -> bool:
+        """``add_record_metadata``: the ``_sdc_*`` columns are stored too."""
+        return bool(self.config.get("add_record_metadata", False))
 
     @property
+    @override
     def validate_schema(self) -> bool:
         """JSON Schema validation is opt-in (``validate_records``): conversion checks types."""
         return bool(self.config.get("validate_records", False))
 
+    @property
+    @override
+    def include_sdc_metadata_properties(self) -> bool:
+        """Always on for the dict path: it is how the SDK keeps ``_sdc_deleted_at`` in records.
+
+        The other ``_sdc_*`` properties become columns only with ``add_record_metadata``
+        (:meth:`_stored_properties`).
+        """
+        return True
+
     # ------------------------------------------------------------------ SDK hooks
-    def _remove_sdc_metadata_from_schema(self) -> None:
-        """Keep ``_sdc_deleted_at``: it is how deletions arrive."""
-        deleted = self.schema["properties"].get(DELETED_AT)
-        super()._remove_sdc_metadata_from_schema()
-        if deleted is not None:
-            self.schema["properties"][DELETED_AT] = deleted
+    @override
+    def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Validate only when asked; values are parsed once, per column, at insert time.
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
-        """Keep ``_sdc_deleted_at``; drop the other ``_sdc`` keys."""
-        deleted = record.get(DELETED_AT)
-        super()._remove_sdc_metadata_from_record(record)
-        if deleted is not None:
-            record[DELETED_AT] = deleted
-
-    def _validate_and_parse(self, record: dict) -> dict:
-        """Validate only when asked; timestamps are parsed per column at insert time."""
+        The one private SDK member target-clickhouse overrides: the SDK's version also turns
+        every date-time string into a ``datetime`` that :mod:`.convert` would turn into
+        microseconds again, and there is no public hook to skip it. The SDK range is pinned in
+        ``pyproject.toml``; ``tests/clickhouse/test_sdk_assumptions.py`` fails when the SDK
+        stops calling this member or changes what it does.
+        """
         if self._validator is not None:
             self._validator.validate(record)
         return record
 
+    def _stored_properties(self) -> dict[str, t.Any]:
+        """The properties that become columns: the tap's, plus the SDK's metadata if asked.
+
+        ``_sdc_deleted_at`` is a column when the tap's schema has it (that is how deletions
+        arrive) or with ``add_record_metadata``.
+        """
+        tap_schema = self.original_schema["properties"]
+        return {
+            name: prop
+            for name, prop in self.schema["properties"].items()
+            if self._stores_metadata
+            or (name not in SDC_METADATA and (name != DELETED_AT or name in tap_schema))
+        }
+
+    @override
     def setup(self) -> None:
         """Create the table, or add and widen its columns to fit this schema."""
         config = self.config
         keys = tuple(self.key_properties or ())
+        properties = self._stored_properties()
         wanted = ddl.column_types(
-            self.schema,
+            {"properties": properties},
             keys,
             all_strings=bool(config.get("all_strings", False)),
             json_type="JSON" if config.get("json_as") == "json" else "String",
         )
-        if DELETED_AT in self.schema["properties"] and not config.get("all_strings"):
+        if DELETED_AT in properties and not config.get("all_strings"):
             wanted[DELETED_AT] = ddl.nullable(ddl.DATETIME_TYPE)
         spec = ddl.TableSpec(
             database=config.get("database") or "default",
@@ -150,11 +224,10 @@ class ClickHouseSink(BatchSink):
             keys=tuple(ddl.column_name(k) for k in keys),
             cluster=config.get("cluster"),
         )
-        self.target.claim_table(spec.database, spec.table, self.stream_name)
+        self.target.claim_table(spec.database, spec.table, self)
         self._spec = spec
         actual = self.target.schema_manager.ensure_table(spec)
         self._insert_columns = [(name, actual[name]) for name in wanted]
-        properties = self.schema["properties"]
         sources = {ddl.column_name(p): p for p in properties}
         self._insert_sources = [sources.get(name, name) for name in wanted]
         self._bookmark = next(
@@ -185,7 +258,8 @@ class ClickHouseSink(BatchSink):
         )
 
     # ------------------------------------------------------------------ records
-    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+    @override
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         """Buffer the record; sample its size now and then to bound the buffer by bytes."""
         buffer = self._buffer
         if len(buffer) % SIZE_SAMPLE_EVERY == 0:
@@ -243,7 +317,8 @@ class ClickHouseSink(BatchSink):
                 Path(self._spool_name).unlink()
             self._spool_rows = self._spool_bytes = 0
 
-    def start_drain(self) -> dict:
+    @override
+    def start_drain(self) -> dict[str, t.Any]:
         """Hand the buffer (or the spooled batch file) to :meth:`process_batch`; start anew."""
         records, self._buffer = self._buffer, []
         context: dict[str, t.Any] = {"records": records}
@@ -253,7 +328,8 @@ class ClickHouseSink(BatchSink):
             self._spool, self._spool_rows, self._spool_bytes = None, 0, 0
         return context
 
-    def process_batch(self, context: dict) -> None:
+    @override
+    def process_batch(self, context: dict[str, t.Any]) -> None:
         """Insert the batch: spooled raw records through ClickHouse, dicts column by column."""
         if threading.current_thread() is not self._pending:
             self.wait_pending()  # batches of a stream are acknowledged in order
@@ -276,13 +352,13 @@ class ClickHouseSink(BatchSink):
         except BadValueError as exc:
             msg = f"stream {self.stream_name!r}: {exc}"
             raise BadRecordError(msg) from None
+        settings: dict[str, t.Any] = {}
+        if not self._spec.keys:  # the same rows give the same token, in this run or the next
+            digest = hashlib.blake2b(msgspec.json.encode(columns, enc_hook=str), digest_size=16)
+            settings["insert_deduplication_token"] = f"{self._spec.table}-{digest.hexdigest()}"
         deleted = [0 if r.get(DELETED_AT) is None else 1 for r in records]
         names += [ddl.VERSION_COLUMN, ddl.DELETED_COLUMN]
-        columns += [self._versions(names, columns, deleted), deleted]
-        settings: dict[str, t.Any] = {}
-        if not self._spec.keys:
-            digest = hashlib.blake2b(msgspec.json.encode(records, enc_hook=str), digest_size=16)
-            settings["insert_deduplication_token"] = f"{self._spec.table}-{digest.hexdigest()}"
+        columns += [self._versions(names, columns, deleted, records), deleted]
         self._insert(names, columns, settings)
         self.tally_record_written(len(records))
 
@@ -304,7 +380,7 @@ class ClickHouseSink(BatchSink):
                 lambda: self.target.connection.insert_raw_batch(plan, path, settings), plan.spec
             )
         except DatabaseError as exc:
-            if _transient(exc):
+            if transient(exc):
                 raise
             self._explain(plan, path, str(exc))
         self.tally_record_written(rows)
@@ -341,25 +417,40 @@ class ClickHouseSink(BatchSink):
         raise BadRecordError(msg)
 
     def _versions(
-        self, names: list[str], columns: list[list[t.Any]], deleted: list[int]
+        self,
+        names: list[str],
+        columns: list[list[t.Any]],
+        deleted: list[int],
+        records: list[dict[str, t.Any]],
     ) -> list[int]:
         """Source version per row: the bookmark (e.g. ``Modified_Time``) in microseconds.
 
-        A deletion gets its deletion instant plus one microsecond, so it beats a live version
-        stamped in the same second. Without a bookmark property the load time is the version.
+        Without a bookmark property (or value) the load time is the version. "A deletion wins"
+        lives here, and in :meth:`.rawload.LoadPlan.select` (its SQL twin), for any tap: a
+        deleted row's version is its deletion instant plus one microsecond, or its bookmark if
+        that is later. So it beats a live version stamped in the same second, and a tombstone
+        without a bookmark value still loses to a later edit (a record restored from the bin).
         """
         now = int(time.time() * 1_000_000)
         count = len(deleted)
-        if self._bookmark is not None:
-            base = [_as_version(v, now) for v in columns[names.index(self._bookmark)]]
-        else:
-            base = [now] * count
-        if DELETED_AT in names and any(deleted):
-            deleted_at = columns[names.index(DELETED_AT)]
+        marks = (
+            [_micros(v) for v in columns[names.index(self._bookmark)]]
+            if self._bookmark is not None
+            else [None] * count
+        )
+        versions = [now if m is None else m for m in marks]
+        if any(deleted):
+            deleted_at = (
+                columns[names.index(DELETED_AT)]
+                if DELETED_AT in names
+                else [r.get(DELETED_AT) for r in records]
+            )
             for i in range(count):
                 if deleted[i]:
-                    base[i] = max(base[i], _as_version(deleted_at[i], now) + 1)
-        return base
+                    floor = now if self._bookmark is None else marks[i] or 0
+                    instant = _micros(deleted_at[i])
+                    versions[i] = max(floor, (now if instant is None else instant) + 1)
+        return versions
 
     def _insert(self, names: list[str], columns: list[list[t.Any]], settings: dict) -> None:
         spec = self._spec
@@ -377,7 +468,7 @@ class ClickHouseSink(BatchSink):
             try:
                 insert()
             except Exception as exc:
-                if attempt == INSERT_TRIES or not _transient(exc):
+                if attempt == INSERT_TRIES or not transient(exc):
                     raise
                 self.logger.warning("Insert into %s failed (%s); retrying", spec.table, exc)
                 time.sleep(attempt)
@@ -403,12 +494,14 @@ def _columns_of(records: list[dict[str, t.Any]], names: list[str]) -> list[list[
 class _BackgroundInsert(threading.Thread):
     """One batch's insert on its own thread; its error is raised by ``wait_pending``."""
 
-    def __init__(self, sink: ClickHouseSink, context: dict) -> None:
+    def __init__(self, sink: ClickHouseSink, context: dict[str, t.Any]) -> None:
         super().__init__(name=f"insert-{sink.stream_name}", daemon=True)
         self.sink = sink
         self.context = context
+        self.rows: int = len(context["records"]) + int(context.get("spool_rows", 0))
         self.error: BaseException | None = None
 
+    @override
     def run(self) -> None:
         try:
             self.sink.process_batch(self.context)
@@ -452,19 +545,34 @@ def _first_misfit(path: str, column: rawload.Column) -> t.Any:
     return _NOTHING
 
 
-def _as_version(value: t.Any, fallback: int) -> int:
-    if isinstance(value, datetime):
-        return (
-            (value.replace(tzinfo=None) - EPOCH) // MICROSECOND
-            if value.tzinfo is None
-            else (value.astimezone(UTC).replace(tzinfo=None) - EPOCH) // MICROSECOND
-        )
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return fallback
+def _micros(value: object) -> int | None:
+    """Microseconds (at least 0) of a converted bookmark or deletion value, None if it has none.
+
+    Date-time columns hold integer microseconds already (:mod:`.convert`); a String column
+    (``all_strings``) holds ISO text. The same rules as :func:`.rawload._micros`.
+    """
+    if type(value) is int:
+        return max(value, 0)
+    if isinstance(value, str):
+        try:
+            return max(convert.to_microseconds(value), 0)
+        except ValueError:
+            return None
+    return None
 
 
-def _transient(exc: Exception) -> bool:
-    """Network-level failures are retried (with the same deduplication token)."""
-    text = type(exc).__name__
-    return "Operational" in text or "Timeout" in text or "Connection" in text
+def transient(exc: BaseException) -> bool:
+    """True for failures a later attempt of the same insert can get past (network, overload).
+
+    Decided by clickhouse-connect's exception types and ClickHouse's error codes: a server
+    error carries its code (:data:`TRANSIENT_CODES`); without a code, an ``OperationalError``
+    is a transport failure (connection refused or dropped, read timeout).
+    """
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    if not isinstance(exc, DatabaseError):
+        return False
+    code = exc.code
+    if code is not None:
+        return code in TRANSIENT_CODES
+    return isinstance(exc, OperationalError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from . import ddl
+from .errors import SchemaChangeError
 
 if t.TYPE_CHECKING:
     import logging
@@ -12,8 +13,7 @@ if t.TYPE_CHECKING:
     from .connection import Connection
 
 
-class SchemaChangeError(ValueError):
-    """A change ClickHouse cannot make in place (a key column changing type)."""
+__all__ = ["SchemaChangeError", "SchemaManager"]
 
 
 class SchemaManager:
@@ -24,11 +24,9 @@ class SchemaManager:
         self.connection = connection
         self.logger = logger
         self._databases: set[str] = set()
-        self.statements: list[str] = []
 
     def run(self, sql: str) -> None:
-        """Run and remember one DDL statement."""
-        self.statements.append(sql)
+        """Run one DDL statement."""
         self.connection.command(sql)
 
     def existing_columns(self, database: str, table: str) -> dict[str, str]:
@@ -67,7 +65,7 @@ class SchemaManager:
                     f"stream now sends {wanted}; key columns cannot change type in place"
                 )
                 raise SchemaChangeError(msg)
-            target_type = wider if name in spec.keys else ddl.nullable(wider)
+            target_type = ddl.nullable(wider)  # key columns never get here (refused above)
             self.run(ddl.modify_column(spec, name, target_type))
             self.logger.info("Widened column %s.%s to %s", spec.table, name, target_type)
             changed = True

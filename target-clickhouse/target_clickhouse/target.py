@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import typing as t
 from functools import cached_property
 
@@ -15,11 +16,13 @@ from singer_sdk.exceptions import (
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
+from typing_extensions import override
 
-from .connection import DEFAULT_EMBEDDED_PATH, ClickHouseUnavailableError, Connection
+from .connection import DEFAULT_EMBEDDED_PATH, Connection
+from .errors import SchemaChangeError, TargetClickHouseError
 from .reader import QuietMsgSpecReader, RawRecordReader
-from .sinks import BadRecordError, ClickHouseSink
-from .tables import SchemaChangeError, SchemaManager
+from .sinks import ClickHouseSink
+from .tables import SchemaManager
 
 if t.TYPE_CHECKING:
     import msgspec
@@ -113,6 +116,26 @@ class TargetClickHouse(Target):
             description="Rows per insert for each stream.",
         ),
         th.Property(
+            "flush_interval_seconds",
+            th.IntegerType,
+            default=300,
+            description="Longest time rows wait in memory: every interval the buffered rows "
+            "are inserted and STATE is emitted (the SDK also does so every 5 minutes).",
+        ),
+        th.Property(
+            "connect_timeout",
+            th.IntegerType,
+            default=10,
+            description="Seconds to wait for a server connection (not used by chDB).",
+        ),
+        th.Property(
+            "send_receive_timeout",
+            th.IntegerType,
+            default=300,
+            description="Seconds a server request (an insert included) may take (not used "
+            "by chDB).",
+        ),
+        th.Property(
             "validate_records",
             th.BooleanType,
             default=False,
@@ -122,28 +145,35 @@ class TargetClickHouse(Target):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Remember each stream's bookmark properties as SCHEMA messages arrive."""
+        """Hook into the message loop through the reader (no private SDK member is overridden)."""
         self._bookmarks: dict[str, list[str]] = {}
-        self._raw_sinks: dict[str, ClickHouseSink] = {}
+        self._raw_sinks: dict[str, ClickHouseSink | None] = {}  # None: the stream takes dicts
         self._table_streams: dict[tuple[str, str], str] = {}
+        self._clickhouse_sinks: list[ClickHouseSink] = []
         super().__init__(*args, **kwargs)
-        if isinstance(self.message_reader, RawRecordReader):
-            self.message_reader.raw_record_handler = self.accept_raw_record
-            self.message_reader.on_error = self.finish_inserts
-        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("flush_interval_seconds", 300)) / 60
+        self._flush_seconds = float(self.config.get("flush_interval_seconds", 300))
+        reader = self.message_reader
+        if isinstance(reader, RawRecordReader):
+            reader.raw_record_handler = self.accept_raw_record
+            reader.schema_handler = self.note_schema
+            reader.flush_handler = self.flush
+            reader.flush_at = time.monotonic() + self._flush_seconds
+            reader.on_error = self.abort
 
     @property
+    @override
     def max_parallelism(self) -> int:
         """Drain streams one at a time on the embedded engine (one engine, one lock)."""
         return 1 if not self.config.get("host") else 4
 
     @max_parallelism.setter
+    @override
     def max_parallelism(self, new_value: int) -> None:
         self._max_parallelism = new_value
 
     @cached_property
     def connection(self) -> Connection:
-        """The one client of this run."""
+        """The one client of this run (closed by :meth:`process_endofpipe` or :meth:`abort`)."""
         return Connection(self.config)
 
     @cached_property
@@ -151,8 +181,12 @@ class TargetClickHouse(Target):
         """DDL for every sink."""
         return SchemaManager(self.connection, self.logger)
 
-    def claim_table(self, database: str, table: str, stream: str) -> None:
-        """Refuse a second stream whose name sanitises to a table another stream loads."""
+    def claim_table(self, database: str, table: str, sink: ClickHouseSink) -> None:
+        """Refuse a second stream whose name sanitises to a table another stream loads.
+
+        Also remembers the sink, so inserts in flight can be awaited when the run fails.
+        """
+        stream = sink.stream_name
         owner = self._table_streams.setdefault((database, table), stream)
         if owner != stream:
             msg = (
@@ -160,36 +194,37 @@ class TargetClickHouse(Target):
                 "rename one with a stream map alias"
             )
             raise SchemaChangeError(msg)
+        self._clickhouse_sinks.append(sink)
 
     def bookmark_properties(self, stream: str) -> list[str]:
         """The ``bookmark_properties`` of a stream's SCHEMA message (its version source)."""
         return self._bookmarks.get(stream, [])
 
-    def _process_schema_message(self, message_dict: dict) -> None:
-        stream = message_dict.get("stream")
+    def note_schema(self, message: dict[str, t.Any]) -> None:
+        """Before the SDK handles a SCHEMA: keep its bookmark properties, re-route its records."""
+        stream = message.get("stream")
         if isinstance(stream, str):
-            self._bookmarks[stream] = list(message_dict.get("bookmark_properties") or [])
-        super()._process_schema_message(message_dict)
-        if isinstance(stream, str):
-            self._route_records(stream)
+            self._bookmarks[stream] = list(message.get("bookmark_properties") or [])
+            self._raw_sinks.pop(stream, None)
 
     @cached_property
     def rewrites_records(self) -> bool:
         """Stream maps or flattening change records in Python: those need the dict path."""
         return bool(self.config.get("stream_maps") or self.config.get("flattening_enabled"))
 
-    def _route_records(self, stream: str) -> None:
-        """Send the stream's RECORDs to its sink raw when its sink can load them that way."""
-        self._raw_sinks.pop(stream, None)
-        if self.rewrites_records or not self.sink_exists(stream):
-            return
-        sink = self.get_sink(stream)
-        if isinstance(sink, ClickHouseSink) and sink.loads_raw:
-            self._raw_sinks[stream] = sink
+    def _raw_sink(self, stream: str) -> ClickHouseSink | None:
+        """The stream's sink when it loads raw records (see :mod:`.sinks`), else None."""
+        sink: ClickHouseSink | None = None
+        if not self.rewrites_records and self.sink_exists(stream):
+            candidate = self.get_sink(stream)
+            if isinstance(candidate, ClickHouseSink) and candidate.loads_raw:
+                sink = candidate
+        self._raw_sinks[stream] = sink
+        return sink
 
     def accept_raw_record(self, stream: str, record: msgspec.Raw) -> bool:
         """Buffer one raw RECORD of a fast stream; False hands it to the dict path."""
-        sink = self._raw_sinks.get(stream)
+        sink = self._raw_sinks[stream] if stream in self._raw_sinks else self._raw_sink(stream)
         if sink is None:
             return False
         if sink.add_raw_record(record):
@@ -197,48 +232,75 @@ class TargetClickHouse(Target):
                 "Target sink for '%s' is full (%d rows). Inserting...", stream, sink.current_size
             )
             sink.submit_batch()
-        self._handle_max_record_age()
         return True
 
-    def add_sink(self, stream_name: str, schema: dict, key_properties: t.Any = None) -> Sink:
-        """Drain a replaced sink of the same stream first, so its rows keep the old layout."""
-        for old in [s for s in self._sinks_to_clear if s.stream_name == stream_name]:
-            self.drain_one(old)
-            if isinstance(old, ClickHouseSink):
-                old.wait_pending()
-        if isinstance(replaced := self._sinks_active.get(stream_name), ClickHouseSink):
-            replaced.wait_pending()
-        return super().add_sink(stream_name, schema, key_properties)
+    def flush(self) -> float:
+        """Every ``flush_interval_seconds``: insert what is buffered and emit STATE.
 
-    def finish_inserts(self) -> None:
-        """On a fatal error: let inserts in flight finish (their rows were read before it)."""
-        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
-            if isinstance(sink, ClickHouseSink):
-                try:
-                    sink.wait_pending()
-                except Exception as exc:  # noqa: BLE001 - the first error is the one reported
-                    self.logger.warning("An insert of %s also failed: %s", sink.stream_name, exc)
-                sink.discard_spool()
+        Returns when the next flush is due. (The SDK also drains every five minutes.)
+        """
+        self.drain_all()
+        return time.monotonic() + self._flush_seconds
 
-    def drain_all(self, *, is_endofpipe: bool = False) -> None:
-        """Wait for every insert in flight first: STATE must never run ahead of its rows."""
+    @override
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, t.Any] | None = None,
+        schema: dict[str, t.Any] | None = None,
+        key_properties: t.Sequence[str] | None = None,
+    ) -> Sink:
+        """Drain a sink about to be replaced first, so its rows keep the layout they were read for.
+
+        The SDK replaces a stream's sink when its schema or key properties change, and drains
+        the old one only later, after the new one altered the table.
+        """
+        if schema is not None and self.sink_exists(stream_name):
+            current = super().get_sink(stream_name)
+            if current.original_schema != schema or current.key_properties != key_properties:
+                self.drain_one(current)
+                if isinstance(current, ClickHouseSink):
+                    current.wait_pending()
+        return super().get_sink(
+            stream_name, record=record, schema=schema, key_properties=key_properties
+        )
+
+    def abort(self) -> None:
+        """On a fatal error: let inserts in flight finish (their rows were read before it).
+
+        Batch files that will not be inserted are removed, and the client is closed.
+        """
+        for sink in self._clickhouse_sinks:
+            try:
+                sink.wait_pending()
+            except Exception as exc:  # noqa: BLE001 - the first error is the one reported
+                self.logger.warning("An insert of %s also failed: %s", sink.stream_name, exc)
+            sink.discard_spool()
+        self.close()
+
+    def close(self) -> None:
+        """Close the client, if one was opened."""
+        connection = self.__dict__.pop("connection", None)
+        if isinstance(connection, Connection):
+            connection.close()
+
+    @override
+    def process_endofpipe(self) -> None:
+        """Drain every sink (STATE only after each insert is acknowledged), then close."""
         try:
-            for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
-                if isinstance(sink, ClickHouseSink):
-                    sink.wait_pending()
-            super().drain_all(is_endofpipe=is_endofpipe)
+            super().process_endofpipe()
         except BaseException:
-            self.finish_inserts()  # and remove batch files that will not be inserted
+            self.abort()
             raise
+        self.close()
 
 
 _ONE_LINE_ERRORS = (
-    BadRecordError,
-    ClickHouseUnavailableError,
+    TargetClickHouseError,
     ClickHouseError,
     InvalidRecord,
     MissingKeyPropertiesError,
-    SchemaChangeError,
     InvalidInputLine,
     RecordsWithoutSchemaException,
 )

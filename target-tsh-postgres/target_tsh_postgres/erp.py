@@ -208,7 +208,11 @@ def upsert_batch(
     rows: list[dict[str, t.Any]],
     data: io.StringIO | None = None,
 ) -> BatchResult:
-    """Write a de-duplicated batch; on failure, replay it row by row. Commits."""
+    """Write a de-duplicated batch; when a row is refused, replay it row by row. Commits.
+
+    Any other error propagates with the transaction open: the caller, which owns the connection,
+    rolls it back (:func:`rollback_quietly`) before it retries or gives up.
+    """
     names = table.column_names
     result = BatchResult()
     try:
@@ -247,22 +251,15 @@ def upsert_batch(
         conn.commit()
     except REFUSALS:  # some row is refused: find which, one by one
         conn.rollback()
-    except BaseException:
-        _rollback_quietly(conn)
-        raise
     else:
         result.inserted = inserted
         result.updated = written - inserted
         result.unchanged = len(rows) - written
         return result
-    try:
-        return _row_by_row(conn, schema, table, rows)
-    except BaseException:
-        _rollback_quietly(conn)
-        raise
+    return _row_by_row(conn, schema, table, rows)
 
 
-def _rollback_quietly(conn: connection) -> None:
+def rollback_quietly(conn: connection) -> None:
     """Roll back after a failure; a connection that is gone needs no rollback."""
     if not conn.closed:
         with contextlib.suppress(psycopg2.OperationalError, psycopg2.InterfaceError):

@@ -1,4 +1,8 @@
-"""The errors target-tsh-postgres ends a run with: each becomes one line and exit code 1."""
+"""The errors target-tsh-postgres ends a run with: each becomes one line and exit code 1.
+
+Database errors are classified where they happen (:mod:`.erp`: refusals of rows, transient
+errors) and leave the target only as one of these.
+"""
 
 from __future__ import annotations
 
@@ -17,3 +21,7 @@ class TooManyFailuresError(ErpError):
 
 class WriteFailedError(ErpError):
     """A batch could not be written even after retries (a transient error that did not pass)."""
+
+
+class ErpUnavailableError(ErpError):
+    """The ERP database cannot be reached or prepared (connect, create tables) at the start."""

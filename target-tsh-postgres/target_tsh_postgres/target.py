@@ -1,8 +1,19 @@
-"""target-tsh-postgres: settings, the ERP connection, the end-of-run report, the command line."""
+"""target-tsh-postgres: settings, the ERP connection, the end-of-run report, the command line.
+
+When STATE goes out is decided in two places, both reached through public SDK hooks: the
+:class:`ErpReader` hands each STATE message to the target instead of the SDK, and after each
+RECORD asks the target whether to flush (a batch was just handed to the writer, or
+``flush_interval_seconds`` passed). A flush drains every sink (SDK), so every row read before
+the STATE is in a submitted batch, and hands the STATE to :class:`.writer.ErpWriter`, which
+emits it once those batches are committed. The SDK never sees a STATE, so it never writes one.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import sys
+import time
 import typing as t
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +30,8 @@ from singer_sdk.exceptions import (
     RecordsWithoutSchemaException,
 )
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.singerlib import SingerMessageType
+from typing_extensions import override
 
 from .errors import ErpError, TooManyFailuresError
 from .report import Report
@@ -41,17 +54,53 @@ def _non_blank(lines: t.Iterable[str]) -> t.Iterator[str]:
     return (line for line in lines if line.strip())
 
 
+Callback = t.Callable[[dict[str, t.Any]], None]
+
+
 class ErpReader(MsgSpecReader):
-    """msgspec reader; a line that is not JSON (or not text) becomes one short error."""
+    """msgspec reader; a line that is not JSON (or not text) becomes one short error.
 
+    The target's hooks into the message loop (see the module docstring) are set on it:
+    ``state_handler`` receives each STATE value in place of the SDK, ``after_record`` runs
+    after each RECORD, ``on_error`` when reading stops on an error.
+    """
+
+    state_handler: t.Callable[[dict[str, t.Any]], None] | None = None
+    after_record: t.Callable[[], None] | None = None
+    on_error: t.Callable[[BaseException], None] | None = None
+
+    @override
     def process_lines(
-        self, file_input: t.IO[str] | None, callbacks: dict[str, t.Callable[[dict], None]]
+        self, file_input: t.IO[str] | None, callbacks: dict[str, Callback]
     ) -> t.Counter[str]:
-        """The SDK's loop over the input, without its blank lines."""
+        """The SDK's loop over the input, without its blank lines, with the target's hooks."""
         lines = _non_blank(file_input or self.default_input)
-        return super().process_lines(lines, callbacks)  # type: ignore[arg-type]
+        routed = dict(callbacks)
+        if self.state_handler is not None:
+            routed[SingerMessageType.STATE] = self._state
+        after = self.after_record
+        if after is not None:
+            process_record = callbacks[SingerMessageType.RECORD]
 
-    def deserialize_json(self, line: str) -> dict:
+            def record_then_check(message: dict[str, t.Any]) -> None:
+                process_record(message)
+                after()
+
+            routed[SingerMessageType.RECORD] = record_then_check
+        try:
+            return super().process_lines(lines, routed)  # type: ignore[arg-type]
+        except BaseException as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
+
+    def _state(self, message: dict[str, t.Any]) -> None:
+        self.assert_line_requires(message, requires={"value"})
+        assert self.state_handler is not None  # noqa: S101 - only routed when set
+        self.state_handler(message["value"])
+
+    @override
+    def deserialize_json(self, line: str) -> dict[str, t.Any]:
         """Parse one line or raise InvalidInputLine naming what is wrong."""
         try:
             return _DECODER.decode(line)  # type: ignore[no-any-return]
@@ -149,31 +198,47 @@ class TargetTshPostgres(Target):
         ),
     ).to_dict()
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Hook the STATE and flush decisions into the reader (see the module docstring)."""
+        super().__init__(*args, **kwargs)
+        self._received_state: dict[str, t.Any] | None = None
+        self._flush_seconds = float(self.config.get("flush_interval_seconds", 60))
+        self._next_flush = time.monotonic() + self._flush_seconds
+        reader = self.message_reader
+        if isinstance(reader, ErpReader):
+            reader.state_handler = self.receive_state
+            reader.after_record = self.after_record
+            reader.on_error = self.abort
+
     @property
+    @override
     def max_parallelism(self) -> int:
         """One connection, one transaction at a time."""
         return 1
 
     @max_parallelism.setter
+    @override
     def max_parallelism(self, new_value: int) -> None:
         self._max_parallelism = new_value
 
-    @property
-    def _MAX_RECORD_AGE_IN_MINUTES(self) -> float:  # noqa: N802 - the SDK's name
-        """How old buffered rows may get before the SDK drains every sink and emits STATE.
+    def receive_state(self, state: dict[str, t.Any]) -> None:
+        """Keep the latest STATE until the rows read before it are committed (:meth:`flush`)."""
+        self._received_state = state
 
-        Private SDK member, read once per record by the SDK's age check (no public hook exists;
-        pinned and tested in ``tests/erp/test_sdk_assumptions.py``). Zero once right after a
-        batch was handed to the writer, so the SDK drains and emits STATE after every batch;
-        else ``flush_interval_seconds``.
+    def after_record(self) -> None:
+        """Flush after each batch handed to the writer, and every ``flush_interval_seconds``."""
+        if self.writer.take_unstated_batches() or time.monotonic() >= self._next_flush:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand every buffered row to the writer (SDK drain), then the STATE that follows them.
+
+        The writer emits that STATE once every batch submitted before it is committed.
         """
-        if self.writer.take_unstated_batches():
-            return 0.0
-        return self._flush_interval_minutes
-
-    @cached_property
-    def _flush_interval_minutes(self) -> float:
-        return float(self.config.get("flush_interval_seconds", 60)) / 60
+        self.drain_all()
+        self._next_flush = time.monotonic() + self._flush_seconds
+        if self._received_state is not None:
+            self.writer.state(copy.deepcopy(self._received_state))
 
     @cached_property
     def writer(self) -> ErpWriter:
@@ -185,9 +250,7 @@ class TargetTshPostgres(Target):
             max_failed_rows=int(config.get("max_failed_rows", 0)),
             retry_seconds=float(config.get("write_retry_seconds", 120)),
         )
-        return ErpWriter(
-            self._connect, settings, Report(), self.logger, super()._write_state_message
-        )
+        return ErpWriter(self._connect, settings, Report(), self.logger, _write_state)
 
     @property
     def report(self) -> Report:
@@ -208,18 +271,34 @@ class TargetTshPostgres(Target):
             connect_timeout=15,
         )
 
-    def _write_state_message(self, state: dict) -> None:
-        """Hand STATE to the writer, which holds it back until the batches it covers commit.
+    def abort(self, error: BaseException | None = None) -> None:
+        """On a fatal error: commit the batch in flight (its rows were read), then close.
 
-        Private SDK member (no public hook; pinned and tested in
-        ``tests/erp/test_sdk_assumptions.py``).
+        SIGTERM/SIGINT end the run with ``SystemExit(0)`` after the SDK drained every sink
+        (``_handle_termination``): then the last STATE is handed over too, as at the end of input.
         """
-        self.writer.state(state)
+        graceful = isinstance(error, SystemExit) and error.code in (0, None)
+        try:
+            if graceful and self._received_state is not None:
+                self.writer.state(copy.deepcopy(self._received_state))
+            self.writer.close()
+        except Exception as exc:  # noqa: BLE001 - the first error is the one reported
+            self.logger.warning("The batch in flight also failed: %s", exc)
 
+    @override
     def process_endofpipe(self) -> None:
-        """Drain (SDK), commit, print the report, close, then apply ``max_failed_rows``."""
-        super().process_endofpipe()
-        self.writer.close()
+        """Drain (SDK), hand over the last STATE, commit, print the report, close.
+
+        Then apply ``max_failed_rows``.
+        """
+        try:
+            super().process_endofpipe()
+            if self._received_state is not None:
+                self.writer.state(copy.deepcopy(self._received_state))
+            self.writer.close()
+        except BaseException:
+            self.abort()
+            raise
         line = self.report.to_json()
         sys.stderr.write(line + "\n")
         if self.config.get("report_path"):
@@ -233,13 +312,18 @@ class TargetTshPostgres(Target):
             raise TooManyFailuresError(msg)
 
 
+def _write_state(state: dict[str, t.Any]) -> None:
+    """Emit one STATE line, as the SDK's targets do (the state value itself, as JSON)."""
+    sys.stdout.write(json.dumps(state) + "\n")
+    sys.stdout.flush()
+
+
 _ONE_LINE_ERRORS = (
     ErpError,
     InvalidInputLine,
     InvalidRecord,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
-    psycopg2.Error,
 )
 
 

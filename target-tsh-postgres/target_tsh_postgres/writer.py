@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import psycopg2
 
 from . import erp
-from .errors import WriteFailedError
+from .errors import ErpUnavailableError, WriteFailedError
 from .mapping import TABLES
 
 if t.TYPE_CHECKING:
@@ -118,7 +118,11 @@ class ErpWriter:
         """Connect (and create or extend the tables) before the first batch: errors come early."""
         self.wait()
         if self._conn is None:
-            self._conn = self._open()
+            try:
+                self._conn = self._open()
+            except psycopg2.Error as exc:
+                msg = f"cannot connect to the ERP database or prepare its tables: {_one_line(exc)}"
+                raise ErpUnavailableError(msg) from None
 
     def _open(self) -> connection:
         conn = self._connect()
@@ -203,6 +207,8 @@ class ErpWriter:
                     self._conn = self._open()
                 return attempt(self._conn)
             except psycopg2.Error as exc:
+                if self._conn is not None:
+                    erp.rollback_quietly(self._conn)
                 if not erp.is_transient(exc):
                     msg = f"table {name}: the database failed the batch: {_one_line(exc)}"
                     raise WriteFailedError(msg) from None

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
 import pytest
 
-CHDB_PATH = tempfile.mkdtemp(prefix="chdb-tests-")
+#: Named at import, created by the first client that opens it, removed after the session.
+CHDB_PATH = str(Path(tempfile.gettempdir()) / f"chdb-tests-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_the_chdb_path() -> Iterator[None]:
+    yield
+    shutil.rmtree(CHDB_PATH, ignore_errors=True)
 
 
 @pytest.fixture
@@ -43,12 +54,36 @@ def target_config(database: str, **overrides: Any) -> dict[str, Any]:
     return {"path": CHDB_PATH, "database": database, **path, **overrides}
 
 
-def run_target(config: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Feed Singer messages to target-clickhouse in-process; return the STATE values it wrote."""
+class _StateOutput(io.StringIO):
+    """Standard output that calls ``on_state`` with each STATE value as it is written."""
+
+    def __init__(self, on_state: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
+        self.on_state = on_state
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if line.strip():
+                self.on_state(json.loads(line))
+        return super().write(text)
+
+
+def run_target(
+    config: dict[str, Any],
+    messages: list[dict[str, Any]],
+    on_state: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Feed Singer messages to target-clickhouse in-process; return the STATE values it wrote.
+
+    ``on_state`` is called with each STATE value at the moment the target writes it.
+    """
     from target_clickhouse.target import TargetClickHouse
 
     text = "".join(json.dumps(m) + "\n" for m in messages)
-    out = io.StringIO()
+    out = io.StringIO() if on_state is None else _StateOutput(on_state)
     import contextlib
 
     with contextlib.redirect_stdout(out):

@@ -118,6 +118,51 @@ def test_a_deletion_in_the_same_second_as_the_last_edit_still_wins(ch, database)
     assert rows(ch, f"SELECT id FROM {database}.leads FINAL") == []
 
 
+def test_a_tombstone_without_a_bookmark_value_wins_over_earlier_edits_only(ch, database):
+    """Deletions win in the target, for any tap: by the deletion instant, not the load time."""
+    config = target_config(database)
+    deleted = "2024-01-01T00:00:10Z"
+    tombstones = [leads_schema(), record("leads", {"id": "1", "_sdc_deleted_at": deleted})]
+    tombstones.append(record("leads", {"id": "2", "_sdc_deleted_at": deleted}))
+    run_target(config, [leads_schema(), lead("1", "edit", "2024-01-01T00:00:10Z")])
+    run_target(config, tombstones)
+    # Read after the tombstone: id 2 was restored after its deletion; id 1's edit is older.
+    run_target(
+        config,
+        [
+            leads_schema(),
+            lead("1", "older replay", "2024-01-01T00:00:09Z"),
+            lead("2", "restored", "2024-01-01T00:00:11Z"),
+        ],
+    )
+
+    assert rows(ch, f"SELECT id, Name FROM {database}.leads FINAL") == [("2", "restored")]
+
+
+def test_a_record_without_its_bookmark_value_is_versioned_by_its_load_time(ch, database):
+    import time
+
+    started = int(time.time() * 1_000_000)
+    run_target(target_config(database), [leads_schema(), record("leads", {"id": "1"})])
+
+    ((version,),) = rows(ch, f"SELECT _sdc_version FROM {database}.leads")
+    assert started <= version <= int(time.time() * 1_000_000)
+
+
+def test_a_key_column_changing_type_is_one_clear_error(ch, database):
+    from target_clickhouse.errors import SchemaChangeError, TargetClickHouseError
+
+    config = target_config(database)
+    integer_id = {**LEADS, "id": {"type": ["integer"]}}
+    run_target(config, [schema_message("leads", integer_id, ["id"]), record("leads", {"id": 1})])
+
+    with pytest.raises(SchemaChangeError, match="key column 'id' is Int64") as error:
+        run_target(config, [leads_schema(), lead("x", "a", "2024-01-01T00:00:00Z")])
+
+    assert isinstance(error.value, TargetClickHouseError)  # ends as one line (see target.main)
+    assert rows(ch, f"SELECT id FROM {database}.leads FINAL") == [(1,)]
+
+
 def test_keyless_streams_keep_every_row_in_a_merge_tree(ch, database):
     props = {"event": {"type": ["string", "null"]}}
     run_target(
@@ -403,18 +448,41 @@ def test_odd_stream_and_property_names_are_sanitised_or_quoted(ch, database):
     assert got == [("Ana", "x", "€", "q", "n")]
 
 
-def test_state_is_emitted_after_the_rows_it_covers_are_committed(ch, database):
+@pytest.mark.parametrize(("batch_rows", "flush_seconds"), [(2, 300), (50_000, 300), (50_000, 0)])
+def test_state_is_emitted_after_the_rows_it_covers_are_committed(
+    ch, database, batch_rows, flush_seconds, load_path
+):
+    """At the moment each STATE is written, every row read before it is in the table.
+
+    Batches of 2 rows are inserted in the background while reading goes on; a flush interval
+    of 0 writes STATE mid-stream, before the later rows are read.
+    """
+    rows_at_state: list[tuple[dict, int]] = []
+
+    def count_rows(state: dict) -> None:
+        (count,) = rows(ch, f"SELECT count() FROM {database}.leads")[0]
+        rows_at_state.append((state, count))
+
+    first = {"bookmarks": {"leads": {"replication_key_value": "2024-01-01T00:00:03Z"}}}
+    last = {"bookmarks": {"leads": {"replication_key_value": "2024-01-01T00:00:05Z"}}}
     states = run_target(
-        target_config(database),
+        target_config(database, batch_size_rows=batch_rows, flush_interval_seconds=flush_seconds),
         [
             leads_schema(),
-            lead("1", "a", "2024-01-01T00:00:00Z"),
-            {"type": "STATE", "value": {"bookmarks": {"leads": {"replication_key_value": "x"}}}},
+            *(lead(str(i), "a", f"2024-01-01T00:00:0{i}Z") for i in (1, 2, 3)),
+            {"type": "STATE", "value": first},
+            *(lead(str(i), "a", f"2024-01-01T00:00:0{i}Z") for i in (4, 5)),
+            {"type": "STATE", "value": last},
         ],
+        on_state=count_rows,
     )
 
-    assert states == [{"bookmarks": {"leads": {"replication_key_value": "x"}}}]
-    assert rows(ch, f"SELECT count() FROM {database}.leads") == [(1,)]
+    assert states[-1] == last
+    assert rows_at_state[-1] == (last, 5)
+    if flush_seconds == 0:
+        assert (first, 3) in rows_at_state
+    for state, count in rows_at_state:
+        assert count >= (3 if state == first else 5)
 
 
 @pytest.mark.parametrize("batch_rows", [1, 7])

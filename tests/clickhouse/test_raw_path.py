@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 import io
 import typing as t
 
 import pytest
-from singer_sdk import Target
-from singer_sdk.singerlib.encoding.base import GenericSingerReader
 from target_clickhouse import ddl, rawload
 from target_clickhouse.reader import RawRecordReader
-from target_clickhouse.target import TargetClickHouse
 
 from tests.clickhouse.conftest import record, rows, run_target, schema_message, target_config
 
@@ -59,26 +55,6 @@ def test_the_version_comes_from_the_bookmark_and_a_deletion_adds_a_microsecond()
     )
 
 
-def test_the_sdk_members_the_raw_path_relies_on_still_exist():
-    """Fails loudly when a singer-sdk release changes what target_clickhouse builds on."""
-    assert "message_reader_class" in vars(Target) or hasattr(Target, "message_reader_class")
-    params = list(inspect.signature(GenericSingerReader.process_lines).parameters)
-    assert params == ["self", "file_input", "callbacks"]
-    # Called on every raw record (not overridden): the SDK's max-record-age drain.
-    assert callable(Target._handle_max_record_age)
-    assert inspect.signature(Target._handle_max_record_age).parameters.keys() == {"self"}
-    # Overridden to learn each stream's bookmark properties.
-    assert callable(Target._process_schema_message)
-    target = TargetClickHouse(config=target_config("sdk_probe"))
-    assert isinstance(target.message_reader, RawRecordReader)
-    assert hasattr(target, "_MAX_RECORD_AGE_IN_MINUTES")
-    assert isinstance(target._max_record_age_in_minutes, float)
-    # Read to wait for inserts in flight before STATE, and to drain a replaced sink first.
-    assert target._sinks_active == {}
-    assert target._sinks_to_clear == []
-    assert list(inspect.signature(Target.drain_all).parameters) == ["self", "is_endofpipe"]
-
-
 def test_state_waits_for_the_insert_in_flight(ch, database, monkeypatch):
     import time
 
@@ -94,13 +70,6 @@ def test_state_waits_for_the_insert_in_flight(ch, database, monkeypatch):
 
     monkeypatch.setattr(Connection, "insert_raw_batch", slow)
     acknowledged_at_state: list[int] = []
-    real_state = TargetClickHouse._write_state_message
-
-    def write_state(self, state):
-        acknowledged_at_state.append(len(acknowledged))
-        real_state(self, state)
-
-    monkeypatch.setattr(TargetClickHouse, "_write_state_message", write_state)
     props = {"id": {"type": ["string"]}}
     states = run_target(
         target_config(database, batch_size_rows=1),
@@ -109,6 +78,7 @@ def test_state_waits_for_the_insert_in_flight(ch, database, monkeypatch):
             record("s", {"id": "1"}),  # full: inserted in the background
             {"type": "STATE", "value": {"n": 1}},
         ],
+        on_state=lambda _state: acknowledged_at_state.append(len(acknowledged)),
     )
 
     assert states == [{"n": 1}]

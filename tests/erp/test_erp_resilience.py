@@ -236,6 +236,31 @@ def test_state_follows_the_flush_interval_when_batches_are_not_full(erp_db, tmp_
     assert ("1",) in query(erp_db, "SELECT zoho_item_id FROM products")
 
 
+def test_sigterm_commits_what_was_read_and_emits_the_state_that_covers_it(erp_db, tmp_path):
+    import time
+
+    process = _start(erp_db, tmp_path, batch_size_rows=1000, flush_interval_seconds=600)
+    try:
+        messages = [ITEM_SCHEMA, item("1"), item("2"), {"type": "STATE", "value": {"n": 2}}]
+        process.stdin.write("".join(map(_line, messages)))
+        process.stdin.flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the SCHEMA was read once the tables exist
+            if query(erp_db, "SELECT to_regclass('products') IS NOT NULL") == [(True,)]:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # the lines after it are in the same buffered read
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            _kill(process)
+
+    assert process.returncode == 0
+    assert [json.loads(line) for line in out.splitlines() if line.strip()] == [{"n": 2}]
+    assert sorted(query(erp_db, "SELECT zoho_item_id FROM products")) == [("1",), ("2",)]
+
+
 def _read(name, at, **extra):
     message = item("1", name=name, modified="2024-03-01T10:00:00+0000", **extra)
     if at is not None:
@@ -344,3 +369,25 @@ def test_blank_lines_are_ignored(erp_db, tmp_path):
     assert done.returncode == 0, done.stderr.decode()[-500:]
     assert json.loads(done.stdout.decode().splitlines()[-1]) == {"n": 1}
     assert query(erp_db, "SELECT zoho_item_id FROM products") == [("1",)]
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(tmp_path):
+    path = tmp_path / "config.json"
+    config = {"host": "127.0.0.1", "port": 9, "database": "erp", "user": "u", "password": "s3cr3t"}
+    path.write_text(json.dumps(config))
+
+    done = subprocess.run(
+        [str(TARGET), "--config", str(path)],
+        input=_line(ITEM_SCHEMA) + _line(item("1")),
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("target-tsh-postgres: error: cannot connect to the ERP database")
+    assert "127.0.0.1" in last
+    assert "s3cr3t" not in done.stderr
+    assert "Traceback" not in done.stderr

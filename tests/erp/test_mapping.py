@@ -1,0 +1,214 @@
+"""The pure mapping of Zoho records to ERP rows (no database): routing, rows, skips, newest wins."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from target_tsh_postgres.mapping import (
+    BASE_PRICE_KEY,
+    CUSTOMERS,
+    PRODUCT_PRICES,
+    PRODUCTS,
+    BadRecord,
+    SkipRow,
+    base_price_row,
+    customer_row,
+    instant,
+    latest_per_key,
+    price_rows,
+    product_row,
+    table_for,
+)
+
+ITEM = {
+    "item_id": "9",
+    "organization_id": "org",
+    "name": "Oil filter",
+    "sku": "OF-1",
+    "rate": 85.5,
+    "purchase_rate": Decimal("40.25"),
+    "stock_on_hand": 3,
+    "actual_available_stock": 2,
+    "status": "active",
+    "image_url": "",
+    "category_name": "Filters",
+    "last_modified_time": "2024-01-05T10:20:30+0530",
+    "_sdc_extracted_at": "2024-01-05T05:00:00+00:00",
+    "_sdc_received_at": "2024-01-05T05:00:01+00:00",
+}
+
+
+@pytest.mark.parametrize(
+    ("stream", "table"),
+    [
+        ("books_items", PRODUCTS),
+        ("inventory_items", PRODUCTS),
+        ("items", PRODUCTS),
+        ("books_pricebooks", PRODUCT_PRICES),
+        ("pricebooks", PRODUCT_PRICES),
+        ("books_contacts", CUSTOMERS),
+        ("contacts", CUSTOMERS),
+        ("leads", None),
+        ("items_archive", None),
+    ],
+)
+def test_streams_are_routed_by_their_name(stream, table):
+    assert table_for(stream) is table
+
+
+def test_an_item_becomes_a_product_row_with_its_source_record_minus_singer_metadata():
+    row = product_row(ITEM, with_stock_only=False)
+
+    assert set(row) == set(PRODUCTS.column_names)
+    assert row["zoho_item_id"] == "9"
+    assert (row["price"], row["cost"], row["stock_on_hand"]) == (85.5, Decimal("40.25"), 3)
+    assert row["available_stock"] == 2  # actual_available_stock when available_stock is absent
+    assert row["is_active"] is True
+    assert row["image_url"] is None  # "" is no image
+    assert row["category"] == "Filters"
+    assert row["source_modified_at"] == "2024-01-05T10:20:30+0530"  # as sent: PostgreSQL reads it
+    assert row["source_read_at"] == "2024-01-05T05:00:00+00:00"
+    source = json.loads(row["zoho_data"])
+    assert source["purchase_rate"] == 40.25
+    assert not [key for key in source if key.startswith("_sdc_")]
+
+
+def test_an_inactive_item_keeps_its_row_and_the_item_name_stands_in_for_the_name():
+    row = product_row(
+        {"item_id": "1", "item_name": "Spare", "status": "inactive", "available_stock": 0},
+        with_stock_only=False,
+    )
+
+    assert (row["name"], row["is_active"], row["available_stock"]) == ("Spare", False, 0)
+
+
+@pytest.mark.parametrize("stock", [0, -1, None, "5", True])
+def test_with_stock_only_skips_items_without_a_positive_stock_number(stock):
+    with pytest.raises(SkipRow, match="no stock"):
+        product_row({**ITEM, "stock_on_hand": stock}, with_stock_only=True)
+
+
+def test_with_stock_only_keeps_items_in_stock():
+    assert product_row({**ITEM, "stock_on_hand": 0.5}, with_stock_only=True)["stock_on_hand"] == 0.5
+
+
+@pytest.mark.parametrize("item_id", [None, ""])
+def test_an_item_without_an_id_is_a_bad_record(item_id):
+    with pytest.raises(BadRecord, match="record without item_id"):
+        product_row({**ITEM, "item_id": item_id}, with_stock_only=False)
+    with pytest.raises(BadRecord, match="record without item_id"):
+        base_price_row({**ITEM, "item_id": item_id})
+
+
+@pytest.mark.parametrize("modified", ["yesterday", "2024-01-05", "2024-01-05 10:20:30", 20240105])
+def test_an_unreadable_modified_time_is_a_bad_record(modified):
+    with pytest.raises(BadRecord, match="unreadable last_modified_time"):
+        product_row({**ITEM, "last_modified_time": modified}, with_stock_only=False)
+
+
+def test_a_missing_modified_time_is_no_time():
+    row = customer_row({"contact_id": "c1", "last_modified_time": ""})
+
+    assert row["source_modified_at"] is None
+
+
+def test_an_item_also_gives_its_base_price_row():
+    row = base_price_row(ITEM)
+
+    assert row["zoho_pricebook_id"] == BASE_PRICE_KEY
+    assert (row["zoho_item_id"], row["price"], row["currency_code"]) == ("9", 85.5, None)
+    assert row["name"] == "Oil filter"  # names the product in the report; not a column
+    assert set(row) - set(PRODUCT_PRICES.column_names) == {"name"}
+
+
+def test_a_contact_becomes_a_customer_row_and_vendors_are_skipped():
+    contact = {
+        "contact_id": "c1",
+        "contact_name": "Acme",
+        "contact_type": "customer",
+        "payment_terms": 30,
+        "outstanding_receivable_amount": 12.5,
+        "status": "inactive",
+        "last_modified_time": "2024-01-05T10:20:30Z",
+    }
+
+    row = customer_row(contact)
+
+    assert set(row) == set(CUSTOMERS.column_names)
+    assert (row["name"], row["payment_terms"], row["outstanding_receivable"]) == ("Acme", 30, 12.5)
+    assert row["is_active"] is False
+    with pytest.raises(SkipRow, match="not a customer"):
+        customer_row({**contact, "contact_type": "vendor"})
+    with pytest.raises(BadRecord, match="record without contact_id"):
+        customer_row({**contact, "contact_id": None})
+
+
+def test_a_sales_price_list_gives_one_row_per_item_and_a_purchase_list_is_skipped():
+    book = {
+        "pricebook_id": "p1",
+        "name": "Wholesale",
+        "currency_code": "USD",
+        "organization_id": "org",
+        "pricebook_items": [
+            {"item_id": "1", "pricebook_rate": 9.5},
+            {"item_id": "2", "pricebook_rate": 10},
+        ],
+    }
+
+    rows = price_rows(book)
+
+    assert [(r["zoho_item_id"], r["zoho_pricebook_id"], r["price"]) for r in rows] == [
+        ("1", "p1", 9.5),
+        ("2", "p1", 10),
+    ]
+    assert all(set(r) == set(PRODUCT_PRICES.column_names) for r in rows)
+    assert price_rows({**book, "pricebook_items": None}) == []
+    with pytest.raises(SkipRow, match="purchase price list"):
+        price_rows({**book, "sales_or_purchase_type": "purchases"})
+    with pytest.raises(BadRecord, match="record without item_id"):
+        price_rows({**book, "pricebook_items": [{"pricebook_rate": 1}]})
+
+
+def test_modified_times_compare_as_instants_whatever_their_offset():
+    assert instant("2024-01-05T10:20:30+05:30") == datetime(2024, 1, 5, 4, 50, 30, tzinfo=UTC)
+    assert instant("2024-01-05T04:50:30") == datetime(2024, 1, 5, 4, 50, 30, tzinfo=UTC)
+    assert instant("2024-01-05T10:20:30+0530") == datetime(
+        2024, 1, 5, 10, 20, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))
+    )
+    assert instant(None) is None
+    with pytest.raises(BadRecord):
+        instant("2024-01-05Tnoon")
+
+
+def _product(item_id: str, name: str, modified: str | None) -> dict[str, object]:
+    return {"zoho_item_id": item_id, "name": name, "source_modified_at": modified}
+
+
+def test_one_row_per_key_survives_the_newest_by_modified_time_later_rows_win_ties():
+    rows = [
+        _product("1", "new", "2024-01-05T10:00:00Z"),
+        _product("1", "old", "2024-01-05T15:00:00+05:30"),  # 09:30 UTC: older, though later
+        _product("2", "first", "2024-01-05T10:00:00Z"),
+        _product("2", "tie, later row", "2024-01-05T10:00:00+00:00"),
+        _product("3", "no time", None),
+        _product("3", "timed", "2024-01-01T00:00:00Z"),
+        _product("4", "timed", "2024-01-01T00:00:00Z"),
+        _product("4", "no time", None),
+    ]
+
+    kept = {row["zoho_item_id"]: row["name"] for row in latest_per_key(rows, PRODUCTS)}
+
+    assert kept == {"1": "new", "2": "tie, later row", "3": "timed", "4": "timed"}
+
+
+def test_without_a_guard_column_the_last_row_of_a_key_wins():
+    rows = [
+        {"zoho_item_id": "1", "zoho_pricebook_id": "p1", "price": 1},
+        {"zoho_item_id": "1", "zoho_pricebook_id": "p2", "price": 2},
+        {"zoho_item_id": "1", "zoho_pricebook_id": "p1", "price": 3},
+    ]
+
+    assert [r["price"] for r in latest_per_key(rows, PRODUCT_PRICES)] == [3, 2]
