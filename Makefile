@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench demo demo-erp sandbox release clean
+.PHONY: install test typecheck lint mutate bench demo demo-erp sandbox release clean
 
 PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres -e ./zoho-sync-service
 MELTANO_VENV := .venv-meltano
@@ -25,7 +25,13 @@ install: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure_postgres.sh
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(VENV)/bin/mypy
+	$(PY) -m pytest --cov --cov-report=
+	$(PY) scripts/coverage_summary.py
+
+# mypy --strict over the four packages; configured in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

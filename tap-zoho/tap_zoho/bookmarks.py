@@ -27,7 +27,7 @@ class KeysetBookmarks(Stream):
     _last_checkpoint: float | None = None
 
     @cached_property
-    def STATE_MSG_FREQUENCY(self) -> int:  # noqa: N802 - the SDK's public name
+    def STATE_MSG_FREQUENCY(self) -> int:  # type: ignore[override]  # noqa: N802 - SDK's attribute
         """Records between two resumable STATE messages inside a module (the SDK's: 10,000)."""
         return max(1, int(self.config.get("state_checkpoint_records", 1000)))
 
@@ -35,7 +35,9 @@ class KeysetBookmarks(Stream):
     def _checkpoint_seconds(self) -> float:
         return float(self.config.get("state_checkpoint_seconds", 10))
 
-    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: t.Any = None
+    ) -> None:
         """Advance the UTC bookmark and the ids sharing its second."""
         key = self.replication_key
         if not key or self._bookmark_paused or not latest_record.get(key):

@@ -8,6 +8,7 @@ module, every other 4xx fails fast with Zoho's code and message.
 from __future__ import annotations
 
 import typing as t
+import urllib.parse
 from functools import cached_property
 from http import HTTPStatus
 
@@ -15,8 +16,8 @@ import backoff
 import msgspec
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from singer_sdk.helpers._typing import TypeConformanceLevel
 from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 
@@ -28,6 +29,7 @@ if t.TYPE_CHECKING:
     from backoff.types import Details
 
     from .auth import ZohoAuthenticator
+    from .tap import TapZoho
 
 EMPTY_STATUSES = {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
 TOKEN_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"}
@@ -75,12 +77,12 @@ class ZohoStream(RESTStream):
     @property
     def url_base(self) -> str:
         """The configured API domain (never a hard-coded ``.com``)."""
-        return self._tap.api_domain  # type: ignore[attr-defined]
+        return t.cast("TapZoho", self._tap).api_domain
 
     @property
     def authenticator(self) -> ZohoAuthenticator:
         """The tap's single authenticator: one token for all streams."""
-        return self._tap.zoho_authenticator  # type: ignore[attr-defined]
+        return t.cast("TapZoho", self._tap).zoho_authenticator
 
     @property
     def timeout(self) -> int:
@@ -90,7 +92,7 @@ class ZohoStream(RESTStream):
     @property
     def requests_session(self) -> requests.Session:
         """The tap's one gated session: its credit budget and concurrency limit (credits.py)."""
-        return self._tap.gated_session  # type: ignore[attr-defined]
+        return t.cast("TapZoho", self._tap).gated_session
 
     @cached_property
     def http_headers(self) -> dict[str, str]:
@@ -162,7 +164,7 @@ class ZohoStream(RESTStream):
         Records already yielded stay emitted: the stream is sorted, so its bookmark covers exactly
         them and the next run resumes after them.
         """
-        summary = self._tap.summary  # type: ignore[attr-defined]
+        summary = t.cast("TapZoho", self._tap).summary
         live = deleted = 0
         try:
             for record in records:
@@ -193,7 +195,9 @@ class ZohoStream(RESTStream):
             return
         summary.synced(label, live, deleted)
 
-    def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[t.Any]:
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> t.Generator[RecordMessage, None, None]:
         """RECORD messages without the SDK's per-record pruning when nothing needs pruning.
 
         Streams request only the selected fields, so the SDK's recursive removal of deselected
@@ -228,7 +232,7 @@ class ZohoStream(RESTStream):
             self.authenticator.mark_success()
             return
         code, message = zoho_error(response)
-        where = f"{response.request.method} {requests.utils.urlparse(response.url).path}"
+        where = f"{response.request.method} {urllib.parse.urlparse(response.url).path}"
         if status == HTTPStatus.UNAUTHORIZED and code in TOKEN_CODES | {"", "57"}:
             header = response.request.headers.get("Authorization", "")
             raise TokenRejectedError(header.partition(" ")[2] or None, code or str(status))

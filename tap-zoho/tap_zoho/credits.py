@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from typing_extensions import override
 
 from .errors import ZohoError
 
@@ -111,6 +112,7 @@ class GatedSession(requests.Session):
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
+    @override
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
         """Charge, wait for a slot, send."""
         self.budget.charge(crm_credits(request.method or "GET", request.url or ""))

@@ -46,13 +46,15 @@ MAX_DETAIL_PENDING = 100_000
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
+    from .tap import TapZoho
+
 
 class CrmSettingsReader(ZohoStream):
     """Reads module and field metadata; used by discovery, never emitted as a stream."""
 
     name = "_crm_settings"
     path = "/crm/v8/settings"
-    schema: t.ClassVar[dict] = {"type": "object", "properties": {}}
+    schema: t.ClassVar[dict[str, t.Any]] = {"type": "object", "properties": {}}
 
     def modules(self) -> list[dict[str, t.Any]]:
         """Every module of ``/settings/modules``."""
@@ -184,7 +186,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             progress.add(len(rows))
         progress.done()
         if self._incomplete:
-            self._tap.summary.incomplete(self.module_name, self._incomplete)  # type: ignore[attr-defined]
+            t.cast("TapZoho", self._tap).summary.incomplete(self.module_name, self._incomplete)
 
     def _total(self, bookmark: int | None) -> int | None:
         """How many records a full sync will read, for the ETA (one credit; None if unknown)."""
@@ -289,7 +291,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         if not self.config.get("crm_detail_reads", True):
             self._incomplete += len(wanted)
             return
-        budget = self._tap.detail_budget  # type: ignore[attr-defined]
+        budget = t.cast("TapZoho", self._tap).detail_budget
         granted = budget.take(len(wanted))
         if granted < len(wanted):
             self._incomplete += len(wanted) - granted
@@ -365,7 +367,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         ]
         still: list[str] = todo
         if todo and self.config.get("crm_detail_reads", True):
-            granted = self._tap.detail_budget.take(len(todo))  # type: ignore[attr-defined]
+            granted = t.cast("TapZoho", self._tap).detail_budget.take(len(todo))
             still = todo[granted:]
             selected = {"id", *(name for group in self._field_groups() for name in group)}
             for record in self._read_details(todo[:granted], {}, context):

@@ -33,6 +33,8 @@ from .timeutil import to_epoch, utc_iso
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
+    from .tap import TapZoho
+
 LAST_MODIFIED = "last_modified_time"
 NO_CAP = 10**12
 INACTIVE_SINCE = "inactive_bookmark"
@@ -128,7 +130,7 @@ class FinanceStream(ZohoStream):
 
     def get_envelope(self, org: str, path: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
         """``GET path`` for the organisation, paced, with the envelope's ``code`` checked."""
-        self._tap.finance_pacer.wait(org)  # type: ignore[attr-defined]
+        t.cast("TapZoho", self._tap).finance_pacer.wait(org)
         body = self.get_json(path, {"organization_id": org, **params}) or {}
         code = body.get("code", 0)
         if code not in (0, "0"):
@@ -141,7 +143,7 @@ class FinanceStream(ZohoStream):
         row["organization_id"] = org
         return row
 
-    def post_process(self, row: dict, context: t.Any = None) -> dict | None:  # noqa: ARG002
+    def post_process(self, row: dict[str, t.Any], context: t.Any = None) -> dict[str, t.Any] | None:  # noqa: ARG002
         """Conform the row to the SCHEMA; announce a grown SCHEMA before the record carrying it.
 
         The tap's mapper re-registers the grown schema (stream maps and flattening are rebuilt
@@ -236,7 +238,7 @@ class ItemsStream(IncrementalFinanceStream):
     declared_schema = ITEM_SCHEMA
 
     @property
-    def filter_by(self) -> str:  # type: ignore[override]
+    def filter_by(self) -> str:  # type: ignore[override]  # a class attribute in the base
         """Status.Active when ``items_active_only`` is set (filtered at the source)."""
         return "Status.Active" if self.config.get("items_active_only") else ALL_ITEMS
 

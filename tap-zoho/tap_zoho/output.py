@@ -11,11 +11,13 @@ import sys
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import Message, RecordMessage
+from typing_extensions import override
 
 
 class BufferedRecordWriter(MsgSpecWriter):
     """msgspec writer that lets RECORD lines accumulate in the stdout buffer."""
 
+    @override
     def write_message(self, message: Message) -> None:
         """Write one message; flush unless it is a record."""
         sys.stdout.buffer.write(self.format_message(message))

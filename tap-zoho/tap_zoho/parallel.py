@@ -30,9 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from singer_sdk import Tap
 from singer_sdk.streams import Stream
+from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+
+    from singer_sdk.helpers.types import TapState
 
 QUEUE_MESSAGES = 2000
 
@@ -92,7 +95,7 @@ class ParallelModules:
         own = (state.get("bookmarks") or {}).get(name)
         self._queue.put(("state", name, copy.deepcopy(own)))
 
-    def compose(self, live: dict[str, t.Any]) -> dict[str, t.Any]:
+    def compose(self, live: Mapping[str, t.Any]) -> dict[str, t.Any]:
         """The tap state covering written messages: workers' snapshots, others' live state."""
         out = {key: copy.deepcopy(value) for key, value in live.items() if key != "bookmarks"}
         bookmarks: dict[str, t.Any] = {}
@@ -132,6 +135,7 @@ class ParallelTap(Tap):
 
     _parallel: ParallelModules | None = None
 
+    @override  # type: ignore[misc]  # Tap.sync_all is @final: the module docstring says why
     def sync_all(self) -> None:
         """The SDK's sync, with module syncs handed to workers, then their output written."""
         workers = int(self.config.get("max_parallel_modules", 4))
@@ -150,19 +154,21 @@ class ParallelTap(Tap):
         super().state_writer.write_state(self.state)
 
     @property
-    def live_state(self) -> dict:
+    def live_state(self) -> TapState:
         """The SDK's state dict, which the streams update as they read."""
         return super().state
 
     @property
-    def state(self) -> dict:
+    @override
+    def state(self) -> TapState:
         """While workers run: only what written messages cover (also what SIGTERM writes)."""
         live = self.live_state
         parallel = self._parallel
         if parallel is None or not parallel.active:
             return live
-        return parallel.compose(live)
+        return t.cast("TapState", parallel.compose(live))
 
+    @override  # type: ignore[misc]  # @final: workers' messages must go through the queue
     def write_message(self, message: t.Any) -> None:
         """A worker's message is queued; the main thread writes."""
         parallel = self._parallel
@@ -172,6 +178,7 @@ class ParallelTap(Tap):
             super().write_message(message)
 
     @property
+    @override
     def state_writer(self) -> t.Any:
         """Workers' STATE becomes a snapshot of their bookmark; the main thread's is covered."""
         parallel = self._parallel
@@ -198,20 +205,22 @@ class _StateProxy:
 class ParallelSync(Stream):
     """Stream mixin: ``sync()`` runs in a worker when the tap reads modules side by side."""
 
+    @override  # type: ignore[misc]  # Stream.sync is @final: it is what runs in a worker
     def sync(self, context: t.Any = None) -> None:
         """Hand the sync to a worker (or sync here, one module at a time)."""
         parallel: ParallelModules | None = getattr(self._tap, "_parallel", None)
         if parallel is None or parallel.in_worker():
             super().sync(context)
             return
-        bookmarks = self._tap.live_state.get("bookmarks") or {}  # type: ignore[attr-defined]
+        bookmarks = t.cast("ParallelTap", self._tap).live_state.get("bookmarks") or {}
         parallel.submit(self.name, bookmarks, lambda: self._sync_in_worker(context))
 
     def _sync_in_worker(self, context: t.Any) -> None:
         super().sync(context)
         super().finalize_state_progress_markers()
 
-    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+    @override
+    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
         """Done by the worker when its sync ends, not by the SDK's loop while it runs."""
         parallel: ParallelModules | None = getattr(self._tap, "_parallel", None)
         if parallel is not None and parallel.owns(self.name) and not parallel.in_worker():

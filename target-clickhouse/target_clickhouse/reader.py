@@ -48,7 +48,7 @@ def _invalid(line: str | bytes, exc: Exception) -> InvalidInputLine:
 class QuietMsgSpecReader(MsgSpecReader):
     """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
 
-    def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
+    def deserialize_json(self, line: str | bytes) -> dict[str, t.Any]:
         """Parse one line or raise InvalidInputLine naming what is wrong."""
         try:
             message = _DECODER.decode(line)
@@ -69,7 +69,7 @@ class RawRecordReader(QuietMsgSpecReader):
     def process_lines(
         self,
         file_input: t.IO[t.Any] | None,
-        callbacks: dict[str, t.Callable[[dict], None]],
+        callbacks: dict[str, t.Callable[[dict[str, t.Any]], None]],
     ) -> t.Counter[str]:
         """Read every line; RECORDs the handler accepts never become dicts."""
         try:
@@ -82,7 +82,7 @@ class RawRecordReader(QuietMsgSpecReader):
     def _process_lines(
         self,
         file_input: t.IO[t.Any] | None,
-        callbacks: dict[str, t.Callable[[dict], None]],
+        callbacks: dict[str, t.Callable[[dict[str, t.Any]], None]],
     ) -> t.Counter[str]:
         if file_input is None:  # standard input, read in large chunks
             with open(sys.stdin.fileno(), "rb", buffering=INPUT_BUFFER, closefd=False) as stdin:
@@ -90,7 +90,7 @@ class RawRecordReader(QuietMsgSpecReader):
         return self._read(file_input, callbacks)
 
     def _read(
-        self, lines: t.IO[t.Any], callbacks: dict[str, t.Callable[[dict], None]]
+        self, lines: t.IO[t.Any], callbacks: dict[str, t.Callable[[dict[str, t.Any]], None]]
     ) -> t.Counter[str]:
         stats: dict[str, int] = defaultdict(int)
         handler = self.raw_record_handler

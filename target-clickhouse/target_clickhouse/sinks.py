@@ -118,14 +118,14 @@ class ClickHouseSink(BatchSink):
         if deleted is not None:
             self.schema["properties"][DELETED_AT] = deleted
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+    def _remove_sdc_metadata_from_record(self, record: dict[str, t.Any]) -> None:
         """Keep ``_sdc_deleted_at``; drop the other ``_sdc`` keys."""
         deleted = record.get(DELETED_AT)
         super()._remove_sdc_metadata_from_record(record)
         if deleted is not None:
             record[DELETED_AT] = deleted
 
-    def _validate_and_parse(self, record: dict) -> dict:
+    def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         """Validate only when asked; timestamps are parsed per column at insert time."""
         if self._validator is not None:
             self._validator.validate(record)
@@ -185,7 +185,7 @@ class ClickHouseSink(BatchSink):
         )
 
     # ------------------------------------------------------------------ records
-    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:  # noqa: ARG002
         """Buffer the record; sample its size now and then to bound the buffer by bytes."""
         buffer = self._buffer
         if len(buffer) % SIZE_SAMPLE_EVERY == 0:
@@ -243,7 +243,7 @@ class ClickHouseSink(BatchSink):
                 Path(self._spool_name).unlink()
             self._spool_rows = self._spool_bytes = 0
 
-    def start_drain(self) -> dict:
+    def start_drain(self) -> dict[str, t.Any]:
         """Hand the buffer (or the spooled batch file) to :meth:`process_batch`; start anew."""
         records, self._buffer = self._buffer, []
         context: dict[str, t.Any] = {"records": records}
@@ -253,7 +253,7 @@ class ClickHouseSink(BatchSink):
             self._spool, self._spool_rows, self._spool_bytes = None, 0, 0
         return context
 
-    def process_batch(self, context: dict) -> None:
+    def process_batch(self, context: dict[str, t.Any]) -> None:
         """Insert the batch: spooled raw records through ClickHouse, dicts column by column."""
         if threading.current_thread() is not self._pending:
             self.wait_pending()  # batches of a stream are acknowledged in order
@@ -361,7 +361,9 @@ class ClickHouseSink(BatchSink):
                     base[i] = max(base[i], _as_version(deleted_at[i], now) + 1)
         return base
 
-    def _insert(self, names: list[str], columns: list[list[t.Any]], settings: dict) -> None:
+    def _insert(
+        self, names: list[str], columns: list[list[t.Any]], settings: dict[str, t.Any]
+    ) -> None:
         spec = self._spec
         assert spec is not None  # noqa: S101 - set in setup()
         self._retrying(
@@ -403,7 +405,7 @@ def _columns_of(records: list[dict[str, t.Any]], names: list[str]) -> list[list[
 class _BackgroundInsert(threading.Thread):
     """One batch's insert on its own thread; its error is raised by ``wait_pending``."""
 
-    def __init__(self, sink: ClickHouseSink, context: dict) -> None:
+    def __init__(self, sink: ClickHouseSink, context: dict[str, t.Any]) -> None:
         super().__init__(name=f"insert-{sink.stream_name}", daemon=True)
         self.sink = sink
         self.context = context

@@ -165,7 +165,7 @@ class TargetClickHouse(Target):
         """The ``bookmark_properties`` of a stream's SCHEMA message (its version source)."""
         return self._bookmarks.get(stream, [])
 
-    def _process_schema_message(self, message_dict: dict) -> None:
+    def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
         stream = message_dict.get("stream")
         if isinstance(stream, str):
             self._bookmarks[stream] = list(message_dict.get("bookmark_properties") or [])
@@ -200,7 +200,9 @@ class TargetClickHouse(Target):
         self._handle_max_record_age()
         return True
 
-    def add_sink(self, stream_name: str, schema: dict, key_properties: t.Any = None) -> Sink:
+    def add_sink(  # type: ignore[misc]  # @final in the SDK: drains a replaced sink first
+        self, stream_name: str, schema: dict[str, t.Any], key_properties: t.Any = None
+    ) -> Sink:
         """Drain a replaced sink of the same stream first, so its rows keep the old layout."""
         for old in [s for s in self._sinks_to_clear if s.stream_name == stream_name]:
             self.drain_one(old)
@@ -220,7 +222,7 @@ class TargetClickHouse(Target):
                     self.logger.warning("An insert of %s also failed: %s", sink.stream_name, exc)
                 sink.discard_spool()
 
-    def drain_all(self, *, is_endofpipe: bool = False) -> None:
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:  # type: ignore[misc]  # @final: waits for inserts
         """Wait for every insert in flight first: STATE must never run ahead of its rows."""
         try:
             for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:

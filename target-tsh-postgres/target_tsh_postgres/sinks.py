@@ -99,13 +99,13 @@ class ErpSink(BatchSink):
         """JSON Schema validation only when asked: mapping checks what the ERP needs."""
         return bool(self.config.get("validate_records", False))
 
-    def _validate_and_parse(self, record: dict) -> dict:
+    def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         """Validate when asked; the mapping parses the few times the ERP stores."""
         if self._validator is not None:
             self._validator.validate(record)
         return record
 
-    def process_record(self, record: dict, context: dict) -> None:  # noqa: ARG002
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:  # noqa: ARG002
         """Map the record to rows and buffer them (skips are counted, not written)."""
         table = self.table
         if table is None:
@@ -131,13 +131,13 @@ class ErpSink(BatchSink):
         stats.total_processed += len(rows)
         self._rows.extend(rows)
 
-    def start_drain(self) -> dict:
+    def start_drain(self) -> dict[str, t.Any]:
         """Hand the buffered rows (and products' base prices) to :meth:`process_batch`."""
         rows, self._rows = self._rows, []
         prices, self._prices = self._prices, []
         return {"rows": rows, "prices": prices}
 
-    def process_batch(self, context: dict) -> None:
+    def process_batch(self, context: dict[str, t.Any]) -> None:
         """De-duplicate by key (newest wins) and hand the batch to the writer.
 
         The database work of this batch overlaps with reading the next one; the writer holds

@@ -44,16 +44,18 @@ class ErpReader(MsgSpecReader):
     """msgspec reader; a line that is not JSON (or not text) becomes one short error."""
 
     def process_lines(
-        self, file_input: t.IO[str] | None, callbacks: dict[str, t.Callable[[dict], None]]
+        self,
+        file_input: t.IO[str] | None,
+        callbacks: dict[str, t.Callable[[dict[str, t.Any]], None]],
     ) -> t.Counter[str]:
         """The SDK's loop over the input, without its blank lines."""
         lines = _non_blank(file_input or self.default_input)
-        return super().process_lines(lines, callbacks)  # type: ignore[arg-type]
+        return super().process_lines(lines, callbacks)  # type: ignore[arg-type]  # any iterable of lines
 
-    def deserialize_json(self, line: str) -> dict:
+    def deserialize_json(self, line: str) -> dict[str, t.Any]:
         """Parse one line or raise InvalidInputLine naming what is wrong."""
         try:
-            return _DECODER.decode(line)  # type: ignore[no-any-return]
+            return t.cast("dict[str, t.Any]", _DECODER.decode(line))  # as the SDK reader assumes
         except msgspec.DecodeError as exc:
             msg = f"invalid JSON on input ({exc}): {line.strip()[:80]!r}"
             raise InvalidInputLine(msg) from None
@@ -153,7 +155,7 @@ class TargetTshPostgres(Target):
         self._max_parallelism = new_value
 
     @property
-    def _MAX_RECORD_AGE_IN_MINUTES(self) -> float:  # noqa: N802 - the SDK's name
+    def _MAX_RECORD_AGE_IN_MINUTES(self) -> float:  # type: ignore[override]  # noqa: N802 - SDK's attribute
         """How old buffered rows may get before the SDK drains every sink and emits STATE.
 
         Private SDK member, read once per record by the SDK's age check (no public hook exists;
@@ -202,7 +204,7 @@ class TargetTshPostgres(Target):
             connect_timeout=15,
         )
 
-    def _write_state_message(self, state: dict) -> None:
+    def _write_state_message(self, state: dict[str, t.Any]) -> None:
         """Hand STATE to the writer, which holds it back until the batches it covers commit.
 
         Private SDK member (no public hook; pinned and tested in
