@@ -33,6 +33,11 @@ test: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Mutation testing of the pure modules with their unit tests (scripts/mutate.py); not in CI.
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+	$(PY) scripts/mutate.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -57,4 +62,4 @@ sandbox: $(STAMP)
 	$(PY) -m tests.zoho_sandbox
 
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .ruff_cache output dist
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .ruff_cache .mypy_cache .mutate .coverage output dist
