@@ -18,6 +18,7 @@ DT = "DateTime64(6, 'UTC')"
         ("zoho_", "leads", "zoho_leads"),
         ("", "Deals-2024.v1", "Deals_2024_v1"),  # anything but letters, digits and _ is _
         ("", "--x--", "x"),
+        ("", "X_rays_X", "X_rays_X"),  # only the separators are stripped from the ends
         ("", "...", "_stream"),
         ("", "Categorías", "Categorias_"),  # accents dropped, hash of the exact name appended
     ],
@@ -67,10 +68,15 @@ def test_json_types_read_unions_and_drop_null():
         ({}, "String"),
         ({"type": ["object", "null"]}, "JSON"),
         ({"type": ["array", "null"]}, "JSON"),
+        ({"type": ["weird"], "format": "date-time"}, "String"),  # an unknown type is text
     ],
 )
 def test_base_types(schema, ch_type):
     assert ddl.base_type(schema, json_type="JSON") == ch_type
+
+
+def test_nested_values_are_strings_unless_a_json_type_is_given():
+    assert ddl.base_type({"type": ["object", "null"]}) == "String"
 
 
 @pytest.mark.parametrize(
@@ -115,6 +121,7 @@ def test_base_types(schema, ch_type):
         ({"type": ["number"], "multipleOf": 0.5, "exclusiveMaximum": -250}, "Decimal(4, 1)"),
         ({"type": ["number"], "multipleOf": 1}, "Float64"),
         ({"type": ["number"], "multipleOf": 0.01, "maximum": 0}, "Decimal(38, 2)"),
+        ({"type": ["number"], "multipleOf": 0}, "Float64"),  # invalid: no decimal from it
     ],
 )
 def test_decimal_types_come_from_precision_and_scale_or_multiple_of(schema, ch_type):
@@ -158,6 +165,7 @@ def test_column_types_keep_keys_not_null_and_rename_the_targets_own_columns():
         "doc": "Nullable(String)",
     }
     assert ddl.column_name("Name") == "Name"
+    assert ddl.column_types({}, (), all_strings=False, json_type="JSON") == {}
 
 
 def test_create_table_with_keys_is_a_replacing_merge_tree_ordered_by_them():
@@ -223,6 +231,8 @@ def test_alter_statements_and_the_database():
         ("Int64", "Bool", None),
         ("Nullable(Decimal(18, 2))", "Nullable(Decimal(18, 4))", "Decimal(20, 4)"),
         ("Nullable(Decimal(20, 4))", "Nullable(Decimal(18, 2))", None),
+        ("Nullable(Decimal(10, 2))", "Nullable(Decimal(30, 4))", "Decimal(30, 4)"),
+        ("Nullable(Decimal(30, 4))", "Nullable(Decimal(10, 6))", "Decimal(32, 6)"),
         ("Nullable(Decimal(10, 2))", "Nullable(Float64)", "Float64"),
         ("Nullable(Date32)", "Nullable(Date32)", None),
     ],
