@@ -4,11 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench demo demo-erp sandbox release clean
+.PHONY: install test typecheck lint mutate bench demo demo-erp sandbox release clean
 
 PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres -e ./zoho-sync-service
 MELTANO_VENV := .venv-meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
+# `make test COVERAGE=` runs the suite without measuring coverage (it slows in-process tests).
+COVERAGE ?= --cov --cov-report=
 
 $(STAMP): pyproject.toml meltano.yml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml zoho-sync-service/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +27,18 @@ install: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure_postgres.sh
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(VENV)/bin/mypy
+	$(PY) -m pytest $(COVERAGE)
+	$(if $(COVERAGE),$(PY) scripts/coverage_summary.py)
+
+# mypy --strict over the four packages; configured in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# Mutation testing of the pure modules with their unit tests (scripts/mutate.py); not in CI.
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+	$(PY) scripts/mutate.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -51,4 +64,4 @@ sandbox: $(STAMP)
 	$(PY) -m tests.zoho_sandbox
 
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .ruff_cache output dist
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .ruff_cache .mypy_cache .mutate .coverage output dist

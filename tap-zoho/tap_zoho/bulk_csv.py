@@ -175,20 +175,21 @@ class RowConverter:
         """Map every column to its field; columns field metadata does not know are ignored."""
         self.stream = stream
         self.columns: list[tuple[int, str, Converter]] = []
-        self.id_index: int | None = None
+        id_index: int | None = None
         for index, column in enumerate(header):
             name = column.lstrip("\ufeff")
             if name in ID_COLUMNS:
-                self.id_index = index
+                id_index = index
             elif name in fields:
                 self.columns.append((index, name, converter_for(fields[name])))
-        if self.id_index is None:
+        if id_index is None:
             msg = f"{stream}: the Bulk Read CSV has no id column (header: {header[:5]}...)"
             raise BadCellError(msg)
+        self.id_index = id_index
 
     def record(self, row: list[str]) -> dict[str, t.Any]:
         """One record; an empty cell is null."""
-        record: dict[str, t.Any] = {"id": row[self.id_index]}  # type: ignore[index]
+        record: dict[str, t.Any] = {"id": row[self.id_index]}
         for index, name, convert in self.columns:
             cell = row[index] if index < len(row) else ""
             if cell == "":

@@ -404,7 +404,7 @@ class BulkBackfill:
             self._first_query = body["query"]
         answer = self._call("POST", BULK_BASE, body)
         try:
-            details = answer["data"][0]["details"]
+            details: dict[str, t.Any] = answer["data"][0]["details"]
             _ = details["id"], details["created_time"]
         except (KeyError, IndexError, TypeError):
             msg = f"{self._name}: unexpected Bulk Read job answer"
@@ -418,8 +418,9 @@ class BulkBackfill:
             answer = self._call("GET", f"{BULK_BASE}/{job_id}")
             details = ((answer or {}).get("data") or [{}])[0]
             state = str(details.get("state") or "")
-            if state == "COMPLETED" and isinstance(details.get("result"), dict):
-                return details["result"]
+            result = details.get("result")
+            if state == "COMPLETED" and isinstance(result, dict):
+                return result
             if state in {"FAILURE", "FAILED"}:
                 msg = f"Bulk Read job {job_id} ended in {state}"
                 raise BulkRefusedError(msg, code=state)

@@ -52,6 +52,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, RequestFunc
     from singer_sdk.mapper import StreamMap
 
+
 LAST_MODIFIED = "last_modified_time"
 NO_CAP = 10**12
 INACTIVE_SINCE = "inactive_bookmark"

@@ -179,7 +179,8 @@ def coerce(value: t.Any, prop: dict[str, t.Any]) -> t.Any:
     if types & {"number", "integer"}:
         return _number(value, integer="number" not in types)
     if "string" in types:
-        return _STRINGS.get(prop.get("format"), _string)(value)
+        convert: t.Callable[[t.Any], t.Any] = _STRINGS.get(prop.get("format"), _string)
+        return convert(value)
     if "array" in types:
         return _array(value, prop)
     kind = next((k for k in _KINDS if k in types), None)

@@ -33,7 +33,9 @@ from singer_sdk.streams import Stream
 from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+
+    from singer_sdk.helpers.types import TapState
 
 QUEUE_MESSAGES = 2000
 
@@ -93,7 +95,7 @@ class ParallelModules:
         own = (state.get("bookmarks") or {}).get(name)
         self._queue.put(("state", name, copy.deepcopy(own)))
 
-    def compose(self, live: dict[str, t.Any]) -> dict[str, t.Any]:
+    def compose(self, live: Mapping[str, t.Any]) -> dict[str, t.Any]:
         """The tap state covering written messages: workers' snapshots, others' live state."""
         out = {key: copy.deepcopy(value) for key, value in live.items() if key != "bookmarks"}
         bookmarks: dict[str, t.Any] = {}
@@ -152,7 +154,7 @@ class ParallelTap(Tap):
         super().state_writer.write_state(self.state)
 
     @property
-    def live_state(self) -> dict:
+    def live_state(self) -> TapState:
         """The SDK's state dict, which the streams update as they read."""
         return super().state
 
@@ -164,7 +166,7 @@ class ParallelTap(Tap):
         parallel = self._parallel
         if parallel is None or not parallel.active:
             return live
-        return parallel.compose(live)
+        return t.cast("TapState", parallel.compose(live))
 
     @override
     def write_message(self, message: t.Any) -> None:
@@ -210,7 +212,7 @@ class ParallelSync(Stream):
         if parallel is None or parallel.in_worker():
             super().sync(context)
             return
-        bookmarks = self._tap.live_state.get("bookmarks") or {}  # type: ignore[attr-defined]
+        bookmarks = t.cast("ParallelTap", self._tap).live_state.get("bookmarks") or {}
         parallel.submit(self.name, bookmarks, lambda: self._sync_in_worker(context))
 
     def _sync_in_worker(self, context: t.Any) -> None:

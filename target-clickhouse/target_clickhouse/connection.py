@@ -69,7 +69,7 @@ class Connection:
         with self._guard():
             self.client.command(sql)
 
-    def query_rows(self, sql: str, parameters: dict[str, t.Any]) -> list[tuple]:
+    def query_rows(self, sql: str, parameters: dict[str, t.Any]) -> list[t.Sequence[t.Any]]:
         """Run a parameterised query (values are bound, never pasted into SQL)."""
         with self._guard():
             return list(self.client.query(sql, parameters=parameters).result_rows)

@@ -452,7 +452,9 @@ class ClickHouseSink(BatchSink):
                     versions[i] = max(floor, (now if instant is None else instant) + 1)
         return versions
 
-    def _insert(self, names: list[str], columns: list[list[t.Any]], settings: dict) -> None:
+    def _insert(
+        self, names: list[str], columns: list[list[t.Any]], settings: dict[str, t.Any]
+    ) -> None:
         spec = self._spec
         assert spec is not None  # noqa: S101 - set in setup()
         self._retrying(

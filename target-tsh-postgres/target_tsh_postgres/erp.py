@@ -75,10 +75,10 @@ def create_tables(conn: connection, schema: str, tables: t.Iterable[Table]) -> N
         for table in tables:
             qualified = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table.name))
             cur.execute("SELECT to_regclass(%s)", (qualified.as_string(conn),))
-            if cur.fetchone()[0] is not None:
+            if t.cast("tuple[t.Any]", cur.fetchone())[0] is not None:  # one row, always
                 _add_missing_columns(cur, schema, table)
                 continue
-            columns = [sql.SQL("id BIGSERIAL PRIMARY KEY")]
+            columns: list[sql.Composable] = [sql.SQL("id BIGSERIAL PRIMARY KEY")]
             columns += [
                 sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
                 for name, kind in table.columns
@@ -152,7 +152,7 @@ def _copy_buffer(rows: list[dict[str, t.Any]], table: Table) -> io.StringIO:
 
 def _upsert(schema: str, table: Table, source: sql.Composable) -> sql.Composed:
     names = table.column_names
-    updates = [
+    updates: list[sql.Composable] = [
         sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(n), sql.Identifier(n))
         for n in names
         if n not in table.key
@@ -247,7 +247,7 @@ def upsert_batch(
                     "FROM written"
                 ).format(_upsert(schema, table, source))
             )
-            inserted, written = cur.fetchone()
+            inserted, written = t.cast("tuple[int, int]", cur.fetchone())  # one row, always
         conn.commit()
     except REFUSALS:  # some row is refused: find which, one by one
         conn.rollback()

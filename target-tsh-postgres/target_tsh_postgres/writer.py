@@ -95,7 +95,7 @@ class ErpWriter:
         settings: WriterSettings,
         report: Report,
         logger: logging.Logger,
-        emit_state: Callable[[dict], None],
+        emit_state: Callable[[dict[str, t.Any]], None],
     ) -> None:
         """``connect`` opens a new connection; ``emit_state`` writes one STATE message."""
         self._connect = connect
@@ -109,7 +109,7 @@ class ErpWriter:
         self._lock = threading.Lock()  # guards the counters below and the STATE output
         self._submitted = 0
         self._committed = 0
-        self._held_state: tuple[int, dict] | None = None
+        self._held_state: tuple[int, dict[str, t.Any]] | None = None
         self._failed: BaseException | None = None
         self._unstated_batches = False
 
@@ -246,7 +246,7 @@ class ErpWriter:
             self._logger.error("%s %s (%s) refused: %s", table.name, zoho_id, name, error)
 
     # ------------------------------------------------------------------ STATE
-    def state(self, state: dict) -> None:
+    def state(self, state: dict[str, t.Any]) -> None:
         """Emit ``state`` once every batch submitted so far is committed (now, if they are)."""
         self._unstated_batches = False
         with self._lock:
@@ -263,7 +263,7 @@ class ErpWriter:
         unstated, self._unstated_batches = self._unstated_batches, False
         return unstated
 
-    def _release(self, state: dict) -> None:
+    def _release(self, state: dict[str, t.Any]) -> None:
         """Emit (lock held), unless more rows were refused than ``max_failed_rows`` allows."""
         if self.report.failed <= self.settings.max_failed_rows:
             self._emit_state(state)

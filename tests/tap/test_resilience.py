@@ -50,13 +50,31 @@ def test_server_errors_and_dropped_connections_are_retried(sandbox):
     assert _complete(run, sandbox, "Accounts", "accounts")
 
 
-def test_a_slow_response_times_out_and_is_retried(sandbox):
+def _timeouts(caplog):
+    return [r for r in caplog.records if "failed (ReadTimeout); retrying" in r.getMessage()]
+
+
+def test_a_slow_response_times_out_and_is_retried(sandbox, caplog):
     sandbox.faults.slow_seconds = 3
     sandbox.faults.inject("slow", times=1, path_contains="/crm/v8/Accounts")
 
-    run = run_tap(sandbox.tap_config(crm_modules=["Accounts"], request_timeout=1))
+    with caplog.at_level(logging.WARNING):
+        run = run_tap(sandbox.tap_config(crm_modules=["Accounts"], request_timeout=1))
 
     assert run.error is None
+    assert len(_timeouts(caplog)) == 1  # abandoned after request_timeout, not waited for
+    assert _complete(run, sandbox, "Accounts", "accounts")
+
+
+def test_a_slow_response_within_request_timeout_is_waited_for(sandbox, caplog):
+    sandbox.faults.slow_seconds = 2
+    sandbox.faults.inject("slow", times=1, path_contains="/crm/v8/Accounts")
+
+    with caplog.at_level(logging.WARNING):
+        run = run_tap(sandbox.tap_config(crm_modules=["Accounts"], request_timeout=10))
+
+    assert run.error is None
+    assert _timeouts(caplog) == []
     assert _complete(run, sandbox, "Accounts", "accounts")
 
 

@@ -29,7 +29,8 @@ Handler = Callable[[Request], Awaitable[JSONResponse]]
 
 
 def _service(request: Request) -> SyncService:
-    return request.app.state.service
+    service: SyncService = request.app.state.service
+    return service
 
 
 def _refuse(error: intake.RejectedError) -> JSONResponse:

@@ -73,7 +73,7 @@ class ZohoChannels:
             body = response.json()
         except ValueError:
             body = {}
-        token = body.get("access_token") if isinstance(body, dict) else None
+        token: str | None = body.get("access_token") if isinstance(body, dict) else None
         if not token:
             error = body.get("error") if isinstance(body, dict) else None
             raise ChannelError(

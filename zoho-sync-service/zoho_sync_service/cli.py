@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from typing_extensions import override
 
 from .channels import ChannelError, ChannelManager, ZohoChannels
 from .history import History
@@ -96,6 +97,7 @@ async def _channels(settings: Settings, args: argparse.Namespace) -> Any:
 class RedactQuery(logging.Filter):
     """Drop query strings from uvicorn's access log: a Books webhook may carry its secret there."""
 
+    @override
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the path argument of an access-log record; keep the record."""
         args = record.args

@@ -127,7 +127,8 @@ class LogReader:
             return dict(self.counts[self.extractor])
         if not self.counts:
             return {}
-        return dict(max(self.counts.values(), key=lambda c: sum(c.values())))
+        busiest: dict[str, int] = max(self.counts.values(), key=lambda c: sum(c.values()))
+        return dict(busiest)
 
 
 class MeltanoRunner:
@@ -175,7 +176,7 @@ class MeltanoRunner:
             raise
         self._current = proc
         try:
-            exit_code = await asyncio.wait_for(
+            exit_code: int | None = await asyncio.wait_for(
                 self._drain(proc, reader, spec.log_path), self.timeout
             )
         except TimeoutError:

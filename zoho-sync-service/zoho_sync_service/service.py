@@ -79,10 +79,12 @@ class SyncService:
                 self.queues[kind].force_next = True  # its Meltano job record still says running
         recovered = 0
         for row in self.history.pending():
-            kind = by_name.get(row.job)
-            if kind is None:
+            pending_kind = by_name.get(row.job)
+            if pending_kind is None:
                 continue
-            self.queues[kind].add(Batch(row.options, row.selection, [row.trigger], [row.id]))
+            self.queues[pending_kind].add(
+                Batch(row.options, row.selection, [row.trigger], [row.id])
+            )
             recovered += 1
         if recovered:
             LOG.info("Recovered %d trigger(s) not yet served by a finished run", recovered)

@@ -1,0 +1,127 @@
+"""``make mutate``: mutation testing (mutmut) of the pure modules with their fast unit tests.
+
+mutmut imports the mutated code from ``mutants/``, ``mutants/src`` or ``mutants/source`` and
+names modules after their path, so the plugins' ``<plugin>/<package>`` layout is staged as
+``.mutate/src/<package>`` (with a copy of ``tests/``) and mutmut runs there. Only the modules
+in ``MODULES`` are mutated and only the tests in ``TESTS`` run (unit tests: no server, no
+engine). A survivor is a change to the code that no test noticed: kill it with a test, or
+explain in the closing note why it is equivalent.
+
+Usage: ``python scripts/mutate.py [module ...]`` (default: every module in ``MODULES``, e.g.
+``tap_zoho/pagination.py``). Prints the counts and every survivor's diff, and writes them to
+``.mutate/survivors.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = ROOT / ".mutate"
+PACKAGES = {
+    "tap_zoho": ROOT / "tap-zoho" / "tap_zoho",
+    "target_clickhouse": ROOT / "target-clickhouse" / "target_clickhouse",
+    "target_tsh_postgres": ROOT / "target-tsh-postgres" / "target_tsh_postgres",
+}
+MODULES = [
+    "tap_zoho/pagination.py",
+    "tap_zoho/schema.py",
+    "target_clickhouse/ddl.py",
+    "target_clickhouse/convert.py",
+    "target_tsh_postgres/mapping.py",
+]
+#: The fast tests that exercise those modules (globs: files other branches add join in).
+TESTS = [
+    "tests/tap/test_units.py",
+    "tests/tap/test_pagination.py",
+    "tests/tap/test_schema.py",
+    "tests/tap/test_schema_units.py",
+    "tests/clickhouse/test_ddl*.py",
+    "tests/clickhouse/test_convert*.py",
+    "tests/erp/test_mapping*.py",
+]
+#: Tests of a module that also run the target end to end are left out (chDB does not fork).
+CLI_AND_DDL_UNITS = "tests/clickhouse/test_cli_and_ddl.py::"
+DDL_UNIT_TESTS = [
+    "test_cluster_ddl_uses_on_cluster_and_replicated_engines",
+    "test_ddl_without_cluster_is_plain",
+    "test_widening_rules",
+]
+
+
+def _mutmut(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("mutmut")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(  # noqa: S603 - our own venv's mutmut
+        [str(exe), *args], cwd=STAGE, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _stage(modules: list[str]) -> None:
+    """A fresh ``.mutate/`` with ``src/<package>``, ``tests/`` and mutmut's configuration."""
+    shutil.rmtree(STAGE, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name, source in PACKAGES.items():
+        shutil.copytree(source, STAGE / "src" / name, ignore=ignore)
+    shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=ignore)
+    tests = sorted(str(path.relative_to(ROOT)) for pattern in TESTS for path in ROOT.glob(pattern))
+    if any(module.startswith("target_clickhouse/ddl") for module in modules):
+        tests += [CLI_AND_DDL_UNITS + name for name in DDL_UNIT_TESTS]
+    pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    lines = [
+        "[tool.mutmut]",
+        f"source_paths = {_toml_list(f'src/{name}' for name in PACKAGES)}",
+        f"only_mutate = {_toml_list(f'src/{module}' for module in modules)}",
+        f"pytest_add_cli_args_test_selection = {_toml_list(tests)}",
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:cov"]',
+        "",
+        "[tool.pytest.ini_options]",
+        *(f"{key} = {_toml_value(value)}" for key, value in pytest_options["ini_options"].items()),
+    ]
+    (STAGE / "pyproject.toml").write_text("\n".join(lines) + "\n")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, list):
+        return _toml_list(value)
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _toml_list(items: Iterable[object]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def main() -> int:
+    """Stage, run mutmut, report the survivors; exit 1 when mutmut itself failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", default=MODULES, help="e.g. tap_zoho/schema.py")
+    modules = parser.parse_args().modules
+    _stage(modules)
+    run = _mutmut("run", "--max-children", str(max(1, (os.cpu_count() or 2) // 2)))
+    print(run.stdout[-4000:], run.stderr[-4000:], sep="\n")
+    if run.returncode != 0:
+        return 1
+    results = _mutmut("results", "--all", "true")
+    lines = [line.strip() for line in results.stdout.splitlines() if ":" in line]
+    survivors = [line.split(":")[0] for line in lines if line.endswith("survived")]
+    report = [f"{len(survivors)} survivor(s) in {', '.join(modules)}", *lines, ""]
+    report.extend(_mutmut("show", name).stdout for name in survivors)
+    (STAGE / "survivors.txt").write_text("\n".join(report))
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Unit tests of the Get Records cursors (``tap_zoho.pagination``): which request comes next.
+
+The keyset windows themselves are in ``test_units.py``; these cover paging by position and by
+token inside one window, the position cap, the error messages and the plain position cursor.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tap_zoho.pagination import (
+    ModifiedTimeCursor,
+    PageRequest,
+    PositionCursor,
+    UnsortedResponseError,
+)
+
+
+def _tied_cursor(*, discrete_cap: int) -> ModifiedTimeCursor:
+    """A cursor whose window sits at second 5, after a first page entirely inside it."""
+    cursor = ModifiedTimeCursor(None, per_page=2, discrete_cap=discrete_cap)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # bookmark moves to 5
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # same window: no progress
+    return cursor
+
+
+def test_a_second_of_whole_pages_without_tokens_is_paged_by_position_inside_its_window():
+    cursor = _tied_cursor(discrete_cap=100)
+
+    assert cursor.next_request() == PageRequest(4, page=2)
+    keep = cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)
+
+    assert keep == [True, True]
+    assert cursor.next_request() == PageRequest(4, page=3)
+    assert not cursor.finished
+
+
+def test_position_paging_stops_at_the_cap_when_zoho_gives_no_token():
+    cursor = _tied_cursor(discrete_cap=6)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)  # rows 3-4: page 3 next
+
+    with pytest.raises(UnsortedResponseError) as refused:
+        cursor.accept([("5", 5), ("6", 5)], more=True, next_token=None)  # rows 5-6 reach 6
+
+    assert str(refused.value) == "Zoho gave no page token past the position cap"
+
+
+def test_past_the_cap_the_window_follows_the_page_token():
+    cursor = _tied_cursor(discrete_cap=6)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)
+
+    keep = cursor.accept([("5", 5), ("6", 5)], more=True, next_token="tok")
+
+    assert keep == [True, True]
+    assert cursor.next_request() == PageRequest(4, page_token="tok")
+
+
+def test_a_page_that_moves_the_bookmark_opens_a_fresh_window_without_the_old_token():
+    cursor = _tied_cursor(discrete_cap=100)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
+    assert cursor.next_request() == PageRequest(4, page_token="tok")
+
+    cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")
+
+    assert cursor.next_request() == PageRequest(7)
+    assert cursor.bookmark == 8
+    assert cursor.seen_at_bookmark == {"6"}
+
+
+def test_an_unsorted_page_is_refused_with_a_message_that_says_why():
+    cursor = ModifiedTimeCursor(None)
+
+    with pytest.raises(UnsortedResponseError) as refused:
+        cursor.accept([("1", 9), ("2", 3)], more=True, next_token=None)
+
+    assert str(refused.value) == (
+        "Zoho returned records out of Modified_Time order; refusing to page unsafely"
+    )
+
+
+def test_an_empty_page_or_the_last_page_finishes_the_cursor():
+    assert _finished_after([], more=True)
+    assert _finished_after([("1", 5)], more=False)
+    assert not _finished_after([("1", 5)], more=True)
+
+
+def _finished_after(rows: list[tuple[str, int]], *, more: bool) -> bool:
+    cursor = ModifiedTimeCursor(None)
+    cursor.accept(rows, more=more, next_token=None)
+    return cursor.finished
+
+
+def test_the_position_cursor_pages_by_number_then_by_token():
+    cursor = PositionCursor()
+    assert cursor.next_request() == PageRequest(None, page=1)
+
+    cursor.accept(["a", "b"], more=True, next_token=None)
+    assert cursor.next_request() == PageRequest(None, page=2)
+
+    cursor.accept(["c", "d"], more=True, next_token="tok")
+    assert cursor.next_request() == PageRequest(None, page_token="tok")
+    assert not cursor.finished
+
+
+@pytest.mark.parametrize(("rows", "more"), [(["a"], False), ([], True)], ids=["last", "empty"])
+def test_the_position_cursor_finishes_on_the_last_or_an_empty_page(rows, more):
+    cursor = PositionCursor()
+
+    cursor.accept(rows, more=more, next_token="tok")
+
+    assert cursor.finished
+    assert cursor.next_request() == PageRequest(None, page=1)  # nothing moved
