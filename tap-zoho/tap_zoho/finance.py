@@ -503,7 +503,7 @@ class ItemsStream(IncrementalFinanceStream):
         Keyset windows, not plain pages: an item edited or deleted during the listing never
         shifts another one out of it.
         """
-        cursor = ModifiedTimeCursor(None, set(), per_page=self._per_page, discrete_cap=NO_CAP)
+        cursor = ModifiedTimeCursor(None, {}, per_page=self._per_page, discrete_cap=NO_CAP)
         yield from self.read_pass(context, ListPass(org, cursor, self.list_filter()))
 
     @cached_property

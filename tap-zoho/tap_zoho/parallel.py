@@ -135,7 +135,7 @@ class ParallelTap(Tap):
 
     _parallel: ParallelModules | None = None
 
-    @override
+    @override  # type: ignore[misc]  # Tap.sync_all is @final: the module docstring says why
     def sync_all(self) -> None:
         """The SDK's sync, with module syncs handed to workers, then their output written."""
         workers = int(self.config.get("max_parallel_modules", 4))
@@ -160,7 +160,7 @@ class ParallelTap(Tap):
 
     @property
     @override
-    def state(self) -> dict:
+    def state(self) -> TapState:
         """While workers run: only what written messages cover (also what SIGTERM writes)."""
         live = self.live_state
         parallel = self._parallel
@@ -168,7 +168,7 @@ class ParallelTap(Tap):
             return live
         return t.cast("TapState", parallel.compose(live))
 
-    @override
+    @override  # type: ignore[misc]  # @final: workers' messages must go through the queue
     def write_message(self, message: t.Any) -> None:
         """A worker's message is queued; the main thread writes."""
         parallel = self._parallel
@@ -205,7 +205,7 @@ class _StateProxy:
 class ParallelSync(Stream):
     """Stream mixin: ``sync()`` runs in a worker when the tap reads modules side by side."""
 
-    @override
+    @override  # type: ignore[misc]  # Stream.sync is @final: it is what runs in a worker
     def sync(self, context: t.Any = None) -> None:
         """Hand the sync to a worker (or sync here, one module at a time)."""
         parallel: ParallelModules | None = getattr(self._tap, "_parallel", None)
@@ -220,7 +220,7 @@ class ParallelSync(Stream):
         super().finalize_state_progress_markers()
 
     @override
-    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
         """Done by the worker when its sync ends, not by the SDK's loop while it runs."""
         parallel: ParallelModules | None = getattr(self._tap, "_parallel", None)
         if parallel is not None and parallel.owns(self.name) and not parallel.in_worker():

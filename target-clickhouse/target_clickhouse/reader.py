@@ -56,7 +56,7 @@ class QuietMsgSpecReader(MsgSpecReader):
     """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
 
     @override
-    def deserialize_json(self, line: str | bytes) -> dict[str, t.Any]:  # type: ignore[override]
+    def deserialize_json(self, line: str | bytes) -> dict[str, t.Any]:
         """Parse one line or raise InvalidInputLine naming what is wrong."""
         try:
             message = _DECODER.decode(line)

@@ -71,7 +71,8 @@ class Seen:
 
     def _create(self, cur: cursor, conn: connection) -> bool:
         cur.execute("SELECT to_regclass(%s)", (self._table().as_string(conn),))
-        if cur.fetchone()[0] is None:
+        found = cur.fetchone()
+        if found is None or found[0] is None:
             if not self.create:
                 return False
             cur.execute(
@@ -123,7 +124,8 @@ class Seen:
                 ).format(self._table()),
                 (self.stream, version, version),
             )
-            organizations = cur.fetchone()[0]
+            row = cur.fetchone()
+            organizations = row[0] if row is not None else None
             if not organizations:
                 return 0
             cur.execute(
