@@ -59,7 +59,6 @@ if t.TYPE_CHECKING:
     from .tap import TapZoho
 
 
-
 class CrmSettingsReader(ZohoStream):
     """Reads module and field metadata; used by discovery, never emitted as a stream."""
 
