@@ -256,6 +256,17 @@ class FinanceStream(ZohoStream):
             yield from self.request_records(context)
         finally:
             self._pass = None
+        cursor = list_pass.cursor
+        if isinstance(cursor, ModifiedTimeCursor) and cursor.gave_up:
+            self.passes_cut_short += 1
+            self.logger.warning(
+                "%s[%s]: a second holding a page or more of records kept changing while it was "
+                "read; the rest is read by the next run",
+                self.name,
+                list_pass.organization_id,
+            )
+
+    passes_cut_short = 0  # reads that stopped before their last row (see ``read_pass``)
 
     def current_pass(self) -> ListPass:
         """The pass being read (the SDK's paging hooks run only inside :meth:`read_pass`)."""
@@ -481,6 +492,7 @@ class ItemsStream(IncrementalFinanceStream):
         """
         org = str((context or {})["organization_id"])
         listing = self._reconciliation.listings.get(org, Listing.NONE)
+        cut_short = self.passes_cut_short
         yield from super().rows(context)
         if self.config.get("items_active_only"):
             self._bookmark_paused = True  # deactivations keep their own bookmark
@@ -494,8 +506,8 @@ class ItemsStream(IncrementalFinanceStream):
                 yield from self._list_all(context, org)
             finally:
                 self._bookmark_paused = False
-        if listing is not Listing.NONE:
-            self._reconciliation.done(org)
+        if listing is not Listing.NONE and self.passes_cut_short == cut_short:
+            self._reconciliation.done(org)  # a pass that stopped early listed only part
 
     def _list_all(self, context: Context | None, org: str) -> t.Iterator[dict[str, t.Any]]:
         """Every item (active ones with active-only), in the keyset windows of the normal pass.

@@ -111,6 +111,8 @@ class ModifiedTimeCursor:
         settled: where a later run may resume (see :class:`Boundary`).
         horizon: the newest settled second by the last answer's clock (None: no clock given).
         reread_calls: calls spent re-reading tie seconds.
+        gave_up: the read stopped at a tie second still changing after ``MAX_TIE_PASSES``
+            passes, so it did not reach every row (the resumable position stays before it).
     """
 
     bookmark: int | None
@@ -121,6 +123,7 @@ class ModifiedTimeCursor:
     finished: bool = False
     horizon: int | None = None
     reread_calls: int = 0
+    gave_up: bool = False
     settled: Boundary = field(init=False)
     _page: int = 1
     _token: str | None = None
@@ -211,6 +214,7 @@ class ModifiedTimeCursor:
         self._page, self._token = 1, None
         if self._passes >= MAX_TIE_PASSES:
             self.finished = True  # the resumable position stays at that second: next run
+            self.gave_up = True
 
     def _take(self, rid: str, epoch: int, print_: str | None) -> bool:
         if self.bookmark is not None:

@@ -252,3 +252,28 @@ def test_a_run_killed_mid_listing_claims_nothing_and_its_resume_lists_everything
 
     (activation,) = activations(resumed)
     assert listed(resumed, activation["version"]) == set(org.items)
+
+
+def test_a_listing_that_gives_up_on_a_changing_second_claims_nothing(finance, monkeypatch):
+    # Every item updated in one second, read 50 a page: that second is re-read until a pass finds
+    # nothing new. An edit racing every pass keeps it changing; with one pass allowed, the read
+    # stops inside that second, so the items after it were never listed and must not be retired.
+    monkeypatch.setattr("tap_zoho.pagination.MAX_TIE_PASSES", 1)
+    org = finance.finance.orgs[BOOKS_ORG]
+    finance.store.clock.pin()
+    for n, iid in enumerate(sorted(org.items)):
+        finance.finance.update_item(BOOKS_ORG, iid, {"rate": 100 + n})
+    finance.store.clock.unpin()
+    first_page = sorted(org.items, key=lambda iid: (org.modified[iid], iid))[:50]
+    finance.on_path_call("/books/v3/items", 2, lambda: _edit(finance, first_page[:3]))
+
+    run = run_tap(books(finance, page_size=50))
+
+    assert activations(run) == []
+    partitions = run.state["bookmarks"][ITEMS]["partitions"]
+    assert all(p.get("reconcile_pending") for p in partitions)
+
+
+def _edit(sandbox, ids):
+    for iid in ids:
+        sandbox.finance.update_item(BOOKS_ORG, iid, {"rate": 999})

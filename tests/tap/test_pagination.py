@@ -54,16 +54,31 @@ def test_past_the_cap_the_window_follows_the_page_token():
     assert cursor.next_request() == PageRequest(4, page_token="tok")
 
 
-def test_a_page_that_moves_the_bookmark_opens_a_fresh_window_without_the_old_token():
+def test_a_tie_pass_with_new_rows_reads_its_second_again_before_moving_past_it():
     cursor = _tied_cursor(discrete_cap=100)
     cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
     assert cursor.next_request() == PageRequest(4, page_token="tok")
 
-    cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")
+    keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")
 
+    assert keep == [True, False]  # row 6 waits: second 5 may have shifted rows back meanwhile
+    assert cursor.next_request() == PageRequest(4)  # the tie second again, from its start
+    assert cursor.bookmark == 5
+
+
+def test_a_clean_pass_over_the_tie_opens_a_fresh_window_without_the_old_token():
+    cursor = _tied_cursor(discrete_cap=100)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
+    cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")  # cut: re-read second 5
+
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="t1")
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="t2")
+    keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="t3")
+
+    assert keep == [False, True]  # nothing new in second 5: move on
     assert cursor.next_request() == PageRequest(7)
     assert cursor.bookmark == 8
-    assert cursor.seen_at_bookmark == {"6"}
+    assert set(cursor.seen_at_bookmark) == {"6"}
 
 
 def test_an_unsorted_page_is_refused_with_a_message_that_says_why():
