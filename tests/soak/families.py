@@ -35,6 +35,7 @@ ITEM_IMPORT = 1500  # Books items created in one import (one second), on top of 
 MAX_EXAMPLES = 12
 Step = Callable[[random.Random, int, Counter[str]], None]  # (generator, cycle, counts)
 MASS_RE_EDIT_SHARE = 0.35
+MASS_UPDATE_SHARE = 0.5
 READ_WAIT_SECONDS = 1.5  # how long a same-second pair waits for the reader before its 2nd edit
 
 
@@ -131,9 +132,17 @@ class Family:
         self.counter += 1
         return f"c{cycle}-{self.counter}"
 
-    def mutate(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
-        """The edits made between two runs."""
+    def between_steps(self) -> list[tuple[int, Step]]:
+        """The edits made between two runs: how many of each."""
         raise NotImplementedError
+
+    def mutate(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
+        """The edits made between two runs; every other cycle or so, a mass update too."""
+        for times, step in self.between_steps():
+            for _ in range(times):
+                step(rng, cycle, counts)
+        if rng.random() < MASS_UPDATE_SHARE:
+            self._mass_update(rng, cycle, counts)
 
     def racing_steps(self) -> list[tuple[float, Step]]:
         """The edits made while a run reads, with their weights."""
@@ -150,8 +159,8 @@ class Family:
         weights, steps = zip(*self.racing_steps(), strict=True)
         rng.choices(steps, weights)[0](rng, cycle, counts)
 
-    def racing_mass_update(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
-        """A mass update (more than a page in one second) made while a run reads."""
+    def _mass_update(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
+        """A mass update: more than a page of records in one second."""
         raise NotImplementedError
 
     def reedit(self, rng: random.Random, cycle: int, module: str, rid: str) -> bool:
@@ -168,7 +177,7 @@ class Family:
             hook_rng = self.rng(cycle, f"{purpose}-mass")
 
             def mass() -> None:
-                self.racing_mass_update(hook_rng, cycle, counts)
+                self._mass_update(hook_rng, cycle, counts)
 
             hook = (self.sandbox.stats.api_calls + rng.randint(3, 40), mass)
             faults.hooks.append(hook)
@@ -328,21 +337,14 @@ class CrmFamily(Family):
             ("same_second_read_between" if was_read else "same_second_pair") if done else "edit"
         ] += 1
 
-    def mutate(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
-        for _ in range(15):
-            self._edit(rng, cycle, counts)
-        for _ in range(4):
-            self._insert(rng, cycle, counts)
-        for _ in range(2):
-            self._delete(rng, cycle, counts)
-        self._convert(rng, cycle, counts)
-        self._approval(rng, cycle, counts)
-        self._approval(rng, cycle, counts)
-        if rng.random() < 0.5:
-            self._mass_update(rng, cycle, counts)
-
-    def racing_mass_update(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
-        self._mass_update(rng, cycle, counts)
+    def between_steps(self) -> list[tuple[int, Step]]:
+        return [
+            (15, self._edit),
+            (4, self._insert),
+            (2, self._delete),
+            (1, self._convert),
+            (2, self._approval),
+        ]
 
     def racing_steps(self) -> list[tuple[float, Step]]:
         return [
@@ -570,22 +572,14 @@ class ErpFamily(Family):
             else "item_edit"
         ] += 1
 
-    def mutate(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
-        for _ in range(10):
-            self._edit_item(rng, cycle, counts)
-        for _ in range(3):
-            self._insert_item(rng, cycle, counts)
-        for _ in range(2):
-            self._delete_item(rng, cycle, counts)
-        for _ in range(3):
-            self._edit_contact(rng, cycle, counts)
-        for _ in range(3):
-            self._edit_price(rng, cycle, counts)
-        if rng.random() < 0.5:
-            self._mass_update(rng, cycle, counts)
-
-    def racing_mass_update(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
-        self._mass_update(rng, cycle, counts)
+    def between_steps(self) -> list[tuple[int, Step]]:
+        return [
+            (10, self._edit_item),
+            (3, self._insert_item),
+            (2, self._delete_item),
+            (3, self._edit_contact),
+            (3, self._edit_price),
+        ]
 
     def racing_steps(self) -> list[tuple[float, Step]]:
         return [
