@@ -71,9 +71,10 @@ def test_an_edit_shares_the_previous_edits_second_only_while_the_clock_is_still_
 ) -> None:
     sandbox, _, _ = api
     first, second = sorted(sandbox.records("Leads"))[:2]
-    sandbox.update("Leads", first, {"Company": "one"})
-    stamp = sandbox.store.modules["Leads"].modified[first]
-    assert mut.edit_within_second(sandbox, "Leads", first, {"Company": "two"})
+    with mut.one_second(sandbox):
+        sandbox.update("Leads", first, {"Company": "one"})
+        stamp = sandbox.store.modules["Leads"].modified[first]
+        assert mut.edit_within_second(sandbox, "Leads", first, {"Company": "two"})
     assert sandbox.store.modules["Leads"].modified[first] == stamp
     assert sandbox.records("Leads")[first]["Company"] == "two"
     sandbox.update("Leads", second, {"Company": "later"})  # the clock moves on

@@ -326,7 +326,7 @@ class CrmFamily(Family):
     def _same_second(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
         module = rng.choice(CRM_MODULES)
         rid = rng.choice(self._ids(module))
-        with self.mutex:
+        with self.mutex, mut.one_second(self.sandbox):
             read = self.hooks.after_read("crm", rid)
             self.sandbox.update(module, rid, self._changes(module, cycle, rng))
             was_read = read.wait(READ_WAIT_SECONDS)  # the reader sees the first edit
@@ -559,7 +559,7 @@ class ErpFamily(Family):
 
     def _same_second(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
         iid = rng.choice(self._items())
-        with self.mutex:
+        with self.mutex, mut.one_second(self.sandbox):
             read = self.hooks.after_read("books", iid)
             self.sandbox.finance.update_item(BOOKS_ORG, iid, self._item_changes(cycle, rng))
             was_read = read.wait(READ_WAIT_SECONDS)

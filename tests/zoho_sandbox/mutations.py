@@ -19,7 +19,8 @@ readers, as one Zoho operation is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .store import render_datetime
@@ -48,16 +49,40 @@ def mass_update(
         return epoch
 
 
+@contextlib.contextmanager
+def one_second(sandbox: Sandbox) -> Iterator[None]:
+    """Hold the sandbox clock in one second while the block runs, where the clock can be held
+    (edits and reads then share that second, and answers' ``Date`` says so); a clock without
+    ``pin`` only moves with edits anyway."""
+    clock = sandbox.store.clock
+    pin, unpin = getattr(clock, "pin", None), getattr(clock, "unpin", None)
+    if pin is None or unpin is None:
+        yield
+        return
+    pin()
+    try:
+        yield
+    finally:
+        unpin()
+
+
+def still_in_second(sandbox: Sandbox, epoch: int) -> bool:
+    """True while an edit can still be stamped at ``epoch``: it is the clock's second, and the
+    clock (when it can be held) is held there, so no answer has been served past it."""
+    clock = sandbox.store.clock
+    return epoch == clock.now() and bool(getattr(clock, "pinned", True))
+
+
 def edit_within_second(
     sandbox: Sandbox, module_name: str, record_id: str, changes: dict[str, Any]
 ) -> bool:
-    """Edit a record again within the second of its last edit; False (nothing done) when the
-    clock has moved on since, as a real edit can then no longer share that second."""
+    """Edit a record again within the second of its last edit (inside :func:`one_second`);
+    False (nothing done) when that second is over, as a real edit can then no longer share it."""
     store = sandbox.store
     with store.lock:
         module = store.modules[module_name]
         epoch = module.modified.get(record_id)
-        if epoch is None or epoch != store.clock.now():
+        if epoch is None or not still_in_second(sandbox, epoch):
             return False
         store.put_record(
             module_name,
@@ -124,12 +149,12 @@ def import_items(sandbox: Sandbox, organization_id: str, rows: list[dict[str, An
 def edit_item_within_second(
     sandbox: Sandbox, organization_id: str, item_id: str, changes: dict[str, Any]
 ) -> bool:
-    """Edit an item again within the second of its last edit (False when the clock moved on)."""
+    """Edit an item again within the second of its last edit (False when that second is over)."""
     finance = sandbox.finance
     org = finance.orgs[organization_id]
     with finance.lock:
         epoch = org.modified.get(item_id)
-        if epoch is None or epoch != finance.clock.now():
+        if epoch is None or not still_in_second(sandbox, epoch):
             return False
         finance.put_item(org, {**org.items[item_id], **changes}, epoch=epoch, item_id=item_id)
         return True
