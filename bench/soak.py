@@ -46,6 +46,9 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=defaults.scale, help="CRM world size")
     parser.add_argument("--crm-latency", type=float, default=defaults.crm_latency)
     parser.add_argument("--books-delay", type=float, default=defaults.books_delay)
+    parser.add_argument(
+        "--books-import", type=int, default=defaults.books_import, help="items of one import"
+    )
     args = parser.parse_args()
     options = Options(
         cycles=args.cycles,
@@ -57,6 +60,7 @@ def main() -> int:
         scale=args.scale,
         crm_latency=args.crm_latency,
         books_delay=args.books_delay,
+        books_import=args.books_import,
     )
     with interrupted_cleanly():
         report = run_soak(options, lambda line: print(line, flush=True))

@@ -50,6 +50,7 @@ class Options:
     scale: float = 1.0  # size of the seeded CRM world (1.0: 2,300 Leads, 120 Deals)
     crm_latency: float = 0.02  # seconds added to every sandbox call
     books_delay: float = 0.3  # seconds added to every Books call on top
+    books_import: int = 1500  # Books items created by one import (one second) before the soak
     run_timeout: float = 300.0
 
 
@@ -303,7 +304,7 @@ def run_soak(options: Options, out: Callable[[str], None] = print) -> SoakReport
             pg, dsn = _start_postgres()
             extra = {RECONCILE_SETTING: True} if RECONCILE_SETTING in _tap_settings() else {}
             erp = ErpFamily(sandbox, hooks, workdir, options.seed, mutex, dsn=dsn, tap_extra=extra)
-            erp.prepare()
+            erp.prepare(options.books_import)
             jobs.append(_Job(erp, options, abort))
             if not extra:
                 out(f"note: tap-zoho has no {RECONCILE_SETTING} setting: Books deletions stay")

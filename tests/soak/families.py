@@ -449,12 +449,12 @@ class ErpFamily(Family):
         self.org = sandbox.finance.orgs[BOOKS_ORG]
         self.deleted_items: set[str] = set()
 
-    def prepare(self) -> None:
-        """A realistic catalogue: 1,500 more items from one import (one second, many pages)."""
+    def prepare(self, count: int = ITEM_IMPORT) -> None:
+        """A realistic catalogue: ``count`` more items from one import (one second, many pages)."""
         with self.sandbox.finance.lock:
             templates = list(self.org.items.values())
         rows = []
-        for n in range(ITEM_IMPORT):
+        for n in range(count):
             base = {
                 k: v
                 for k, v in templates[n % len(templates)].items()
