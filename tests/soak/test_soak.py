@@ -13,7 +13,15 @@ from tests.soak.driver import Options, run_soak
 def test_kill_and_resume_cycles_with_racing_edits_leave_every_row_newest() -> None:
     lines: list[str] = []
     report = run_soak(
-        Options(cycles=3, seed=7, kill_max=4.0, scale=0.2, books_delay=0.1, books_import=400),
+        Options(
+            cycles=3,
+            seed=7,
+            kill_max=4.0,
+            scale=0.2,
+            crm_latency=0.005,
+            books_delay=0.1,
+            books_import=400,
+        ),
         lines.append,
     )
     figures = "\n".join(lines)
