@@ -412,6 +412,11 @@ def figures(report: SoakReport) -> list[str]:
             f"killed after {o.warmup:.0f} s: {len(late)}, kept progress: {kept}"
             + (f" ({kept / len(late):.0%})" if late else "")
         )
+        for c in r.cycles:
+            for run, note in [("killed run", n) for n in c.result.notes] + [
+                ("resumed run", n) for n in c.resumed.notes
+            ]:
+                lines.append(f"  {r.family:<6} cycle {c.cycle} {run}: {note}")
         unclean = [c.cycle for c in r.cycles if not c.resumed.clean]
         if unclean:
             lines.append(f"  {r.family:<6} resumed runs not ending cleanly: cycles {unclean}")

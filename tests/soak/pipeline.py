@@ -45,6 +45,7 @@ class RunResult:
     tap_rc: int | None
     target_rc: int | None
     timed_out: bool
+    notes: list[str]  # the last log line of a process that failed by itself (not the killed one)
 
     @property
     def progressed(self) -> bool:
@@ -171,6 +172,11 @@ def run_pipe(
         reader.join(10)
         target_proc.stdout.close()
         seconds = time.monotonic() - start
+    notes = [
+        f"{name} exited {rc}: {_last_line(workdir / f'{name}.log')}"
+        for name, rc in (("tap", tap_rc), ("target", target_rc))
+        if rc not in {0, -signal.SIGKILL}
+    ]
     return RunResult(
         start_state=state,
         state=reader.state if reader.state is not None else state,
@@ -181,4 +187,11 @@ def run_pipe(
         tap_rc=tap_rc,
         target_rc=target_rc,
         timed_out=timed_out,
+        notes=notes,
     )
+
+
+def _last_line(log: Path) -> str:
+    """The last non-empty line of a log (what a failing plugin said last)."""
+    lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
+    return lines[-1][-300:] if lines else "(no output)"
