@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,8 +100,9 @@ def _same(expected: Any, got: Any) -> bool:
 
 
 def _epoch(value: Any) -> int | None:
+    """Epoch second of a stored datetime; a naive one is UTC (how ClickHouse returns UTC)."""
     if isinstance(value, datetime):
-        return int(value.timestamp())
+        return int((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
     return None
 
 
