@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.soak.families import Comparison, CrmFamily, ErpFamily, Family
-from tests.soak.pipeline import Kill, RunResult, kill_all, run_pipe
+from tests.soak.pipeline import Kill, RunResult, StoppedError, allow_runs, kill_all, run_pipe
 from tests.zoho_sandbox import Sandbox
 from tests.zoho_sandbox.read_hooks import ReadHooks
 from tests.zoho_sandbox.seed import default_specs
@@ -224,6 +224,8 @@ class _Job:
                 if self.abort.is_set():
                     return
                 self.cycle(number, on_cycle)
+        except StoppedError:
+            return
         except Exception as err:  # reported in the figures, never silent
             self.report.error = f"cycle failed: {type(err).__name__}: {err}"
             raise
@@ -236,6 +238,8 @@ class _Job:
                 self.tap, self.target, self.dir, self.state, timeout=self.options.run_timeout
             )
             self.report.comparison = self.family.compare()
+        except StoppedError:
+            return
         except Exception as err:
             self.report.error = f"final run failed: {type(err).__name__}: {err}"
             raise
@@ -249,13 +253,16 @@ class _Job:
             )
 
 
-def _run_threads(jobs: list[_Job], method: Callable[[_Job], None]) -> None:
+def _run_threads(
+    jobs: list[_Job], method: Callable[[_Job], None], started: list[threading.Thread]
+) -> None:
     threads = [threading.Thread(target=method, args=(job,), daemon=True) for job in jobs]
+    started += threads
     for thread in threads:
         thread.start()
     for thread in threads:
         while thread.is_alive():
-            thread.join(0.5)
+            thread.join(0.5)  # short waits: Ctrl-C reaches this thread
 
 
 def _rss_mb(who: int) -> float:
@@ -283,6 +290,8 @@ def run_soak(options: Options, out: Callable[[str], None] = print) -> SoakReport
     pg: Any = None
     jobs: list[_Job] = []
     rss: list[float] = []
+    threads: list[threading.Thread] = []
+    allow_runs()
     try:
         specs = [s for s in default_specs(options.scale) if s.api_name in {"Leads", "Deals"}]
         sandbox = Sandbox(specs=specs)
@@ -317,12 +326,14 @@ def run_soak(options: Options, out: Callable[[str], None] = print) -> SoakReport
                 rss.append(_current_rss_mb())
                 out(_cycle_line(row))
 
-        _run_threads(jobs, lambda job: job.cycles(on_cycle))
+        _run_threads(jobs, lambda job: job.cycles(on_cycle), threads)
         sandbox.store.clock.advance(FINAL_CLOCK_SKIP)  # time passes before the scheduled run
-        _run_threads(jobs, lambda job: job.final())
+        _run_threads(jobs, lambda job: job.final(), threads)
     finally:
         abort.set()
         kill_all()
+        for thread in threads:  # each ends once its run sees its processes gone
+            thread.join(30)
         if sandbox is not None:
             sandbox.stop()
         if pg is not None:

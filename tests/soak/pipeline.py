@@ -22,6 +22,11 @@ from typing import IO, Any
 # Every process a run started and has not reaped yet: killed by :func:`kill_all` on exit/Ctrl-C.
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+class StoppedError(Exception):
+    """The soak is stopping (Ctrl-C, an error): no new process is started."""
 
 
 @dataclass
@@ -69,8 +74,10 @@ def comparable(state: dict[str, Any] | None) -> Any:
 
 def _spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     # Own session: a Ctrl-C in the terminal reaches the soak only, which then kills these itself.
-    proc = subprocess.Popen(args, start_new_session=True, **kwargs)
     with _LIVE_LOCK:
+        if _STOPPING.is_set():
+            raise StoppedError
+        proc = subprocess.Popen(args, start_new_session=True, **kwargs)
         _LIVE.add(proc)
     return proc
 
@@ -86,9 +93,15 @@ def _reap(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
     return rc
 
 
+def allow_runs() -> None:
+    """Let runs start processes (again): at the start of a soak."""
+    _STOPPING.clear()
+
+
 def kill_all() -> None:
-    """SIGKILL every process a run started that is still alive (and reap it)."""
+    """Refuse new processes, then SIGKILL every process a run started that is alive (and reap)."""
     with _LIVE_LOCK:
+        _STOPPING.set()
         procs = list(_LIVE)
     for proc in procs:
         with contextlib.suppress(ProcessLookupError):
