@@ -321,6 +321,8 @@ def run_soak(options: Options, out: Callable[[str], None] = print) -> SoakReport
         lock = threading.Lock()
 
         def on_cycle(row: Cycle) -> None:
+            if abort.is_set():
+                return  # a cycle cut short by the stop is no figure
             with lock:
                 _trim_sandbox_logs(sandbox)
                 rss.append(_current_rss_mb())
