@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +14,7 @@ from tests.zoho_sandbox import BOOKS_ORG, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKE
 from tests.zoho_sandbox import mutations as mut
 from tests.zoho_sandbox.read_hooks import ReadHooks
 from tests.zoho_sandbox.seed import LEADS_STANDARD, ModuleSpec
+from tests.zoho_sandbox.store import epoch_of
 
 Api = tuple[Sandbox, ReadHooks, requests.Session]
 
@@ -185,3 +188,28 @@ def test_books_calls_are_delayed_and_hooked() -> None:
         assert read.is_set()
     finally:
         sandbox.stop()
+
+
+def test_a_page_is_one_snapshot_while_edits_race_the_read(api: Api) -> None:
+    """Rows are chosen and rendered under one lock: a page never shows an edit made after its
+    rows were chosen (a newer Modified_Time before older ones, which a tap must refuse)."""
+    sandbox, _, _ = api
+    ids = sorted(sandbox.records("Leads"))
+    stop = threading.Event()
+
+    def edit() -> None:
+        rng = random.Random(1)
+        while not stop.is_set():
+            sandbox.update("Leads", rng.choice(ids), {"Company": "x"})
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    query = {"fields": "Company,Modified_Time", "sort_by": "Modified_Time", "sort_order": "asc"}
+    try:
+        for n in range(200):
+            _, body = sandbox.crm.records("Leads", {**query, "page": str(1 + n % 2)}, {})
+            times = [epoch_of(r["Modified_Time"]) for r in body["data"]]
+            assert times == sorted(times)
+    finally:
+        stop.set()
+        editor.join()

@@ -47,6 +47,7 @@ class Table:
     missing: int = 0
     extra: int = 0
     stale: int = 0
+    stale_same_second: int = 0  # of ``stale``: same modification second, older content (9.2)
     deleted_visible: int = 0
 
     @property
@@ -400,12 +401,14 @@ class CrmFamily(Family):
                     for f in fields
                     if not _same(record.get(f), got[f])
                 ]
-                if _epoch(got["Modified_Time"]) != modified[rid]:
+                same_second = _epoch(got["Modified_Time"]) == modified[rid]
+                if not same_second:
                     wrong.insert(
                         0, f"Modified_Time expected {modified[rid]} got {got['Modified_Time']}"
                     )
                 if wrong:
                     table.stale += 1
+                    table.stale_same_second += same_second
                     result.note(f"{table_name} {rid}: stale: {'; '.join(wrong)}")
                 ok = not wrong
             if module == "Leads" and record.get("Converted__s"):
@@ -650,10 +653,12 @@ class ErpFamily(Family):
                     wrong.append(f"price expected {item.get('rate')!r} got {row[2]}")
                 if row[3] != (item.get("status") == "active"):
                     wrong.append(f"is_active expected {item.get('status')} got {row[3]}")
-                if _epoch(row[4]) != modified[iid]:
+                same_second = _epoch(row[4]) == modified[iid]
+                if not same_second:
                     wrong.append(f"source_modified_at expected {modified[iid]} got {row[4]}")
                 if wrong:
                     table.stale += 1
+                    table.stale_same_second += same_second
                     result.note(f"products {iid}: stale: {'; '.join(wrong)}")
                 ok = not wrong
             if item.get("status") != "active":

@@ -205,6 +205,8 @@ def run_pipe(
 
 
 def _last_line(log: Path) -> str:
-    """The last non-empty line of a log (what a failing plugin said last)."""
+    """What a failing plugin said: its last ERROR lines and its last line."""
     lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
-    return lines[-1][-300:] if lines else "(no output)"
+    errors = [x for x in lines if "| ERROR" in x or "Error" in x][-3:]
+    said = [*errors, *lines[-1:]] if lines else ["(no output)"]
+    return " / ".join(dict.fromkeys(x[-400:] for x in said))
