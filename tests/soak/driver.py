@@ -396,7 +396,7 @@ def figures(report: SoakReport) -> list[str]:
         ),
         (
             f"{'family':<6} {'table':<16} {'rows':>6} {'missing':>7} {'extra':>5} {'stale':>5} "
-            f"{'(same second)':>13} {'deleted visible':>15}"
+            f"{'(same time)':>11} {'deleted visible':>15}"
         ),
     ]
     for r in report.families:
@@ -404,7 +404,7 @@ def figures(report: SoakReport) -> list[str]:
         for name, t in tables.items():
             lines.append(
                 f"{r.family:<6} {name:<16} {t.rows:>6} {t.missing:>7} {t.extra:>5} "
-                f"{t.stale:>5} {t.stale_same_second:>13} {t.deleted_visible:>15}"
+                f"{t.stale:>5} {t.stale_same_second:>11} {t.deleted_visible:>15}"
             )
     lines.append("records Zoho's default lists hide (all must arrive, newest):")
     lines.extend(

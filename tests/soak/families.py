@@ -47,7 +47,7 @@ class Table:
     missing: int = 0
     extra: int = 0
     stale: int = 0
-    stale_same_second: int = 0  # of ``stale``: same modification second, older content (9.2)
+    stale_same_second: int = 0  # of ``stale``: the newest modification time, another value
     deleted_visible: int = 0
 
     @property
