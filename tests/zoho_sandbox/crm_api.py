@@ -214,27 +214,26 @@ class CrmApi:
                     {"limit": self.limits.discrete_cap},
                 )
 
-        matching = self.store.window(
-            module,
-            sort_by=sort_by,
-            descending=sort_order == "desc",
-            modified_after=since,
-            ids=ids,
-            converted=converted,
-            approved=approved,
-        )
-        chunk = matching[offset : offset + per_page]
-        if not chunk:
-            return (304 if since is not None and offset == 0 else 204), None
-        more = offset + per_page < len(matching)
-        next_token = self._mint_token(bound, offset + per_page) if more else None
-        omitted, rich = list_omitted(module), rich_text_fields(module)
+        # One page is one snapshot, as a database query answers it: an edit racing the read lands
+        # before or after it, never between choosing the rows and rendering them (which would
+        # show a row with a newer Modified_Time than the rows after it).
         with self.store.lock:
-            data = [
-                self._list_row(module, rid, fields, omitted, rich)
-                for rid in chunk
-                if rid in module.records
-            ]
+            matching = self.store.window(
+                module,
+                sort_by=sort_by,
+                descending=sort_order == "desc",
+                modified_after=since,
+                ids=ids,
+                converted=converted,
+                approved=approved,
+            )
+            chunk = matching[offset : offset + per_page]
+            if not chunk:
+                return (304 if since is not None and offset == 0 else 204), None
+            more = offset + per_page < len(matching)
+            next_token = self._mint_token(bound, offset + per_page) if more else None
+            omitted, rich = list_omitted(module), rich_text_fields(module)
+            data = [self._list_row(module, rid, fields, omitted, rich) for rid in chunk]
         info = {
             "per_page": per_page,
             "count": len(data),
