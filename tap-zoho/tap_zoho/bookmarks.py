@@ -60,7 +60,8 @@ class KeysetBookmarks(Stream):
     _last_checkpoint: float | None = None
 
     @cached_property
-    def STATE_MSG_FREQUENCY(self) -> int:  # type: ignore[override]  # noqa: N802 - SDK's attribute
+    @override
+    def STATE_MSG_FREQUENCY(self) -> int:  # type: ignore[override]
         """Records between two resumable STATE messages inside a module (the SDK's: 10,000)."""
         return max(1, int(self.config.get("state_checkpoint_records", 1000)))
 

@@ -160,7 +160,7 @@ class TargetClickHouse(Target):
             reader.flush_at = time.monotonic() + self._flush_seconds
             reader.on_error = self.abort
 
-    @property
+    @property  # type: ignore[explicit-override]  # mypy misses @override on a getter+setter pair
     @override
     def max_parallelism(self) -> int:
         """Drain streams one at a time on the embedded engine (one engine, one lock)."""

@@ -210,7 +210,7 @@ class TargetTshPostgres(Target):
             reader.after_record = self.after_record
             reader.on_error = self.abort
 
-    @property
+    @property  # type: ignore[explicit-override]  # mypy misses @override on a getter+setter pair
     @override
     def max_parallelism(self) -> int:
         """One connection, one transaction at a time."""
