@@ -61,6 +61,9 @@ class PageRequest:
     modified_after: int | None  # epoch second for If-Modified-Since, None for everything
     page: int | None = None
     page_token: str | None = None
+    # Which re-read of a tie second this is (sent as nothing): asking for the same window again
+    # is a new request, and the SDK's paginator refuses a request equal to the one before it.
+    tie_pass: int = 0
 
 
 @dataclass
@@ -140,11 +143,12 @@ class ModifiedTimeCursor:
     def next_request(self) -> PageRequest:
         """The request to send now."""
         after = None if self.bookmark is None else self.bookmark - 1
+        again = self._passes
         if self._page == 1:
-            return PageRequest(after)
+            return PageRequest(after, tie_pass=again)
         if self._token:
-            return PageRequest(after, page_token=self._token)
-        return PageRequest(after, page=self._page)
+            return PageRequest(after, page_token=self._token, tie_pass=again)
+        return PageRequest(after, page=self._page, tie_pass=again)
 
     def accept(
         self,

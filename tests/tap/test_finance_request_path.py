@@ -183,3 +183,28 @@ def test_books_reads_ask_for_every_record_by_page_with_the_documented_parameter_
         str(n) for n in itertools.islice(itertools.count(1), len(pricebooks))
     ]
     assert all(q["filter_by"] == "SalesOrPurchaseType.All" for q in pricebooks)
+
+
+def test_a_tie_second_read_again_is_a_new_request_for_the_sdk_paginator():
+    # A page of the tie second that found new rows, then a row past it: the same window is read
+    # again from its start. The SDK's paginator refuses a request equal to the previous one.
+    tie = "2024-01-05T04:50:30Z"
+    paginator = FinancePaginator(ModifiedTimeCursor(None, per_page=2))
+    paginator.take_page(_response(), [_item(1, tie), _item(2, tie)], "item_id", more=True)
+    paginator.advance(_response())  # fresh window at the tie second
+    paginator.take_page(_response(), [_item(1, tie), _item(2, tie)], "item_id", more=True)
+    paginator.advance(_response())  # page 2 of that second
+    paginator.take_page(
+        _response(), [_item(3, tie), _item(4, "2024-01-05T04:50:31Z")], "item_id", more=True
+    )
+    paginator.advance(_response())  # that second again, from its start
+
+    # Its first page already holds a new row ("5" edited into that second) and then one past it:
+    # the pass ends on its first page, and the next request is that very window once more.
+    paginator.take_page(
+        _response(), [_item(5, tie), _item(4, "2024-01-05T04:50:31Z")], "item_id", more=True
+    )
+    paginator.advance(_response())  # raised "Loop detected in pagination" before tie_pass
+
+    assert paginator.current_value.page is None
+    assert paginator.current_value.tie_pass == 2

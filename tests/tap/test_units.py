@@ -76,7 +76,7 @@ def test_cursor_pages_inside_a_second_that_fills_whole_pages():
     assert cursor.next_request() == PageRequest(4, page_token="b")
     keep = cursor.accept([("3", 5), ("4", 6)], more=True, next_token="c")
     assert keep == [True, False]  # not past the tie second before a pass finds nothing new
-    assert cursor.next_request() == PageRequest(4)  # that second again, from its start
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)  # that second again, from its start
 
 
 def test_cursor_rereads_a_tie_second_until_a_pass_finds_nothing_new():
@@ -86,10 +86,10 @@ def test_cursor_rereads_a_tie_second_until_a_pass_finds_nothing_new():
     # "2" was edited again meanwhile (it left second 5): "3" shifted onto page 1, so page 2
     # starts at "4" and "3" is skipped by this pass.
     assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="c") == [True, False]
-    assert cursor.next_request() == PageRequest(4)
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
     assert cursor.accept([("1", 5), ("3", 5)], more=True, next_token="d") == [False, True]
     assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="e") == [False, False]
-    assert cursor.next_request() == PageRequest(4)  # that pass found "3": once more
+    assert cursor.next_request() == PageRequest(4, tie_pass=2)  # that pass found "3": once more
     cursor.accept([("1", 5), ("3", 5)], more=True, next_token="f")
     assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="g") == [False, True]
     assert cursor.next_request() == PageRequest(5)  # a clean pass: move on
