@@ -182,18 +182,23 @@ def _newer(table: Table) -> sql.Composed:
     when its ``content`` differs, so a record edited twice within a second and read in between is
     corrected by the next run, while replaying an older file (read earlier) never restores what
     it held and re-reading an unchanged record writes nothing. Without a read time an equal
-    modification time changes nothing.
+    modification time changes nothing. ``content`` includes what the target changes on its own
+    (a product a listing lacked is marked inactive): a later read of it, active, restores it.
     """
     guard = sql.Identifier(str(table.guard))
     newer = sql.SQL(
         " WHERE t.{g} IS NULL OR (EXCLUDED.{g} IS NOT NULL AND (EXCLUDED.{g} > t.{g}"
     ).format(g=guard)
-    if table.tiebreak is None or table.content is None:
+    if table.tiebreak is None or not table.content:
         return newer + sql.SQL("))")
+    incoming = sql.SQL(", ").join(
+        sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in table.content
+    )
+    stored = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in table.content)
     return newer + sql.SQL(
         " OR (EXCLUDED.{g} = t.{g} AND EXCLUDED.{r} IS NOT NULL"
-        " AND (t.{r} IS NULL OR EXCLUDED.{r} > t.{r}) AND EXCLUDED.{c} IS DISTINCT FROM t.{c})))"
-    ).format(g=guard, r=sql.Identifier(table.tiebreak), c=sql.Identifier(table.content))
+        " AND (t.{r} IS NULL OR EXCLUDED.{r} > t.{r}) AND ROW({i}) IS DISTINCT FROM ROW({s}))))"
+    ).format(g=guard, r=sql.Identifier(table.tiebreak), i=incoming, s=stored)
 
 
 def copy_data(rows: list[dict[str, t.Any]], table: Table) -> io.StringIO:

@@ -25,7 +25,9 @@ class Table:
     columns: tuple[tuple[str, str], ...]  # (name, SQL type) written by the sync, key included
     guard: str | None  # column compared for "newer wins"; None: the latest load wins
     tiebreak: str | None = None  # decides equal guards: the later-read version wins...
-    content: str | None = None  # ...when its content differs (an unchanged re-read is a no-op)
+    # ...when these columns differ (an unchanged re-read is a no-op). Columns the target itself
+    # changes (is_active, when a listing lacked the item) belong here: a later read heals them.
+    content: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -57,7 +59,7 @@ PRODUCTS = Table(
     ),
     "source_modified_at",
     "source_read_at",
-    "zoho_data",
+    ("zoho_data", "is_active"),
 )
 
 PRODUCT_PRICES = Table(
@@ -95,7 +97,7 @@ CUSTOMERS = Table(
     ),
     "source_modified_at",
     "source_read_at",
-    "zoho_data",
+    ("zoho_data",),
 )
 
 TABLES = (PRODUCTS, PRODUCT_PRICES, CUSTOMERS)

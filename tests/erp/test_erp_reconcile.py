@@ -235,3 +235,21 @@ def test_a_role_that_may_not_create_the_ids_table_still_writes_items_and_warns(
     assert active(erp_db) == {"a": True, "b": True}
     assert report["deactivated"] == 0
     assert any("zoho_item_versions is missing" in r.getMessage() for r in caplog.records)
+
+
+def test_a_product_a_listing_lacked_is_restored_by_a_later_read_of_it(erp_db, tmp_path):
+    # An item missing from one listing is marked inactive without changing its Zoho content;
+    # when a later listing reads the very same version of it again, it is active once more
+    # (the marking is part of what a later read may correct, not a new content).
+    def read_at(message, at):
+        return {**message, "time_extracted": at}
+
+    first = [read_at(m, "2026-12-01T10:00:00+00:00") for m in listed(1, "a", "b")]
+    run(erp_db, [ITEM_SCHEMA, *first, activate(1)], tmp_path)
+    run(erp_db, [ITEM_SCHEMA, *listed(2, "a"), activate(2)], tmp_path)
+    assert active(erp_db) == {"a": True, "b": False}
+
+    again = [read_at(m, "2026-12-01T11:00:00+00:00") for m in listed(3, "a", "b")]
+    run(erp_db, [ITEM_SCHEMA, *again, activate(3)], tmp_path)
+
+    assert active(erp_db) == {"a": True, "b": True}
