@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import time
 import typing as t
+from datetime import UTC, datetime
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ import requests
 from singer_sdk import metrics
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
@@ -328,6 +330,41 @@ class ZohoStream(RESTStream):
             self.logger.error("%s failed after %d records: %s", label, live, exc)  # noqa: TRY400
             return
         summary.synced(label, live, deleted)
+
+    # ------------------------------------------------------------------ records
+    @override
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> t.Generator[RecordMessage, None, None]:
+        """RECORD messages without the SDK's per-record pruning when nothing needs pruning.
+
+        Streams request only the selected fields, so the SDK's recursive removal of deselected
+        properties (a fifth of the tap's CPU on a 120-field module) is skipped unless the catalog
+        deselects a nested property; stream maps still apply. No public hook can skip that walk,
+        so this is the tap's one override of a private SDK member: the SDK range is pinned
+        (``singer-sdk<0.55`` in pyproject.toml) and ``tests/tap/test_sdk_contract.py`` fails
+        when the SDK changes what this member does or who calls it.
+        """
+        if self.prunes_nested_properties:
+            yield from super()._generate_record_messages(record)
+            return
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=datetime.now(UTC),
+                )
+
+    @cached_property
+    def prunes_nested_properties(self) -> bool:
+        """True when the catalog deselects anything below a top-level property."""
+        return any(
+            len(crumb) > 2 and not selected  # noqa: PLR2004 - ("properties", name) is top level
+            for crumb, selected in self.mask.items()
+        )
 
     @override
     def validate_response(self, response: requests.Response) -> None:

@@ -421,6 +421,12 @@ class FinanceStream(ZohoStream):
         return self.zoho_tap.mapper.stream_maps[self.name]
 
     @cached_property
+    @override
+    def prunes_nested_properties(self) -> bool:
+        """Books/Inventory answer every field whatever was selected: prune any deselection."""
+        return any(len(crumb) >= 2 and not selected for crumb, selected in self.mask.items())  # noqa: PLR2004
+
+    @cached_property
     def _shaper(self) -> RowShaper:
         return RowShaper(self.schema, self.name, self.logger)
 
