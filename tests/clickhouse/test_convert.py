@@ -249,3 +249,17 @@ def test_a_null_in_a_key_column_names_the_column_and_its_type():
 
     assert str(refused.value) == "column 'k' (String): cannot store value None"
     assert refused.value.column == "k"
+
+
+def test_a_float_column_of_integers_without_nulls_becomes_floats():
+    converted = convert_column("f", "Nullable(Float64)", [3, 1.5, Decimal("2.25")])
+
+    assert converted == [3.0, 1.5, 2.25]
+    assert [type(value) for value in converted] == [float, float, float]
+
+
+def test_a_decimal_column_with_a_two_digit_scale_refuses_too_many_integer_digits():
+    """Decimal(18, 12) keeps 6 integer digits: 10**7 would overflow the driver's 64 bits."""
+    assert convert_column("d", "Decimal(18, 12)", [Decimal("999999.5")]) == [Decimal("999999.5")]
+    with pytest.raises(BadValueError, match=re.escape("cannot store value Decimal('1E+7')")):
+        convert_column("d", "Decimal(18, 12)", [Decimal("1E+7")])

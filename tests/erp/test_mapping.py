@@ -394,3 +394,18 @@ def test_skips_say_why():
 def test_an_unreadable_time_is_named_in_the_error():
     with pytest.raises(BadRecord, match=r"^unreadable last_modified_time '2024-01-05Tnoon'$"):
         instant("2024-01-05Tnoon")
+
+
+@pytest.mark.parametrize(
+    ("names", "name"),
+    [
+        ({"name": "Oil filter"}, "Oil filter"),
+        ({"item_name": "Oil filter"}, "Oil filter"),
+        ({"name": "Oil filter", "item_name": "Oil filter OD76"}, "Oil filter"),
+    ],
+)
+def test_a_products_name_is_zohos_name_else_its_item_name(names, name):
+    record = {"item_id": "1", **names}
+
+    assert product_row(record, with_stock_only=False)["name"] == name
+    assert base_price_row(record)["name"] == name
