@@ -192,11 +192,15 @@ def converter(ch_type: str) -> Any:
 _fromisoformat = datetime.fromisoformat
 _encode_json = _JSON.encode
 _not_none = partial(is_not, None)
+#: Types whose JSON text is what ``_to_string`` gives them (anything else goes value by value).
+_JSON_IS_TEXT = frozenset({str, NoneType, bool, int, Decimal, dict, list})
 
 
 def _fast_column(base: str, values: list[Any]) -> list[Any]:
     """Whole-column conversions for the common cases; raise on anything unexpected."""
     if base == "String":
+        if not set(map(type, values)) <= _JSON_IS_TEXT:
+            raise TypeError  # JSON would quote a datetime and spell a float its own way
         return [v if v is None or type(v) is str else _encode_json(v).decode() for v in values]
     if base == "Float64":
         if bool in set(map(type, values)):

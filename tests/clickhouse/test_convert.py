@@ -7,6 +7,8 @@ here, without an engine.
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -144,3 +146,120 @@ def test_iso_text_becomes_microseconds_since_the_epoch():
     assert convert.to_microseconds("1969-12-31T23:59:59Z") == -1_000_000
     with pytest.raises(ValueError, match="Invalid isoformat"):
         convert.to_microseconds("not a time")
+
+
+# ClickHouse's DateTime64 stores up to 2299-12-31 23:59:59.999999; in microseconds that is past
+# 2**53, where a float can no longer hold every microsecond.
+LAST_MICRO = calendar.timegm((2299, 12, 31, 23, 59, 59)) * 1_000_000 + 999_999
+
+
+def test_date_times_become_exact_integer_microseconds_up_to_the_last_storable_one():
+    text = "2299-12-31T23:59:59.999999+00:00"
+    assert LAST_MICRO > 2**53
+
+    by_text = convert.to_microseconds(text)
+    by_datetime = converter(DT)(datetime.fromisoformat(text))
+    (by_column,) = convert_column("t", DT, [text])
+
+    for micros in (by_text, by_datetime, by_column):
+        assert type(micros) is int
+        assert micros == LAST_MICRO
+
+
+def test_a_date_time_column_without_nulls_keeps_every_value():
+    texts = ["2024-01-01T00:00:00Z", "2024-01-01T00:00:01+00:00"]
+
+    assert convert_column("t", f"Nullable({DT})", texts) == [MICROS_2024, MICROS_2024 + 1_000_000]
+
+
+def test_a_naive_datetime_object_is_utc_like_a_naive_text():
+    assert converter(DT)(datetime(2024, 1, 1)) == MICROS_2024  # noqa: DTZ001 - the point
+    assert convert_column("t", DT, [datetime(2024, 1, 1)]) == [MICROS_2024]  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (12, "12"),
+        (True, "true"),
+        (Decimal("1.50"), "1.50"),
+        ({"a": [1, Decimal("2.5")]}, '{"a":[1,2.5]}'),
+        ([1, "x"], '[1,"x"]'),
+        (datetime(2024, 1, 1, tzinfo=UTC), "2024-01-01T00:00:00+00:00"),
+        (date(2024, 3, 1), "2024-03-01"),
+        (1e20, "1e+20"),
+    ],
+)
+def test_a_string_column_stores_other_values_as_their_text_and_keeps_strings_and_nulls(value, text):
+    """The whole-column conversion gives what the value-by-value converter gives: no quotes."""
+    assert converter("String")(value) == text
+    assert convert_column("s", "Nullable(String)", [None, "a", value]) == [None, "a", text]
+    assert convert_column("s", "String", [value, "b"]) == [text, "b"]
+
+
+def test_int64_takes_its_whole_range_and_an_all_null_column():
+    assert convert_column("i", "Int64", [-(2**63), 2**63 - 1]) == [-(2**63), 2**63 - 1]
+    assert converter("Int64")(-(2**63)) == -(2**63)
+    assert convert_column("i", "Nullable(Int64)", [None, None]) == [None, None]
+    assert convert_column("i", "Nullable(Int64)", []) == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [Decimal("1.25"), Decimal("462.519")],
+        [Decimal("1.25"), 0.125],
+        [3, Decimal("0.001")],
+    ],
+)
+def test_a_decimal_column_without_nulls_refuses_digits_beyond_the_scale(values):
+    """The driver would cut the extra digits silently: the column is refused, naming the value."""
+    with pytest.raises(BadValueError, match=re.escape(f"cannot store value {values[1]!r}") + "$"):
+        convert_column("d", "Decimal(18, 2)", values)
+
+
+def test_a_decimal_column_within_scale_and_precision_keeps_its_values():
+    values = [Decimal("1.5"), 2, 0.25, Decimal("-99.99")]
+
+    assert convert_column("d", "Decimal(4, 2)", values) == [
+        Decimal("1.50"),
+        Decimal("2.00"),
+        Decimal("0.25"),
+        Decimal("-99.99"),
+    ]
+
+
+def test_a_value_shown_in_full_up_to_120_characters_and_cut_to_120_beyond():
+    fits = "x" * 118  # its repr, quotes included, is 120 characters
+    too_long = "x" * 119
+
+    assert (
+        str(BadValueError("c", "Int64", fits)) == f"column 'c' (Int64): cannot store value '{fits}'"
+    )
+    cut = str(BadValueError("c", "Int64", too_long)).removeprefix(
+        "column 'c' (Int64): cannot store value "
+    )
+    assert cut == "'" + "x" * 116 + "..."
+    assert len(cut) == 120
+
+
+def test_a_null_in_a_key_column_names_the_column_and_its_type():
+    with pytest.raises(BadValueError) as refused:
+        convert_column("k", "String", ["a", None])
+
+    assert str(refused.value) == "column 'k' (String): cannot store value None"
+    assert refused.value.column == "k"
+
+
+def test_a_float_column_of_integers_without_nulls_becomes_floats():
+    converted = convert_column("f", "Nullable(Float64)", [3, 1.5, Decimal("2.25")])
+
+    assert converted == [3.0, 1.5, 2.25]
+    assert [type(value) for value in converted] == [float, float, float]
+
+
+def test_a_decimal_column_with_a_two_digit_scale_refuses_too_many_integer_digits():
+    """Decimal(18, 12) keeps 6 integer digits: 10**7 would overflow the driver's 64 bits."""
+    assert convert_column("d", "Decimal(18, 12)", [Decimal("999999.5")]) == [Decimal("999999.5")]
+    with pytest.raises(BadValueError, match=re.escape("cannot store value Decimal('1E+7')")):
+        convert_column("d", "Decimal(18, 12)", [Decimal("1E+7")])

@@ -212,3 +212,200 @@ def test_without_a_guard_column_the_last_row_of_a_key_wins():
     ]
 
     assert [r["price"] for r in latest_per_key(rows, PRODUCT_PRICES)] == [3, 2]
+
+
+# Zoho list rows as the contract shows them (zoho-api.md 6.5-6.7), with what the tap adds
+# (``organization_id``, items' legacy ``image_url``) and the SDK's metadata.
+ORG = "748369814"
+READ = "2024-02-26T14:00:00+00:00"
+ZOHO_ITEM = {
+    "item_id": "3850050000000077005",
+    "name": "Oil filter OD76",
+    "item_name": "Oil filter OD76",
+    "sku": "OF-76",
+    "status": "active",
+    "item_type": "inventory",
+    "unit": "pcs",
+    "description": "Spin-on oil filter, 76 mm",
+    "rate": 85.0,
+    "purchase_rate": 60.0,
+    "stock_on_hand": 12.0,
+    "available_stock": 11.0,
+    "actual_available_stock": 10.0,
+    "brand": "Bosch",
+    "category_name": "Filters",
+    "image_document_id": "3850050000000077012",
+    "last_modified_time": "2024-02-26T15:44:57+0200",
+    "organization_id": ORG,
+    "image_url": f"https://www.zohoapis.com/inventory/v1/items/3850050000000077005/image?organization_id={ORG}",
+    "_sdc_extracted_at": READ,
+    "_sdc_received_at": "2024-02-26T14:00:01+00:00",
+}
+ZOHO_CONTACT = {
+    "contact_id": "460000000026049",
+    "contact_name": "Bowline Traders Pte",
+    "company_name": "Bowline Traders",
+    "contact_type": "customer",
+    "customer_sub_type": "business",
+    "status": "active",
+    "email": "mei@bowline.example",
+    "phone": "+65 6123 4567",
+    "mobile": "+65 9123 4567",
+    "currency_code": "SGD",
+    "payment_terms": 30,
+    "payment_terms_label": "Net 30",
+    "outstanding_receivable_amount": 250.0,
+    "last_modified_time": "2024-01-07T18:24:51+0800",
+    "organization_id": ORG,
+    "_sdc_extracted_at": READ,
+}
+
+
+def _without_singer_metadata(record: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in record.items() if not key.startswith("_sdc_")}
+
+
+def test_every_products_column_comes_from_its_zoho_item_field():
+    row = product_row(ZOHO_ITEM, with_stock_only=False)
+
+    assert json.loads(row.pop("zoho_data")) == _without_singer_metadata(ZOHO_ITEM)
+    assert row == {
+        "zoho_item_id": "3850050000000077005",
+        "organization_id": ORG,
+        "sku": "OF-76",
+        "name": "Oil filter OD76",
+        "description": "Spin-on oil filter, 76 mm",
+        "unit": "pcs",
+        "price": 85.0,  # rate: the selling price
+        "cost": 60.0,  # purchase_rate
+        "stock_on_hand": 12.0,
+        "available_stock": 11.0,  # available_stock wins over actual_available_stock
+        "is_active": True,
+        "image_url": ZOHO_ITEM["image_url"],
+        "brand": "Bosch",
+        "category": "Filters",
+        "source_modified_at": "2024-02-26T15:44:57+0200",
+        "source_read_at": READ,
+    }
+
+
+def test_a_sparse_item_gives_nulls_and_counts_as_active_without_a_status():
+    """A record without ``status`` (a stream map may drop it) is not taken for an inactive one."""
+    row = product_row({"item_id": "1", "brand": "", "image_url": ""}, with_stock_only=False)
+
+    assert json.loads(row.pop("zoho_data")) == {"item_id": "1", "brand": "", "image_url": ""}
+    assert row == {
+        "zoho_item_id": "1",
+        "organization_id": None,
+        "sku": None,
+        "name": None,
+        "description": None,
+        "unit": None,
+        "price": None,
+        "cost": None,
+        "stock_on_hand": None,
+        "available_stock": None,
+        "is_active": True,
+        "image_url": None,  # "" is no image, no brand
+        "brand": None,
+        "category": None,
+        "source_modified_at": None,
+        "source_read_at": None,
+    }
+
+
+def test_an_items_base_price_row_is_its_rate_under_the_base_key():
+    assert base_price_row(ZOHO_ITEM) == {
+        "zoho_item_id": "3850050000000077005",
+        "zoho_pricebook_id": "base",
+        "organization_id": ORG,
+        "pricebook_name": "Base price (item rate)",
+        "currency_code": None,  # the organisation's base currency
+        "price": 85.0,
+        "name": "Oil filter OD76",
+    }
+    assert base_price_row({"item_id": "1", "item_name": "Spare"})["name"] == "Spare"
+
+
+def test_every_customers_column_comes_from_its_zoho_contact_field():
+    row = customer_row(ZOHO_CONTACT)
+
+    assert json.loads(row.pop("zoho_data")) == _without_singer_metadata(ZOHO_CONTACT)
+    assert row == {
+        "zoho_contact_id": "460000000026049",
+        "organization_id": ORG,
+        "name": "Bowline Traders Pte",  # contact_name
+        "company_name": "Bowline Traders",
+        "email": "mei@bowline.example",
+        "phone": "+65 6123 4567",
+        "mobile": "+65 9123 4567",
+        "currency_code": "SGD",
+        "payment_terms": 30,  # days, not the label
+        "outstanding_receivable": 250.0,
+        "is_active": True,
+        "source_modified_at": "2024-01-07T18:24:51+0800",
+        "source_read_at": READ,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "active"), [("active", True), ("inactive", False), (None, True)]
+)
+def test_a_customer_is_active_unless_zoho_says_inactive(status, active):
+    contact = {"contact_id": "c1"} if status is None else {"contact_id": "c1", "status": status}
+
+    assert customer_row(contact)["is_active"] is active
+
+
+def test_every_product_prices_column_comes_from_the_price_list_and_its_item_entry():
+    book = {
+        "pricebook_id": "460000000038090",
+        "name": "Wholesale",
+        "currency_code": "USD",
+        "sales_or_purchase_type": "sales",
+        "pricebook_type": "per_item",
+        "organization_id": ORG,
+        "pricebook_items": [
+            {"item_id": "3850050000000077005", "pricebook_rate": 80.0, "pricebook_item_id": "7"},
+        ],
+    }
+
+    assert price_rows(book) == [
+        {
+            "zoho_item_id": "3850050000000077005",
+            "zoho_pricebook_id": "460000000038090",
+            "organization_id": ORG,
+            "pricebook_name": "Wholesale",
+            "currency_code": "USD",
+            "price": 80.0,
+        }
+    ]
+
+
+def test_skips_say_why():
+    with pytest.raises(SkipRow, match=r"^no stock$"):
+        product_row({**ZOHO_ITEM, "stock_on_hand": 0}, with_stock_only=True)
+    with pytest.raises(SkipRow, match=r"^not a customer$"):
+        customer_row({**ZOHO_CONTACT, "contact_type": "vendor"})
+    with pytest.raises(SkipRow, match=r"^purchase price list$"):
+        price_rows({"pricebook_id": "p", "sales_or_purchase_type": "purchases"})
+
+
+def test_an_unreadable_time_is_named_in_the_error():
+    with pytest.raises(BadRecord, match=r"^unreadable last_modified_time '2024-01-05Tnoon'$"):
+        instant("2024-01-05Tnoon")
+
+
+@pytest.mark.parametrize(
+    ("names", "name"),
+    [
+        ({"name": "Oil filter"}, "Oil filter"),
+        ({"item_name": "Oil filter"}, "Oil filter"),
+        ({"name": "Oil filter", "item_name": "Oil filter OD76"}, "Oil filter"),
+    ],
+)
+def test_a_products_name_is_zohos_name_else_its_item_name(names, name):
+    record = {"item_id": "1", **names}
+
+    assert product_row(record, with_stock_only=False)["name"] == name
+    assert base_price_row(record)["name"] == name
