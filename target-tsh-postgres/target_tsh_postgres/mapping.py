@@ -128,12 +128,18 @@ def table_for(stream: str) -> Table | None:
 
 
 def _time(value: Any) -> str | None:
-    """The modified time as sent (PostgreSQL reads ``+0530`` offsets); checked, not converted."""
+    """The modified time as sent (PostgreSQL reads ``+0530`` offsets); checked, not converted.
+
+    A time without an offset (Zoho always sends one; a stream map or another tap may not) is
+    UTC, as :func:`instant` reads it: it gets ``+00:00`` rather than the session's time zone.
+    """
     if value in (None, ""):
         return None
     text = str(value)
     if len(text) < 19 or text[4] != "-" or text[10] != "T":  # noqa: PLR2004
         raise BadRecord(f"unreadable last_modified_time {value!r}")
+    if not any(mark in text[19:] for mark in ("+", "-", "Z", "z")):
+        return f"{text}+00:00"
     return text
 
 

@@ -109,6 +109,23 @@ def test_an_unreadable_modified_time_is_a_bad_record(modified):
         product_row({**ITEM, "last_modified_time": modified}, with_stock_only=False)
 
 
+@pytest.mark.parametrize(
+    ("modified", "stored"),
+    [
+        ("2024-01-05T10:20:30", "2024-01-05T10:20:30+00:00"),
+        ("2024-01-05T10:20:30.250", "2024-01-05T10:20:30.250+00:00"),
+        ("2024-01-05T10:20:30+0530", "2024-01-05T10:20:30+0530"),
+        ("2024-01-05T10:20:30-04:00", "2024-01-05T10:20:30-04:00"),
+        ("2024-01-05T10:20:30Z", "2024-01-05T10:20:30Z"),
+    ],
+)
+def test_a_time_without_offset_is_stored_as_utc_as_it_is_compared(modified, stored):
+    row = product_row({**ITEM, "last_modified_time": modified}, with_stock_only=False)
+
+    assert row["source_modified_at"] == stored
+    assert instant(stored) == instant(modified)
+
+
 def test_a_missing_modified_time_is_no_time():
     row = customer_row({"contact_id": "c1", "last_modified_time": ""})
 
