@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each API call")
     parser.add_argument("--token-ttl", type=int, default=3600, help="access-token lifetime (s)")
     parser.add_argument(
+        "--mints-per-window",
+        type=int,
+        default=10,
+        help="access tokens one refresh token may mint per 10 minutes (Zoho: 10)",
+    )
+    parser.add_argument(
         "--module",
         action="append",
         default=[],
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = specs or default_specs(args.scale)
     sandbox = Sandbox(specs=specs, zone=args.zone, token_ttl=args.token_ttl, bulk=bulk)
     sandbox.faults.latency_seconds = args.latency
+    sandbox.accounts.mints_per_window = args.mints_per_window
     url = sandbox.start(args.port)
     if args.config_out:
         args.config_out.write_text(json.dumps(sandbox.tap_config(), indent=2))
