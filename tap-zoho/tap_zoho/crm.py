@@ -465,6 +465,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         path = f"{self.path}/deleted"
         reader = DeletionReader(
             lambda params, headers: self.get_json(path, params, headers, context),
+            self.server_now,
             self.module_name,
             self.logger,
             cap=DISCRETE_CAP,

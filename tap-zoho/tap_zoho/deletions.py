@@ -6,14 +6,17 @@ inside one fixed window (``If-Modified-Since``) and the bookmark moves only once
 What happens at the cap, for each reading:
 
 * ``info`` offers a ``next_page_token``: it is followed (never sent otherwise; 4.1 lists none).
-* Position 2,000 reached: the window restarts at the newest deletion seen.
-* The window cannot move (2,000 deletions share one second, a mass delete): page 11 is asked
-  once. Without a cap it is answered and paging goes on; with the cap (400
-  ``DISCRETE_PAGINATION_LIMIT_EXCEEDED``) ``type=recycle`` and ``type=permanent`` are read
-  apart from that second on, each with a cap of its own.
-* One type alone holds more than 2,000 in one second under the cap: no request reaches the
-  rest. That is logged as a warning naming the second, and the window moves past it, so the
-  deletions after it are still read, now and in later runs.
+* Position 2,000 reached: the window restarts at the newest deletion seen, when the list is
+  oldest first (the order is undocumented; the contract's example is newest first).
+* The window cannot move (2,000 deletions share one second, a mass delete, or the list is
+  newest first, so what is past the cap is older): page 11 is asked once. Without a cap it
+  is answered and paging goes on; with the cap (400 ``DISCRETE_PAGINATION_LIMIT_EXCEEDED``)
+  ``type=recycle`` and ``type=permanent`` are read apart from that window on, each with a
+  cap of its own.
+* One type alone holds more than 2,000 in the window under the cap (in one second, or newest
+  first): no request reaches the rest. That is logged as a warning naming the window, which
+  then moves past its newest entry, so the deletions after it are still read, now and in
+  later runs.
 
 Cost: one call per 200 deletions; a stuck second adds one call (page 11) and, under the cap,
 the two per-type lists from that second on.
@@ -47,6 +50,7 @@ class DeletionWindow:
     seen: set[str]
     newest: int | None = None
     newest_ids: set[str] = field(default_factory=set)
+    emitted: set[str] = field(default_factory=set)  # this window's, when listed newest first
 
     def __post_init__(self) -> None:
         """Start at the bookmark: nothing read yet."""
@@ -60,9 +64,10 @@ class DeletionWindow:
         if self.newest is None or epoch > self.newest:
             self.newest, self.newest_ids = epoch, {rid}
         elif epoch == self.newest:
-            if rid in self.newest_ids:
-                return False
             self.newest_ids.add(rid)
+        if rid in self.emitted:
+            return False
+        self.emitted.add(rid)
         return True
 
     def restart(self) -> bool:
@@ -70,6 +75,7 @@ class DeletionWindow:
         if self.newest == self.since:
             return False
         self.since, self.seen = self.newest, set(self.newest_ids)
+        self.emitted = set(self.newest_ids)
         return True
 
     def skip_second(self) -> None:
@@ -77,19 +83,24 @@ class DeletionWindow:
         second = self.newest if self.newest is not None else self.since
         if second is not None:
             self.since = self.newest = second + 1
-        self.seen, self.newest_ids = set(), set()
+        self.seen, self.newest_ids, self.emitted = set(), set(), set()
 
     def branch(self) -> DeletionWindow:
-        """A window for one type's list, starting where this one stands."""
-        return DeletionWindow(self.newest, set(self.newest_ids))
+        """A window for one type's list: the same start, knowing what this one emitted."""
+        branch = DeletionWindow(self.since, set(self.seen))
+        branch.emitted = set(self.emitted)
+        return branch
 
 
 class DeletionReader:
     """Reads every deletion since a bookmark, under each reading of the cap (module docstring)."""
 
-    def __init__(self, fetch: Fetch, module: str, logger: t.Any, *, cap: int = 2000) -> None:
-        """``fetch(params, headers)`` is one ``GET /{module}/deleted``."""
+    def __init__(
+        self, fetch: Fetch, clock: t.Callable[[], int], module: str, logger: t.Any, *, cap: int
+    ) -> None:
+        """``fetch(params, headers)`` is one ``GET /{module}/deleted``; ``clock``: Zoho's."""
         self._fetch = fetch
+        self._clock = clock
         self._module = module
         self._logger = logger
         self._cap = cap
@@ -105,24 +116,39 @@ class DeletionReader:
         if not stuck:
             return
         branches = [window.branch() for _ in KINDS]
+        horizon = 0
         for kind, branch in zip(KINDS, branches, strict=True):
             while (yield from self._list(kind, branch)):
-                self.unreachable.append((kind, t.cast("int", branch.newest)))
+                newest = t.cast("int", branch.newest)
+                self.unreachable.append((kind, newest))
                 self._logger.warning(
-                    "%s: more than %d %s deletions at %s; Zoho's /deleted lists no further "
-                    "(no page_token, positions capped), so the rest of that second is not "
-                    "reported. Deletions after it are.",
+                    "%s: more than %d %s deletions from %s to %s; Zoho's /deleted lists no "
+                    "further (no page_token, positions capped), so those past the cap are not "
+                    "reported. Deletions after %s are.",
                     self._module,
                     self._cap,
                     kind,
-                    utc_iso(t.cast("int", branch.newest)),
+                    utc_iso(branch.since) if branch.since is not None else "the start",
+                    utc_iso(newest),
+                    utc_iso(newest),
                 )
                 branch.skip_second()
-        # The earlier of the two: a deletion of the list read first, made while the second
-        # was read, is newer than that list's end but may be older than the second's.
-        first = min(branches, key=lambda b: b.newest if b.newest is not None else -1)
-        ids = set().union(*(b.newest_ids for b in branches if b.newest == first.newest))
-        window.newest, window.newest_ids = first.newest, ids
+            horizon = horizon or self._clock()
+        window.newest, window.newest_ids = self._joined(branches, horizon)
+
+    @staticmethod
+    def _joined(branches: list[DeletionWindow], horizon: int) -> tuple[int | None, set[str]]:
+        """Where both type lists together stand.
+
+        The newer end, unless it is later than Zoho's clock when the first list was done: a
+        deletion of that list made since would then be older than the end, so the earlier end
+        is taken (its later entries are read again, rather than one lost).
+        """
+        ends = [b.newest for b in branches if b.newest is not None]
+        if not ends:
+            return None, set()
+        end = max(ends) if max(ends) <= horizon else min(ends)
+        return end, set().union(*(b.newest_ids for b in branches if b.newest == end))
 
     def _list(self, kind: str, window: DeletionWindow) -> t.Generator[dict[str, t.Any], None, bool]:
         """Read one list to its end; True when stuck at the cap inside one second."""
@@ -139,7 +165,9 @@ class DeletionReader:
                     return True
                 raise
             for entry in body.get("data") or []:
-                if window.take(str(entry["id"]), to_epoch(entry["deleted_time"])):
+                epoch = to_epoch(entry["deleted_time"])
+                paging.saw(epoch)
+                if window.take(str(entry["id"]), epoch):
                     yield entry
             if not paging.advance(body.get("info") or {}, window):
                 return False
@@ -154,6 +182,14 @@ class _Paging:
     token: str | None = None
     probing: bool = False  # this call asks the page past the cap: refused under the cap
     uncapped: bool = False  # a page past the cap was answered: no cap on this list
+    descending: bool = False  # listed newest first: a window cannot restart at its newest
+    _last: int | None = None
+
+    def saw(self, epoch: int) -> None:
+        """Note the order the list is in (undocumented, 4.1) from consecutive entries."""
+        if self._last is not None and epoch < self._last:
+            self.descending = True
+        self._last = epoch
 
     def params(self, kind: str) -> dict[str, t.Any]:
         """Query parameters: ``page`` and ``page_token`` never together."""
@@ -174,9 +210,9 @@ class _Paging:
             pass
         elif self.uncapped or self.page * PER_PAGE < self.cap:
             self.page += 1
-        elif window.restart():
+        elif not self.descending and window.restart():
             self.page = 1
-        else:  # one second fills the window: does the cap apply here at all?
+        else:  # one second fills the window, or newest first: is there a cap here at all?
             self.probing = self.uncapped = True
             self.page += 1
         return True

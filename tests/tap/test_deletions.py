@@ -7,7 +7,7 @@ default (``deleted_page_cap``) and the tap must read every deletion under both r
 from __future__ import annotations
 
 import pytest
-from tap_zoho.deletions import MAX_SEEN
+from tap_zoho.deletions import MAX_SEEN, DeletionReader, DeletionWindow
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Limits, Sandbox
@@ -198,10 +198,37 @@ def test_one_type_past_the_cap_in_one_second_is_reported_and_does_not_block_late
     assert len(tombstones) == 2000  # what Zoho can list, under the cap and without tokens
     assert len(set(tombstones)) == 2000
     assert set(tombstones) <= set(deleted)
-    assert "more than 2000 permanent deletions at" in caplog.text
+    assert "more than 2000 permanent deletions from" in caplog.text
 
     later = sorted(sandbox.records(MODULE))[0]
     sandbox.delete(MODULE, later, permanent=True)
     second = run_tap(sandbox.tap_config(), state=first.state)
 
     assert second.ids(STREAM, deleted=True) == [later]  # the window moved past that second
+
+
+@pytest.mark.parametrize("capped", [True, False], ids=["deleted-capped", "deleted-uncapped"])
+def test_deletions_listed_newest_first_past_the_cap_are_all_read(deleting, capped):
+    sandbox, deleted = deleting(2300, deleted_page_cap=capped, deleted_newest_first=True)
+
+    first = run_tap(sandbox.tap_config())
+
+    assert first.error is None
+    assert sorted(first.ids(STREAM, deleted=True)) == deleted  # every deletion, each once
+    assert first.state["bookmarks"][STREAM]["deleted_seen"] == [_newest_deletion(sandbox)[1]]
+    survivor = next(iter(sandbox.records(MODULE)))
+    sandbox.delete(MODULE, survivor)
+    second = run_tap(sandbox.tap_config(), state=first.state)
+
+    assert second.ids(STREAM, deleted=True) == [survivor]
+
+
+def test_two_type_lists_join_at_the_earlier_end_when_the_later_is_past_zohos_clock():
+    recycle, permanent = DeletionWindow(50, set()), DeletionWindow(50, set())
+    recycle.take("r1", 100)
+    permanent.take("p1", 90)
+
+    # Zoho's clock when the recycle list was done: a recycle deletion made since is at 95 or
+    # later, so ending at 100 could skip it; ending at 90 re-reads r1 instead.
+    assert DeletionReader._joined([recycle, permanent], horizon=95) == (90, {"p1"})
+    assert DeletionReader._joined([recycle, permanent], horizon=100) == (100, {"r1"})

@@ -29,6 +29,7 @@ class Limits:
     max_ids: int = 100
     deleted_page_cap: bool = True  # unconfirmed (4.1): ``/deleted`` stops at position 2,000
     deleted_page_tokens: bool = False  # the other reading: ``/deleted`` pages by token too
+    deleted_newest_first: bool = False  # ``/deleted`` order is undocumented (4.1's example)
     rich_text_list_chars: int = 500
     detail_array_cap: int | None = None  # rows of a subform/lookup array a single GET returns
 
@@ -437,6 +438,8 @@ class CrmApi:
         offset, page = self._deleted_position(query, (name, kind, per_page, since), per_page)
         with self.store.lock:
             entries = self.store.deleted_since(module, kind, since)
+            if self.limits.deleted_newest_first:
+                entries.reverse()
             chunk = entries[offset : offset + per_page]
             if not chunk:
                 return 204, None
