@@ -18,6 +18,10 @@ What happens at the cap, for each reading:
   then moves past its newest entry, so the deletions after it are still read, now and in
   later runs.
 
+Should ``If-Modified-Since`` be ignored (it is listed, but nothing confirms it filters), the
+window still filters what was emitted; listed newest first, a list stops at its first entry
+older than the window.
+
 Cost: one call per 200 deletions; a stuck second adds one call (page 11) and, under the cap,
 the two per-type lists from that second on.
 """
@@ -164,11 +168,15 @@ class DeletionReader:
                 if paging.probing and exc.code == CAP_CODE:
                     return True
                 raise
+            older = False
             for entry in body.get("data") or []:
                 epoch = to_epoch(entry["deleted_time"])
                 paging.saw(epoch)
+                older = older or (window.since is not None and epoch < window.since)
                 if window.take(str(entry["id"]), epoch):
                     yield entry
+            if older and paging.descending:
+                return False  # newest first, and past the window: the rest is older still
             if not paging.advance(body.get("info") or {}, window):
                 return False
 

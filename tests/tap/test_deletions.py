@@ -232,3 +232,21 @@ def test_two_type_lists_join_at_the_earlier_end_when_the_later_is_past_zohos_clo
     # later, so ending at 100 could skip it; ending at 90 re-reads r1 instead.
     assert DeletionReader._joined([recycle, permanent], horizon=95) == (90, {"p1"})
     assert DeletionReader._joined([recycle, permanent], horizon=100) == (100, {"r1"})
+
+
+@pytest.mark.parametrize("newest_first", [True, False], ids=["newest-first", "oldest-first"])
+def test_deletions_are_read_once_when_if_modified_since_is_ignored(deleting, newest_first):
+    sandbox, deleted = deleting(
+        450, deleted_if_modified_since=False, deleted_newest_first=newest_first
+    )
+    first = run_tap(sandbox.tap_config())
+    calls = len(_deleted_pages(sandbox))
+    survivor = next(iter(sandbox.records(MODULE)))
+    sandbox.delete(MODULE, survivor)
+
+    second = run_tap(sandbox.tap_config(), state=first.state)
+
+    assert sorted(first.ids(STREAM, deleted=True)) == deleted
+    assert second.ids(STREAM, deleted=True) == [survivor]  # the old ones not again
+    # Newest first, a list stops at its first entry older than the bookmark: one call.
+    assert len(_deleted_pages(sandbox)) - calls == (1 if newest_first else 3)

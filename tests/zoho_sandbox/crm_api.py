@@ -30,6 +30,7 @@ class Limits:
     deleted_page_cap: bool = True  # unconfirmed (4.1): ``/deleted`` stops at position 2,000
     deleted_page_tokens: bool = False  # the other reading: ``/deleted`` pages by token too
     deleted_newest_first: bool = False  # ``/deleted`` order is undocumented (4.1's example)
+    deleted_if_modified_since: bool = True  # off: ``/deleted`` ignores ``If-Modified-Since``
     rich_text_list_chars: int = 500
     detail_array_cap: int | None = None  # rows of a subform/lookup array a single GET returns
 
@@ -435,6 +436,8 @@ class CrmApi:
             )
         per_page = self._int_param(query, "per_page", 200, 1, self.limits.max_per_page)
         since = self._if_modified_since(headers)
+        if not self.limits.deleted_if_modified_since:
+            since = None  # the reading in which /deleted ignores the header
         offset, page = self._deleted_position(query, (name, kind, per_page, since), per_page)
         with self.store.lock:
             entries = self.store.deleted_since(module, kind, since)
