@@ -472,6 +472,8 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         )
         for entry in reader.read(window):
             yield self._tombstone(entry)
+        for kind, since, until in reader.unlisted:
+            self.zoho_tap.summary.unlisted(self.module_name, kind, since, until)
         position = deletion_bookmark(window, settled_before=self.server_now() - self.lag_seconds)
         if position is not None:
             state[DELETED_SINCE], state[DELETED_SEEN] = position

@@ -109,7 +109,7 @@ class DeletionReader:
         self._logger = logger
         self._cap = cap
         self.calls = 0
-        self.unreachable: list[tuple[str, int]] = []  # (type, second) past the cap
+        self.unlisted: list[tuple[str, str, str]] = []  # (type, from, to): past the cap
 
     def read(self, window: DeletionWindow) -> t.Iterator[dict[str, t.Any]]:
         """New entries of ``type=all``; on a stuck second, of each type apart from there on.
@@ -123,8 +123,9 @@ class DeletionReader:
         horizon = 0
         for kind, branch in zip(KINDS, branches, strict=True):
             while (yield from self._list(kind, branch)):
-                newest = t.cast("int", branch.newest)
-                self.unreachable.append((kind, newest))
+                since = utc_iso(branch.since) if branch.since is not None else "the start"
+                until = utc_iso(t.cast("int", branch.newest))
+                self.unlisted.append((kind, since, until))
                 self._logger.warning(
                     "%s: more than %d %s deletions from %s to %s; Zoho's /deleted lists no "
                     "further (no page_token, positions capped), so those past the cap are not "
@@ -132,9 +133,9 @@ class DeletionReader:
                     self._module,
                     self._cap,
                     kind,
-                    utc_iso(branch.since) if branch.since is not None else "the start",
-                    utc_iso(newest),
-                    utc_iso(newest),
+                    since,
+                    until,
+                    until,
                 )
                 branch.skip_second()
             horizon = horizon or self._clock()

@@ -199,6 +199,8 @@ def test_one_type_past_the_cap_in_one_second_is_reported_and_does_not_block_late
     assert len(set(tombstones)) == 2000
     assert set(tombstones) <= set(deleted)
     assert "more than 2000 permanent deletions from" in caplog.text
+    [unlisted] = first.summary["unlisted_deletions"]
+    assert (unlisted["module"], unlisted["type"]) == (MODULE, "permanent")
 
     later = sorted(sandbox.records(MODULE))[0]
     sandbox.delete(MODULE, later, permanent=True)
