@@ -7,7 +7,7 @@ default (``deleted_page_cap``) and the tap must read every deletion under both r
 from __future__ import annotations
 
 import pytest
-from tap_zoho.deletions import MAX_SEEN, DeletionReader, DeletionWindow
+from tap_zoho.deletions import MAX_SEEN, DeletionReader, DeletionWindow, bookmark
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Limits, Sandbox
@@ -252,3 +252,14 @@ def test_deletions_are_read_once_when_if_modified_since_is_ignored(deleting, new
     assert second.ids(STREAM, deleted=True) == [survivor]  # the old ones not again
     # Newest first, a list stops at its first entry older than the bookmark: one call.
     assert len(_deleted_pages(sandbox)) - calls == (1 if newest_first else 3)
+
+
+def test_a_mass_delete_second_leaves_its_ids_in_state_only_while_it_may_still_grow():
+    window = DeletionWindow(None, set())
+    for n in range(MAX_SEEN + 1):
+        window.take(str(n), 100)
+
+    since, seen = bookmark(window, settled_before=100)  # second 100 may still take deletions
+    assert (epoch_of(since), len(seen)) == (100, MAX_SEEN + 1)
+    since, seen = bookmark(window, settled_before=101)  # settled: the position moves past it
+    assert (epoch_of(since), seen) == (101, [])
