@@ -29,6 +29,8 @@ from typing_extensions import override
 from .bookmarks import KeysetBookmarks
 from .bulk_read import BulkBackfill
 from .client import ZohoStream
+from .deletions import DeletionReader, DeletionWindow
+from .deletions import bookmark as deletion_bookmark
 from .details import DetailPlan
 from .errors import ModuleUnavailableError, ZohoApiError
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
@@ -452,47 +454,29 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
 
     # ------------------------------------------------------------------ deletions
     def _deleted_records(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        """Deletions since the deletion bookmark, each id at most once.
-
-        The order of ``/deleted`` is not documented, so pages are read inside one fixed window
-        and the bookmark moves only once the window is done. Past the position cap the window
-        restarts at the newest deletion seen (enough when Zoho lists oldest first).
-        """
+        """Deletions since the deletion bookmark, each id at most once (:mod:`.deletions`)."""
         state = self.get_context_state(context)
         saved = state.get(DELETED_SINCE)
         since_text = saved or self.config.get("start_date")
-        window = _DeletionWindow(
+        window = DeletionWindow(
             to_epoch(since_text) if since_text else None,
             set(state.get(DELETED_SEEN) or []) if saved else set(),
         )
-        page = 1
-        while True:
-            params: dict[str, t.Any] = {"type": "all", "per_page": 200}
-            if page > 1:
-                params["page"] = page
-            headers = {}
-            if window.since is not None:
-                headers["If-Modified-Since"] = utc_iso(window.since - 1)
-            body = self.get_json(f"{self.path}/deleted", params, headers, context) or {}
-            for entry in body.get("data") or []:
-                if window.take(entry["id"], to_epoch(entry["deleted_time"])):
-                    yield self._tombstone(entry)
-            if not (body.get("info") or {}).get("more_records"):
-                break
-            if page * 200 < DISCRETE_CAP:
-                page += 1
-            elif window.restart():
-                page = 1
-            else:
-                self.logger.warning(
-                    "%s: over %d deletions in one second; the rest are read on the next run.",
-                    self.module_name,
-                    DISCRETE_CAP,
-                )
-                break
-        if window.newest is not None:
-            state[DELETED_SINCE] = utc_iso(window.newest)
-            state[DELETED_SEEN] = sorted(window.newest_ids)
+        path = f"{self.path}/deleted"
+        reader = DeletionReader(
+            lambda params, headers: self.get_json(path, params, headers, context),
+            self.server_now,
+            self.module_name,
+            self.logger,
+            cap=DISCRETE_CAP,
+        )
+        for entry in reader.read(window):
+            yield self._tombstone(entry)
+        for kind, since, until in reader.unlisted:
+            self.zoho_tap.summary.unlisted(self.module_name, kind, since, until)
+        position = deletion_bookmark(window, settled_before=self.server_now() - self.lag_seconds)
+        if position is not None:
+            state[DELETED_SINCE], state[DELETED_SEEN] = position
 
     def _tombstone(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
         """A deleted record: its id and ``_sdc_deleted_at`` (the Singer convention), nothing else.
@@ -501,34 +485,6 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         target-clickhouse: ``ClickHouseSink._versions``), so no field is made up here.
         """
         return {"id": entry["id"], DELETED_AT: entry["deleted_time"]}
-
-
-class _DeletionWindow:
-    """Which deletion entries are new, and the bookmark they move to."""
-
-    def __init__(self, since: int | None, seen: set[str]) -> None:
-        self.since = since
-        self.seen = seen
-        self.newest = since
-        self.newest_ids = set(seen)
-
-    def take(self, rid: str, epoch: int) -> bool:
-        """True when this entry was not emitted before."""
-        since = self.since
-        if since is not None and (epoch < since or (epoch == since and rid in self.seen)):
-            return False
-        if self.newest is None or epoch > self.newest:
-            self.newest, self.newest_ids = epoch, {rid}
-        elif epoch == self.newest:
-            self.newest_ids.add(rid)
-        return True
-
-    def restart(self) -> bool:
-        """Start a new window at the newest entry; False when that would not move forward."""
-        if self.newest == self.since:
-            return False
-        self.since, self.seen = self.newest, set(self.newest_ids)
-        return True
 
 
 def crm_streams(tap: TapZoho) -> list[CrmModuleStream]:

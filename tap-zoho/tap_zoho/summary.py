@@ -23,6 +23,7 @@ class RunSummary:
     cut_short_modules: list[dict[str, object]] = field(default_factory=list)
     credits_used: int = 0
     incomplete_records: dict[str, int] = field(default_factory=dict)
+    unlisted_deletions: list[dict[str, str]] = field(default_factory=list)
     _fatal: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -57,6 +58,13 @@ class RunSummary:
         with self._lock:
             self.incomplete_records[module] = self.incomplete_records.get(module, 0) + records
 
+    def unlisted(self, module: str, kind: str, since: str, until: str) -> None:
+        """Record deletions Zoho's ``/deleted`` holds past its cap, out of any request's reach."""
+        with self._lock:
+            self.unlisted_deletions.append(
+                {"module": module, "type": kind, "from": since, "to": until}
+            )
+
     @property
     def success(self) -> bool:
         """False when a failure should make the run exit non-zero."""
@@ -79,6 +87,8 @@ class RunSummary:
         }
         if self.incomplete_records:
             report["incomplete_records"] = dict(self.incomplete_records)
+        if self.unlisted_deletions:
+            report["unlisted_deletions"] = list(self.unlisted_deletions)
         return report
 
     def to_json(self) -> str:

@@ -154,6 +154,50 @@ def test_deleted_records_are_listed_and_204_when_none(api):
     assert code(get(api, "Leads/deleted", type="bogus")) == "PATTERN_NOT_MATCHED"
 
 
+def test_deleted_records_stop_at_the_position_cap_and_take_no_page_token(api):
+    sandbox, _ = api
+    for rid in sorted(sandbox.records("Leads"))[:250]:
+        sandbox.delete("Leads", rid)
+    second = get(api, "Leads/deleted", page=2, per_page=100).json()
+    assert second["info"]["more_records"] is True
+    assert "next_page_token" not in second["info"]  # 4.1: no page_token on /deleted
+    assert code(get(api, "Leads/deleted", page=3, per_page=100)) == (
+        "DISCRETE_PAGINATION_LIMIT_EXCEEDED"
+    )
+    assert code(get(api, "Leads/deleted", page_token="abc")) == "INVALID_DATA"
+
+
+def test_deleted_records_page_by_token_in_the_reading_that_offers_one():
+    spec = ModuleSpec("Leads", 300, [("Last_Name", "text")], [])
+    sandbox = Sandbox(specs=[spec], limits=Limits(discrete_cap=200, deleted_page_tokens=True))
+    sandbox.start()
+    try:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Zoho-oauthtoken {mint(sandbox).json()['access_token']}"
+        deleted = sorted(sandbox.records("Leads"))[:250]
+        for rid in deleted:
+            sandbox.delete("Leads", rid)
+        api = (sandbox, session)
+        seen, params = [], {"per_page": 100}
+        while True:
+            body = get(api, "Leads/deleted", **params).json()
+            seen += [e["id"] for e in body["data"]]
+            if not body["info"]["more_records"]:
+                break
+            params = {"per_page": 100, "page_token": body["info"]["next_page_token"]}
+        token = params["page_token"]
+        assert code(get(api, "Leads/deleted", page=2, page_token=token)) == (
+            "AMBIGUITY_DURING_PROCESSING"
+        )
+        assert code(get(api, "Leads/deleted", type="recycle", page_token=token)) == (
+            "TOKEN_BOUND_DATA_MISMATCH"
+        )
+    finally:
+        sandbox.stop()
+    assert len(seen) == len(set(seen)) > 250  # with the seeded recycle bin, each once
+    assert set(deleted) <= set(seen)  # past the 200-position cap, by token
+
+
 def test_field_metadata_rules(api):
     assert code(get(api, "settings/fields")) == "REQUIRED_PARAM_MISSING"
     assert code(get(api, "settings/fields", module="Nope")) == "INVALID_MODULE"

@@ -27,7 +27,10 @@ class Limits:
     token_cap: int = 100_000
     token_ttl_seconds: int = 86_400
     max_ids: int = 100
-    deleted_page_cap: bool = True
+    deleted_page_cap: bool = True  # unconfirmed (4.1): ``/deleted`` stops at position 2,000
+    deleted_page_tokens: bool = False  # the other reading: ``/deleted`` pages by token too
+    deleted_newest_first: bool = False  # ``/deleted`` order is undocumented (4.1's example)
+    deleted_if_modified_since: bool = True  # off: ``/deleted`` ignores ``If-Modified-Since``
     rich_text_list_chars: int = 500
     detail_array_cap: int | None = None  # rows of a subform/lookup array a single GET returns
 
@@ -42,6 +45,16 @@ class ApiError(Exception):
 
 
 Response = tuple[int, Any]
+
+
+def page_and_token_error() -> ApiError:
+    """``page`` and ``page_token`` in one call (3.1: must not be combined)."""
+    return ApiError(
+        400,
+        "AMBIGUITY_DURING_PROCESSING",
+        "ambiguity during processing",
+        {"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]},
+    )
 
 
 @dataclass
@@ -194,12 +207,7 @@ class CrmApi:
 
         token = query.get("page_token")
         if token is not None and "page" in query:
-            raise ApiError(
-                400,
-                "AMBIGUITY_DURING_PROCESSING",
-                "ambiguity during processing",
-                {"ambiguity_due_to": [{"param_name": "page"}, {"param_name": "page_token"}]},
-            )
+            raise page_and_token_error()
         if token is not None:
             offset = self._consume_token(token, bound)
             page = None
@@ -427,19 +435,21 @@ class CrmApi:
                 400, "PATTERN_NOT_MATCHED", "pattern not matched", {"param_name": "type"}
             )
         per_page = self._int_param(query, "per_page", 200, 1, self.limits.max_per_page)
-        page = self._int_param(query, "page", 1, 1, 10**9)
-        offset = (page - 1) * per_page
-        if self.limits.deleted_page_cap and offset + 1 > self.limits.discrete_cap:
-            raise ApiError(
-                400,
-                "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                "page limit exceeded",
-                {"limit": self.limits.discrete_cap},
-            )
-        entries = self.store.deleted_since(module, kind, self._if_modified_since(headers))
-        chunk = entries[offset : offset + per_page]
-        if not chunk:
-            return 204, None
+        since = self._if_modified_since(headers)
+        if not self.limits.deleted_if_modified_since:
+            since = None  # the reading in which /deleted ignores the header
+        offset, page = self._deleted_position(query, (name, kind, per_page, since), per_page)
+        with self.store.lock:
+            entries = self.store.deleted_since(module, kind, since)
+            if self.limits.deleted_newest_first:
+                entries.reverse()
+            chunk = entries[offset : offset + per_page]
+            if not chunk:
+                return 204, None
+            more = offset + per_page < len(entries)
+            next_token = None
+            if self.limits.deleted_page_tokens and more:
+                next_token = self._mint_token((name, kind, per_page, since), offset + per_page)
         data = [
             {
                 "id": e.record_id,
@@ -455,13 +465,44 @@ class CrmApi:
             }
             for e in chunk
         ]
-        info = {
+        info: dict[str, Any] = {
             "per_page": per_page,
             "count": len(data),
             "page": page,
-            "more_records": offset + per_page < len(entries),
+            "more_records": more,
         }
+        if self.limits.deleted_page_tokens:
+            info["next_page_token"] = next_token
         return 200, {"data": data, "info": info}
+
+    def _deleted_position(
+        self, query: dict[str, str], bound: tuple, per_page: int
+    ) -> tuple[int, int]:
+        """Offset and page of a ``/deleted`` call, under the reading the limits select.
+
+        The contract lists no ``page_token`` here (4.1): by default one is refused like any
+        parameter the endpoint does not take; ``deleted_page_tokens`` is the other reading.
+        """
+        token = query.get("page_token")
+        if token is not None and not self.limits.deleted_page_tokens:
+            raise ApiError(
+                400, "INVALID_DATA", "page_token is not supported", {"param_name": "page_token"}
+            )
+        if token is not None and "page" in query:
+            raise page_and_token_error()
+        if token is not None:
+            offset = self._consume_token(token, bound)
+            return offset, offset // per_page + 1
+        page = self._int_param(query, "page", 1, 1, 10**9)
+        offset = (page - 1) * per_page
+        if self.limits.deleted_page_cap and offset + 1 > self.limits.discrete_cap:
+            raise ApiError(
+                400,
+                "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                "page limit exceeded",
+                {"limit": self.limits.discrete_cap},
+            )
+        return offset, page
 
     def count(self, name: str) -> Response:
         """``GET /crm/v8/{module}/actions/count``."""
