@@ -7,6 +7,7 @@ a value that names its cycle (``c3-17``), so a stale destination value is visibl
 
 from __future__ import annotations
 
+import abc
 import random
 import threading
 from collections import Counter
@@ -107,7 +108,7 @@ def _epoch(value: Any) -> int | None:
     return None
 
 
-class Family:
+class Family(abc.ABC):
     """Common parts: a seeded generator per cycle, a shared mutex for multi-step edits."""
 
     name = ""
@@ -134,9 +135,9 @@ class Family:
         self.counter += 1
         return f"c{cycle}-{self.counter}"
 
+    @abc.abstractmethod
     def between_steps(self) -> list[tuple[int, Step]]:
         """The edits made between two runs: how many of each."""
-        raise NotImplementedError
 
     def mutate(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
         """The edits made between two runs; every other cycle or so, a mass update too."""
@@ -146,9 +147,9 @@ class Family:
         if rng.random() < MASS_UPDATE_SHARE:
             self._mass_update(rng, cycle, counts)
 
+    @abc.abstractmethod
     def racing_steps(self) -> list[tuple[float, Step]]:
         """The edits made while a run reads, with their weights."""
-        raise NotImplementedError
 
     def race_step(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
         """One edit made while a run reads: often a record of the last mass update again (it
@@ -161,13 +162,13 @@ class Family:
         weights, steps = zip(*self.racing_steps(), strict=True)
         rng.choices(steps, weights)[0](rng, cycle, counts)
 
+    @abc.abstractmethod
     def _mass_update(self, rng: random.Random, cycle: int, counts: Counter[str]) -> None:
         """A mass update: more than a page of records in one second."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def reedit(self, rng: random.Random, cycle: int, module: str, rid: str) -> bool:
         """Edit a record again (False when it is gone)."""
-        raise NotImplementedError
 
     def race(self, cycle: int, purpose: str, stop: threading.Event, counts: Counter[str]) -> None:
         """Edit until ``stop``, a step every 50-400 ms; sometimes a mass update at a random
@@ -202,21 +203,21 @@ class Family:
                 faults.hooks.remove(hook)
             self.hooks.clear(self.hook_family)
 
+    @abc.abstractmethod
     def tap_config(self) -> dict[str, Any]:
         """The tap's config for this job."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def target_command(self) -> list[str]:
         """The target's name (an executable next to the Python running the soak)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def target_config(self) -> dict[str, Any]:
         """The target's config: 1-second flushes, 1,000-row batches."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def compare(self) -> Comparison:
         """Destination vs truth (after the final run, nothing editing)."""
-        raise NotImplementedError
 
 
 class CrmFamily(Family):

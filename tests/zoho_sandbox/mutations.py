@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from .store import render_datetime
 
 if TYPE_CHECKING:
-    from .finance import Org
     from .server import Sandbox
 
 
@@ -164,23 +163,12 @@ def update_contact(
     sandbox: Sandbox, organization_id: str, contact_id: str, changes: dict[str, Any]
 ) -> None:
     """Change a contact; its ``last_modified_time`` moves to the clock's next second."""
-    finance = sandbox.finance
-    org = finance.orgs[organization_id]
-    with finance.lock:
-        finance.put_contact(org, {**org.contacts[contact_id], **changes}, contact_id=contact_id)
+    sandbox.finance.update_contact(organization_id, contact_id, changes)
 
 
 def delete_item(sandbox: Sandbox, organization_id: str, item_id: str) -> None:
-    """Delete an item: gone from every list and from the price lists that priced it."""
-    finance = sandbox.finance
-    org: Org = finance.orgs[organization_id]
-    with finance.lock:
-        del org.items[item_id]
-        org.modified.pop(item_id, None)
-        for book in org.pricebooks.values():
-            book["pricebook_items"] = [
-                e for e in book["pricebook_items"] if e["item_id"] != item_id
-            ]
+    """Delete an item as Zoho does (gone from every list and price list; 404 code 1002)."""
+    sandbox.finance.delete_item(organization_id, item_id)
 
 
 def set_pricebook_rate(
