@@ -1,9 +1,8 @@
 """The suite's fixtures (registered by ``tests/conftest.py``).
 
 Sandboxes are function-scoped: tests edit them, inject faults and count their calls. ``sandbox``
-is a fifth of the seeded world, which proves the same behaviour as the whole one in a fraction of
-the time; ``full_sandbox`` is the whole world, for tests where size is the point (the 2,000-row
-position cap, a second spanning pages, checkpoints every N records).
+is the small world and ``full_sandbox`` the whole one (:mod:`tests.support.worlds` says which
+test needs which).
 """
 
 from __future__ import annotations
@@ -22,11 +21,8 @@ from tests.support.meltano import project_copy
 from tests.support.paths import REPO
 from tests.support.pgserver import PgServer
 from tests.support.sandbox_api import SandboxApi
+from tests.support.worlds import small_world
 from tests.zoho_sandbox import Sandbox
-from tests.zoho_sandbox.seed import default_specs
-
-#: The share of the seeded world behind the ``sandbox`` fixture.
-SMALL_WORLD = 0.2
 
 
 def _serve(sandbox: Sandbox) -> Iterator[Sandbox]:
@@ -39,8 +35,8 @@ def _serve(sandbox: Sandbox) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    """A freshly seeded sandbox (a fifth of the seeded world) on an ephemeral port."""
-    yield from _serve(Sandbox(specs=default_specs(scale=SMALL_WORLD)))
+    """A freshly seeded sandbox (the small world) on an ephemeral port."""
+    yield from _serve(Sandbox(specs=small_world()))
 
 
 @pytest.fixture

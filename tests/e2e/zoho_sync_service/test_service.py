@@ -24,6 +24,7 @@ from tests.support.erp import connect, new_database
 from tests.support.meltano import SKIP_REASON, meltano_env, project_copy
 from tests.support.paths import MELTANO
 from tests.support.ports import free_port
+from tests.support.worlds import small_world
 from tests.zoho_sandbox import BOOKS_ORG, Sandbox
 from tests.zoho_sandbox.notifications import send_books_webhook
 
@@ -192,7 +193,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, pg_server):
     tmp = tmp_path_factory.mktemp("service")
-    sandbox = Sandbox()
+    sandbox = Sandbox(specs=small_world())
     # Each Meltano run mints two access tokens; Zoho allows ten per ten minutes, which the service's
     # default run budget (4 runs per 10 minutes) respects. This module starts about fifteen runs in
     # two minutes, so both limits are raised together and stay consistent (90 runs, 200 mints).
