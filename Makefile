@@ -9,10 +9,9 @@ STAMP := $(VENV)/.installed
 PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres -e ./zoho-sync-service
 MELTANO_VENV := .venv-meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
-# Parallel test processes (pytest-xdist). Tests that share a resource (the release artefacts)
-# carry an xdist_group and run in one process (--dist loadgroup).
+# Parallel test processes (pytest-xdist); tests/support/scheduling.py says which tests share one.
 WORKERS ?= 2
-PYTEST := $(PY) -m pytest -n $(WORKERS) --dist loadgroup
+PYTEST := $(PY) -m pytest -n $(WORKERS)
 
 $(STAMP): pyproject.toml meltano.yml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml zoho-sync-service/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -3,5 +3,6 @@
 pytest_plugins = [
     "tests.support.fixtures",
     "tests.support.tiers",
+    "tests.support.scheduling",
     "tests.support.standard_sandbox",
 ]

@@ -15,7 +15,7 @@ a row Zoho makes visible late, is not skipped. STATE holds the fingerprints of o
 
 The SDK offers no public hook for "a record was written, advance the bookmark", so this module
 overrides ``Stream._increment_stream_state`` (singer-sdk pinned to 0.54.x;
-``tests/tap/test_sdk_assumptions.py`` fails if its signature or call order changes).
+``tests/unit/tap_zoho/test_sdk_assumptions.py`` fails if its signature or call order changes).
 """
 
 from __future__ import annotations

@@ -342,8 +342,8 @@ class ZohoStream(RESTStream):
         properties (a fifth of the tap's CPU on a 120-field module) is skipped unless the catalog
         deselects a nested property; stream maps still apply. No public hook can skip that walk,
         so this is the tap's one override of a private SDK member: the SDK range is pinned
-        (``singer-sdk<0.55`` in pyproject.toml) and ``tests/tap/test_sdk_contract.py`` fails
-        when the SDK changes what this member does or who calls it.
+        (``singer-sdk<0.55`` in pyproject.toml) and ``tests/unit/tap_zoho/test_sdk_contract.py``
+        fails when the SDK changes what this member does or who calls it.
         """
         if self.prunes_nested_properties:
             yield from super()._generate_record_messages(record)

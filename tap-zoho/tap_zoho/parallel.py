@@ -13,8 +13,8 @@ stream, from one bounded queue. So:
 
 Calls are limited across all workers by the tap's one gated session (:mod:`.credits`).
 
-SDK members this relies on (pinned ``singer-sdk~=0.54.9``; ``tests/tap/test_parallel.py`` fails
-loudly when one changes): streams write through ``Tap.write_message`` and
+SDK members this relies on (pinned ``singer-sdk~=0.54.9``; ``tests/unit/tap_zoho/test_parallel.py``
+fails loudly when one changes): streams write through ``Tap.write_message`` and
 ``Tap.state_writer.write_state(tap_state)``; ``Tap.sync_all`` calls ``stream.sync()`` then
 ``stream.finalize_state_progress_markers()``; ``Tap._handle_termination`` writes ``Tap.state``.
 Only public members are overridden.

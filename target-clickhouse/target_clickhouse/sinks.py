@@ -182,8 +182,8 @@ class ClickHouseSink(BatchSink):
         The one private SDK member target-clickhouse overrides: the SDK's version also turns
         every date-time string into a ``datetime`` that :mod:`.convert` would turn into
         microseconds again, and there is no public hook to skip it. The SDK range is pinned in
-        ``pyproject.toml``; ``tests/clickhouse/test_sdk_assumptions.py`` fails when the SDK
-        stops calling this member or changes what it does.
+        ``pyproject.toml``; ``tests/unit/target_clickhouse/test_sdk_assumptions.py`` fails when
+        the SDK stops calling this member or changes what it does.
         """
         if self._validator is not None:
             self._validator.validate(record)

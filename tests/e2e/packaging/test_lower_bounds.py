@@ -6,7 +6,7 @@ clickhouse-connect, chdb and psycopg2-binary), then `--about` and a small sync t
 run there. The newest versions are what every other test runs (a plain install resolves them).
 uv (installed with Meltano) keeps this to a few seconds once its cache is warm.
 
-`LOWER_BOUNDS_PYTHON=/path/to/python3.13 pytest tests/e2e/test_lower_bounds.py` runs the same on
+`LOWER_BOUNDS_PYTHON=/path/to/python3.13 pytest tests/e2e/packaging/test_lower_bounds.py` runs the same on
 another interpreter (the classifiers promise 3.11 to 3.13; CI runs 3.11).
 """
 
@@ -31,11 +31,9 @@ from tests.zoho_sandbox import BOOKS_ORG
 
 PYTHON = os.environ.get("LOWER_BOUNDS_PYTHON", sys.executable)
 
-# The release artefacts are built once per test process: their tests share one (xdist group).
-pytestmark = [
-    pytest.mark.skipif(not UV.exists(), reason="uv comes with the Meltano CLI (`make install`)"),
-    pytest.mark.xdist_group("release"),
-]
+pytestmark = pytest.mark.skipif(
+    not UV.exists(), reason="uv comes with the Meltano CLI (`make install`)"
+)
 
 
 def lower_bounds() -> dict[str, str]:

@@ -32,11 +32,7 @@ from tests.zoho_sandbox import BOOKS_ORG
 # What a Hub definition carries for the Hub's pages only; meltano.yml has no place for it.
 HUB_ONLY = {"variant", "definition", "domain_url", "maintenance_status", "keywords"}
 
-# The release artefacts are built once per test process: their tests share one (xdist group).
-pytestmark = [
-    pytest.mark.skipif(not MELTANO.exists(), reason=SKIP_REASON),
-    pytest.mark.xdist_group("release"),
-]
+pytestmark = pytest.mark.skipif(not MELTANO.exists(), reason=SKIP_REASON)
 
 
 def plugin_definition(plugin: str, wheel: Path) -> dict:

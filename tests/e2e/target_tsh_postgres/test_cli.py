@@ -223,7 +223,7 @@ def test_an_unreachable_database_is_one_line_without_the_password(tmp_path):
 TARGET = Path(sys.executable).with_name("target-tsh-postgres")
 
 
-def test_the_cli_prints_one_json_summary_line_and_one_errorline_of(erp_db, tmp_path):
+def test_the_cli_prints_one_json_summary_line_and_one_error_line(erp_db, tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({**erp_db, "password": "s3cret-pw", "max_failed_rows": 0}))
     lines = "".join(json.dumps(m) + "\n" for m in [ITEM_SCHEMA, item("1"), item("2")])

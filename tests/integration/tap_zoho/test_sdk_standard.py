@@ -1,6 +1,6 @@
 """The Singer SDK's standard tap test suite, run against the sandbox.
 
-The suite discovers streams while pytest collects this module: ``tests/tap/conftest.py`` starts
+The suite discovers streams while pytest collects this module: ``tests.support.standard_sandbox`` starts
 its sandbox right before, and stops it when pytest ends.
 """
 

@@ -71,7 +71,7 @@ def test_a_mass_update_edited_again_while_read_reaches_the_erp_at_the_newest_val
         scenario.sandbox.stop()
 
 
-def test_a_record_edited_twice_in_one_second_ends_at_its_laterread_of_item_1(erp_db, tmp_path):
+def test_a_record_edited_twice_in_one_second_ends_at_its_later_read(erp_db, tmp_path):
     first = [ITEM_SCHEMA, read_of_item_1("first edit", "2024-03-01T10:00:00.400000+00:00")]
     second = [ITEM_SCHEMA, read_of_item_1("second edit", "2024-03-01T10:05:00.000000+00:00")]
 
