@@ -4,7 +4,7 @@
 within one second carry the same version. ReplacingMergeTree keeps the last inserted row of equal
 versions; these tests prove it across target runs (separate inserts, separate parts), with
 ``FINAL``, after ``OPTIMIZE ... FINAL`` and through the ``_current`` view, on both load paths,
-with the tap's own output for the race scenarios of ``tests/keyset_scenarios.py``.
+with the tap's own output for the race scenarios of ``tests/support/keyset_scenarios.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Books races end in the ERP at Zoho's newest values (issue 9, points 1 and 2).
 
-The tap's output for the scenarios of ``tests/keyset_scenarios.py``, one target-tsh-postgres run
+The tap's output for the scenarios of ``tests/support/keyset_scenarios.py``, one target-tsh-postgres run
 per tap run: a mass update of items and contacts re-edited while read, and items and contacts
 edited twice within one second with a read in between. The second version carries the same
 ``source_modified_at`` as the first; the guard's tie-breaker (the later read, with other content)
