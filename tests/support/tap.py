@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.paths import BIN
+from tests.zoho_sandbox import BOOKS_ORG, SECOND_ORG
 
 #: Settings that keep retries and progress logs from slowing a test down.
 FAST = {
@@ -102,8 +103,6 @@ def run_cli(
 def finance_config(sandbox: Any, *, books_only: bool = False, **extra: Any) -> dict[str, Any]:
     """A Books/Inventory-only tap config of ``sandbox``: Books of one organisation, Inventory of
     both (or Books alone with ``books_only``)."""
-    from tests.zoho_sandbox import BOOKS_ORG, SECOND_ORG
-
     orgs: dict[str, Any] = {"books_organization_id": BOOKS_ORG}
     if not books_only:
         orgs["inventory_organization_id"] = [BOOKS_ORG, SECOND_ORG]
