@@ -1,7 +1,8 @@
 """Unit tests of the Get Records cursors (``tap_zoho.pagination``): which request comes next.
 
-The keyset windows themselves are in ``test_units.py``; these cover paging by position and by
-token inside one window, the position cap, the error messages and the plain position cursor.
+Keyset windows and what a page keeps, paging by position and by token inside one window, tie
+seconds read again until a pass finds nothing new, the position cap, the resumable boundary and
+fingerprints, the error messages and the plain position cursor.
 """
 
 from __future__ import annotations
@@ -245,3 +246,82 @@ def test_cursor_refuses_a_server_that_ignores_the_sort_order():
     cursor = ModifiedTimeCursor(None)
     with pytest.raises(UnsortedResponseError):
         cursor.accept([("1", 9), ("2", 3)], more=True, next_token=None)
+
+
+def test_a_cursor_can_resume_from_its_saved_boundary_before_it_reads_anything():
+    cursor = ModifiedTimeCursor(12, {"3": "ab"})
+
+    assert cursor.settled == Boundary(12, {"3": "ab"})
+
+
+def test_every_page_of_a_tie_pass_carries_the_pass_whether_paged_by_position_or_token():
+    cursor = ModifiedTimeCursor(4, per_page=2)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
+    cursor.accept([("4", 5), ("2", 6)], more=True, next_token="c")  # new rows in it: pass 1
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+
+    cursor.accept([("1", 5), ("3", 5)], more=True, next_token=None)
+    assert cursor.next_request() == PageRequest(4, page=2, tie_pass=1)
+    cursor.accept([("4", 5), ("9", 5)], more=True, next_token="t")
+    assert cursor.next_request() == PageRequest(4, page_token="t", tie_pass=1)
+
+
+def test_a_second_that_never_settles_is_given_up_after_the_last_allowed_pass():
+    cursor = ModifiedTimeCursor(5, per_page=1)
+    pairs = 0
+    while not cursor.finished:
+        cursor.accept([(f"r{pairs}", 5)], more=True, next_token=None)
+        cursor.accept([(f"s{pairs}", 6)], more=True, next_token=None)
+        pairs += 1
+
+    assert cursor.gave_up
+    assert pairs == MAX_TIE_PASSES
+    assert cursor.reread_calls == 2 * MAX_TIE_PASSES - 2  # the first pass is no re-read
+
+
+def test_the_horizon_never_moves_back_when_a_later_answer_carries_an_older_clock():
+    cursor = ModifiedTimeCursor(None, per_page=3)
+    cursor.accept([("1", 90)], more=True, next_token=None, server_now=100)
+    cursor.accept([("2", 91)], more=True, next_token=None, server_now=95)
+
+    assert cursor.horizon == 100
+
+
+def test_a_tie_pass_whose_last_page_brought_new_rows_reads_the_tie_second_again():
+    cursor = ModifiedTimeCursor(4, per_page=2)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
+
+    keep = cursor.accept([("3", 5)], more=False, next_token=None)  # the last page: a new row
+
+    assert keep == [True]
+    assert not cursor.finished
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+
+
+def test_the_resumable_boundary_keeps_the_fingerprints_of_its_second():
+    cursor = ModifiedTimeCursor(None)
+
+    cursor.accept(
+        [("1", 5), ("2", 6)], more=False, next_token=None, fingerprints=["a", "b"], server_now=100
+    )
+
+    assert cursor.settled == Boundary(6, {"2": "b"})
+
+
+def test_every_row_after_the_cut_of_a_tie_pass_waits_for_the_next_pass():
+    cursor = ModifiedTimeCursor(4, per_page=2)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
+
+    keep = cursor.accept([("3", 5), ("6", 8), ("7", 9)], more=True, next_token="c")
+
+    assert keep == [True, False, False]
+
+
+def test_fingerprints_come_one_per_row_or_the_page_is_refused():
+    cursor = ModifiedTimeCursor(None)
+
+    with pytest.raises(ValueError, match="zip"):
+        cursor.accept([("1", 5), ("2", 6)], more=False, next_token=None, fingerprints=["a"])
