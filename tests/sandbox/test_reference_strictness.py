@@ -9,7 +9,7 @@ import requests
 
 from tests.zoho_sandbox import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Sandbox
 from tests.zoho_sandbox.deal_pipelines import LAYOUT_PARTNER, LAYOUT_STANDARD, PIPELINES
-from tests.zoho_sandbox.reference import ReferenceOptions
+from tests.zoho_sandbox.reference_options import ReferenceOptions
 from tests.zoho_sandbox.seed import default_specs
 
 
@@ -306,3 +306,13 @@ def test_the_deals_stage_picklist_carries_probabilities_unless_told_otherwise(wo
     assert {v["probability"] for v in stage_values()} >= {0, 10, 100}
     world.reference.set_stage_probabilities(on=False)
     assert not any("probability" in v for v in stage_values())
+
+
+def test_parameters_the_other_reading_refuses_answer_invalid_data(world):
+    world.reference.options.refused_params = {"include_types"}
+    assert error(get(world, "settings/profiles", include_types="Lite")) == (
+        400,
+        "INVALID_DATA",
+        {"param_name": "include_types"},
+    )
+    assert get(world, "settings/profiles").status_code == 200

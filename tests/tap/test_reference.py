@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import REFRESH_TOKEN, Sandbox
-from tests.zoho_sandbox.reference import ReferenceOptions
+from tests.zoho_sandbox.reference_options import ReferenceOptions
 from tests.zoho_sandbox.seed import default_specs
 
 REFERENCE = {
@@ -181,6 +181,7 @@ def test_a_full_read_costs_eight_calls_plus_one_per_deals_layout(world):
         "crm_pipelines": layouts,
     }
     assert sum(calls.values()) == 8 + layouts
+    assert world.stats.requests["fields"] == 1  # discovery's Deals metadata: the probabilities
     assert run.summary["credits_used"] == world.stats.credits
     reported = {r["stream"]: r for r in run.summary["reference_streams"]}
     assert reported["crm-users"]["record_count"] == len(world.reference.world.users)
@@ -246,6 +247,41 @@ def test_a_user_deleted_since_the_last_run_arrives_with_status_deleted(world):
     assert third.records["crm-users"] == []  # not emitted again while unchanged
 
 
+def test_a_user_modified_in_the_second_being_read_is_read_again_by_the_next_run(world):
+    config = world.tap_config(crm_modules=["Deals"])
+    first = run_tap(config)
+    world.store.clock.pin()  # Zoho's clock stays in the second of the edit while it is read
+    some = sorted(world.reference.world.users)[1]
+    world.reference.update_user(some, {"mobile": "+1 555 0199"})
+
+    second = run_tap(config, state=first.state)
+    world.store.clock.unpin()
+    third = run_tap(config, state=second.state)
+    fourth = run_tap(config, state=third.state)
+
+    assert [u["id"] for u in second.records["crm-users"]] == [some]
+    assert [u["id"] for u in third.records["crm-users"]] == [some]  # not settled: read again
+    assert fourth.records["crm-users"] == []
+
+
+def test_optional_parameters_zoho_refuses_are_dropped_at_one_more_call_each():
+    sandbox = deals_world(refused_params={"include_types", "include_inner_details"})
+    try:
+        run = run_tap(sandbox.tap_config(crm_modules=["Deals"]))
+        refused = sandbox.stats.requests["INVALID_DATA"]
+        calls = sandbox.stats.requests
+    finally:
+        sandbox.stop()
+
+    assert run.error is None
+    assert refused == 2
+    assert calls["crm_profiles"] == calls["crm_territories"] == 1
+    assert {p["type"] for p in run.records["crm-profiles"]} == {"normal_profile"}
+    managers = [t["manager"] for t in run.records["crm-territories"] if t["manager"]]
+    assert managers
+    assert all(set(m) == {"id", "name"} for m in managers)
+
+
 @pytest.mark.parametrize(
     "reading",
     [
@@ -255,6 +291,7 @@ def test_a_user_deleted_since_the_last_run_arrives_with_status_deleted(world):
         {"users_not_modified_status": 204},
         {"deletion_touches_user": True},
     ],
+    ids=lambda reading: next(iter(reading)),
 )
 def test_users_arrive_once_and_completely_under_either_reading_of_the_unconfirmed_points(reading):
     sandbox = deals_world(**reading)

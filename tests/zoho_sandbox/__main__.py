@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from .bulk_read import BulkOptions
-from .reference import ReferenceOptions
+from .reference_options import ReferenceOptions
 from .seed import default_specs, detail_module_spec, wide_module_spec
 from .server import Sandbox
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .deal_pipelines import pipelines_of, stage_picklist
 from .oauth import has_scope
+from .reference_options import ReferenceOptions
 from .reference_seed import ReferenceWorld, seed_reference
 from .store import epoch_of
 
@@ -70,24 +70,6 @@ REFUSALS = {
     "profiles": (403, "NO_PERMISSION", "permission denied"),
 }
 PERMISSIONS = {"profiles": "Crm_Implied_Manage_Profiles", "users": "Crm_Implied_Manage_Users"}
-
-
-@dataclass
-class ReferenceOptions:
-    """Features, permissions and the readings of the contract's unconfirmed points."""
-
-    territories_enabled: bool = True  # off: 400 FEATURE_NOT_ENABLED
-    multi_currency: bool = True  # off: 403 CURRENCIES_NOT_ENABLED and ``mc_status: false``
-    refused: set[str] = field(default_factory=set)  # endpoints the API user's profile may not read
-    # Unconfirmed readings (2.4); the defaults are the stricter ones.
-    settings_read_grants_pipeline: bool = False  # ZohoCRM.settings.READ covers the pipeline API
-    all_users_include_deleted: bool = False  # type=AllUsers lists deleted users too
-    users_not_modified_status: int = 304  # nothing newer than If-Modified-Since (or 204)
-    users_modified_since_inclusive: bool = False  # If-Modified-Since compares >= (not >)
-    users_newest_first: bool = False  # users listed newest Modified_Time first (not in id order)
-    deletion_touches_user: bool = False  # deleting a user moves its Modified_Time
-    shared_pipeline: bool = False  # one pipeline id under two Deals layouts
-    sub_pipelines: bool = False  # pipelines carry ``child_available`` / ``parent``, one child
 
 
 class RefError(Exception):
@@ -178,6 +160,9 @@ class Reference:
             self._check_scope(endpoint, scope, access)
             self._check_feature(endpoint)
             self._check_permission(endpoint)
+            refused = sorted(self.options.refused_params & set(query))
+            if refused:
+                raise _invalid(refused[0])
             with self.store.lock:
                 status, body = getattr(self, f"_{endpoint}")(single, query, since)
         except RefError as err:

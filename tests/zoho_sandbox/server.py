@@ -13,7 +13,7 @@ import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .bulk_read import BulkOptions, BulkRead
@@ -22,9 +22,12 @@ from .faults import Faults, Stats
 from .finance import Finance
 from .notifications import Notifications, send_books_webhook
 from .oauth import ALL_SCOPES, Accounts, TokenError, has_scope
-from .reference import Reference, ReferenceOptions
+from .reference import Reference
 from .seed import ModuleSpec, default_specs, seed_store
 from .store import CrmStore, FieldMeta
+
+if TYPE_CHECKING:
+    from .reference_options import ReferenceOptions
 
 BOOKS_ORG = "10234695"
 SECOND_ORG = "60012345"
