@@ -166,8 +166,8 @@ def test_a_run_under_429s_and_token_revocation_completes(sandbox, tmp_path, melt
 
     assert sandbox.stats.requests["TOO_MANY_REQUESTS"] == 6
     # Every call in flight when Zoho revoked the token carried it and is refused once (at most
-    # max_concurrent_calls of them, whatever reads them: modules, field groups, detail reads);
-    # the tap refreshes the token once and sends each of them again with the new one.
+    # max_concurrent_calls of them, whatever reads them: modules, field groups, detail reads,
+    # the reference data); the tap refreshes the token once and sends each of them again.
     assert 1 <= sandbox.stats.requests["INVALID_TOKEN"] <= in_flight
     # Meltano runs the tap twice (discovery, then sync): one token each, plus one refresh.
     assert sandbox.accounts.mint_count == 3
