@@ -532,6 +532,8 @@ def test_the_running_service_renews_channels_before_they_expire(sandbox, tmp_pat
         while sandbox.notifications.channels[channel.channel_id].expiry <= first:
             assert time.monotonic() < deadline, "not renewed"
             await asyncio.sleep(0.2)
+        # each renewal gives the channel a new token (callbacks are not signed)
+        assert sandbox.notifications.channels[channel.channel_id].token != channel.token
         await service.stop()
 
     asyncio.run(scenario())

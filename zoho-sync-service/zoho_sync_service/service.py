@@ -81,6 +81,7 @@ class SyncService:
                 job.name,
                 functools.partial(self._execute, kind),
                 debounce=settings.debounce_seconds,
+                max_delay=settings.max_delay_seconds or None,
                 retry_attempts=settings.retry_attempts,
                 retry_backoff=settings.retry_backoff_seconds,
                 budget=self.budget,

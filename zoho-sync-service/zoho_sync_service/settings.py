@@ -77,6 +77,7 @@ class Settings:
     books_extractor: str = "tap-zoho-products"
     books_loader: str = "target-tsh-postgres"
     debounce_seconds: float = 3.0
+    max_delay_seconds: float = 0.0  # 0: 30 s, or five debounces when that is longer
     max_body_bytes: int = 1_048_576
     retry_attempts: int = 3
     retry_backoff_seconds: float = 10.0
@@ -112,6 +113,7 @@ class Settings:
             books_extractor=_env("BOOKS_EXTRACTOR", cls.books_extractor),
             books_loader=_env("BOOKS_LOADER", cls.books_loader),
             debounce_seconds=_number("DEBOUNCE_SECONDS", cls.debounce_seconds),
+            max_delay_seconds=_number("MAX_DELAY_SECONDS", cls.max_delay_seconds),
             max_body_bytes=int(_number("MAX_BODY_BYTES", cls.max_body_bytes)),
             retry_attempts=max(1, int(_number("RETRY_ATTEMPTS", cls.retry_attempts))),
             retry_backoff_seconds=_number("RETRY_BACKOFF_SECONDS", cls.retry_backoff_seconds),
