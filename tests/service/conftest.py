@@ -23,9 +23,11 @@ def live(tmp_path_factory, pg_server):
     sandbox.accounts.mints_per_window = 500  # the service's budget is raised alike (90 runs)
     sandbox.start()
     service = LiveService(sandbox, tmp, new_database(pg_server))
-    service.start()
-    subscribed = service.cli("channels", "subscribe")  # the CRM job's modules
-    assert subscribed.returncode == 0, subscribed.stderr[-2000:]
-    yield service
-    service.stop()
-    sandbox.stop()
+    try:
+        service.start()
+        subscribed = service.cli("channels", "subscribe")  # the CRM job's modules
+        assert subscribed.returncode == 0, subscribed.stderr[-2000:]
+        yield service
+    finally:
+        service.stop()
+        sandbox.stop()
