@@ -139,10 +139,10 @@ def run_target(path: Path, dsn: dict, work: Path) -> tuple[float, int, float]:
 
 
 def create_products(conn) -> None:
-    from target_tsh_postgres import erp
+    from target_tsh_postgres.ddl import create_tables
     from target_tsh_postgres.mapping import TABLES
 
-    erp.create_tables(conn, "public", TABLES)
+    create_tables(conn, "public", TABLES)
 
 
 def rows_of(path: Path) -> list[tuple]:
