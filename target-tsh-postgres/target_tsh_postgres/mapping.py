@@ -2,6 +2,8 @@
 
 No I/O: every rule (active flag, stock filter, customers only, base prices) is unit-testable.
 The ERP tables are described once here; :mod:`.ddl` and :mod:`.upsert` turn them into SQL.
+Each record passes :func:`.storable.source` first, so every row holds only what PostgreSQL can
+store as text (or the record is refused).
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
-from .errors import BadRecord, SkipRow
+from .errors import BadRecord, RecordRefusedError, SkipRow
+from .storable import READ_AT, is_storable, preview, source
 
 __all__ = [
     "BASE_PRICE_KEY",
@@ -31,8 +32,7 @@ __all__ = [
     "table_for",
 ]
 
-_JSON = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
-READ_AT = "_sdc_extracted_at"  # when the tap read the record (the RECORD's time_extracted)
+REPAIRED = "_repaired"  # in a row (never a column): the fields characters were removed from
 
 
 @dataclass(frozen=True)
@@ -162,9 +162,10 @@ def _required(record: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def _source(record: dict[str, Any]) -> str:
-    """The record as Zoho sent it (JSON), without the Singer metadata the SDK added."""
-    return _JSON.encode({k: v for k, v in record.items() if not k.startswith("_sdc_")}).decode()
+def _with_repairs(row: dict[str, Any], repaired: tuple[str, ...]) -> dict[str, Any]:
+    if repaired:
+        row[REPAIRED] = repaired
+    return row
 
 
 def item_rows(
@@ -172,13 +173,16 @@ def item_rows(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """An item's ``products`` row and its base-price ``product_prices`` row.
 
-    ``SkipRow`` for an item without stock under ``with_stock_only``.
+    ``SkipRow`` for an item without stock under ``with_stock_only``; ``RecordRefusedError``
+    for an item PostgreSQL cannot store (:mod:`.storable`).
     """
     stock = record.get("stock_on_hand")
     if with_stock_only and not (
         isinstance(stock, (int, float, Decimal)) and not isinstance(stock, bool) and stock > 0
     ):
         raise SkipRow("no stock")
+    stored = source(record, ("item_id",))
+    record = stored.record
     item_id = _required(record, "item_id")
     name = record.get("name") or record.get("item_name")
     available = record.get("available_stock")
@@ -201,7 +205,7 @@ def item_rows(
         "category": record.get("category_name") or None,
         "source_modified_at": _time(record.get("last_modified_time")),
         "source_read_at": record.get(READ_AT),
-        "zoho_data": _source(record),
+        "zoho_data": stored.json,
     }
     # ``name`` is not a column: it names the product in the run report when the row is refused.
     base_price = {
@@ -213,7 +217,7 @@ def item_rows(
         "price": record.get("rate"),
         "name": name,
     }
-    return product, base_price
+    return _with_repairs(product, stored.repaired), base_price
 
 
 def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, Any]:
@@ -233,7 +237,9 @@ def customer_row(record: dict[str, Any]) -> dict[str, Any]:
     """A ``customers`` row from a contact record (vendors are skipped)."""
     if record.get("contact_type", "customer") != "customer":
         raise SkipRow("not a customer")
-    return {
+    stored = source(record, ("contact_id",))
+    record = stored.record
+    row = {
         "zoho_contact_id": _required(record, "contact_id"),
         "organization_id": record.get("organization_id"),
         "name": record.get("contact_name"),
@@ -247,8 +253,9 @@ def customer_row(record: dict[str, Any]) -> dict[str, Any]:
         "is_active": record.get("status", "active") == "active",
         "source_modified_at": _time(record.get("last_modified_time")),
         "source_read_at": record.get(READ_AT),
-        "zoho_data": _source(record),
+        "zoho_data": stored.json,
     }
+    return _with_repairs(row, stored.repaired)
 
 
 def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -260,8 +267,19 @@ def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     book_id = _required(record, "pricebook_id")
     if record.get("sales_or_purchase_type") == "purchases":
         raise SkipRow("purchase price list")
+    stored = source(record, ("pricebook_id",))
     entries = record.get("pricebook_items") or []
-    return [
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise BadRecord(f"pricebook_items is not a list of items: {preview(entries)}")
+    if "pricebook_items" in stored.repaired:  # ids are never altered: refused instead
+        for entry in entries:
+            item_id = entry.get("item_id")
+            if isinstance(item_id, str) and not is_storable(item_id):
+                reason = "an id holding characters PostgreSQL cannot store (NUL, lone surrogates)"
+                raise RecordRefusedError("pricebook_items.item_id", preview(item_id), reason)
+    record = stored.record
+    entries = record["pricebook_items"] if "pricebook_items" in stored.repaired else entries
+    rows = [
         {
             "zoho_item_id": _required(entry, "item_id"),
             "zoho_pricebook_id": book_id,
@@ -272,3 +290,6 @@ def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for entry in entries
     ]
+    if rows and stored.repaired:
+        rows[0][REPAIRED] = stored.repaired
+    return rows

@@ -26,6 +26,8 @@ import typing as t
 
 from psycopg2 import errors, sql
 
+from .storable import clean_text, is_storable
+
 if t.TYPE_CHECKING:
     import logging
 
@@ -59,7 +61,7 @@ class Listings:
         """``create``: the target's ``create_tables``; ``stats`` counts products marked."""
         self.schema = schema
         self.stream = stream
-        self._stored_stream = stream
+        self._stored_stream = clean_text(stream)  # a stream name is text in the table too
         self._products = products
         self._stats = stats
         self._logger = logger
@@ -67,13 +69,21 @@ class Listings:
         self._ready: bool | None = None  # known once checked: present (or created)
 
     def row(self, record: dict[str, t.Any]) -> Seen | None:
-        """``(stream, organisation, item id, version)`` of a versioned record, else None."""
+        """``(stream, organisation, item id, version)`` of a versioned record, else None.
+
+        An id PostgreSQL cannot store is no product either (:mod:`.storable` refuses its row):
+        it is not listed. The organisation is cleaned as its product's is.
+        """
         version = record.get(VERSION)
         item_id = record.get("item_id")
         if version is None or item_id in (None, ""):
             return None
-        org = str(record.get("organization_id") or "")
-        return (self._stored_stream, org, str(item_id), int(version))
+        item_id = str(item_id)
+        if not is_storable(item_id):
+            return None
+        org = record.get("organization_id") or ""
+        org = clean_text(org) if isinstance(org, str) else str(org)
+        return (self._stored_stream, org, item_id, int(version))
 
     def _table(self) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(SEEN_TABLE))

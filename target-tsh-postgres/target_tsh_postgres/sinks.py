@@ -18,10 +18,11 @@ from functools import cached_property, partial
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
-from .errors import BadInputError, BadRecord, SkipRow
+from .errors import BadInputError, BadRecord, RecordRefusedError, SkipRow
 from .mapping import (
     PRODUCT_PRICES,
     PRODUCTS,
+    REPAIRED,
     Table,
     customer_row,
     item_rows,
@@ -29,27 +30,32 @@ from .mapping import (
     table_for,
 )
 from .reconcile import Listings, Seen
-from .writer import Batch, ErpWriter
+from .storable import preview, shown
+from .writer import Batch, ErpWriter, Refused
 
 if t.TYPE_CHECKING:
     from .report import TableStats
 
 __all__ = ["BadInputError", "ErpSink"]
 
+_ID_FIELDS = {"products": "item_id", "customers": "contact_id", "product_prices": "pricebook_id"}
+
 
 class _Buffer:
-    """One table's rows waiting for the next batch."""
+    """One table's rows waiting for the next batch, with what was refused or repaired on the way."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
         self.rows: list[dict[str, t.Any]] = []
+        self.refused: list[Refused] = []
+        self.repaired: list[tuple[str, tuple[str, ...]]] = []
 
     def take(self, stream: str) -> Batch | None:
         """The buffered batch (None when empty), leaving the buffer empty."""
-        if not self.rows:
+        if not (self.rows or self.refused):
             return None
-        batch = Batch(stream, self.table, self.rows)
-        self.rows = []
+        batch = Batch(stream, self.table, self.rows, self.refused, self.repaired)
+        self.rows, self.refused, self.repaired = [], [], []
         return batch
 
 
@@ -119,9 +125,10 @@ class ErpSink(BatchSink):
     @property
     @override
     def current_size(self) -> int:
-        """Buffered rows (and listed ids, which skipped items also leave)."""
-        rows = len(self._main.rows) if self._main is not None else 0
-        return rows + len(self._seen)
+        """Buffered rows, refused records and listed ids (which skipped items also leave)."""
+        main = self._main
+        buffered = len(main.rows) + len(main.refused) if main is not None else 0
+        return buffered + len(self._seen)
 
     @property
     @override
@@ -158,7 +165,7 @@ class ErpSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
-        """Map the record to rows and buffer them (skips are counted, not written)."""
+        """Map the record to rows and buffer them (skips are counted, refusals handed over)."""
         table, main = self.table, self._main
         if table is None or main is None:
             return
@@ -178,12 +185,44 @@ class ErpSink(BatchSink):
             self._stats.total_processed += 1
             self._stats.skipped += 1
             return
+        except RecordRefusedError as refusal:
+            self._refuse(record, refusal, main)
+            return
         except BadRecord as exc:
             self.writer.wait()  # rows read before the bad one are committed
-            msg = f"stream {self.stream_name!r}: {exc}: {str(record)[:200]}"
+            msg = f"stream {self.stream_name!r}: {exc}: {preview(record)}"
             raise BadInputError(msg) from None
         self._stats.total_processed += len(rows)
         main.rows.extend(rows)
+        if rows and REPAIRED in rows[0]:
+            self._repaired(rows[0], main)
+
+    def _refuse(self, record: dict[str, t.Any], refusal: RecordRefusedError, main: _Buffer) -> None:
+        """Hand a refused record to the writer with the batch (an item's base price too)."""
+        zoho_id = shown(record.get(_ID_FIELDS[main.table.name]))
+        name = record.get("name") or record.get("item_name") or record.get("contact_name")
+        shown_name = None if name is None else shown(name)
+        field = shown(refusal.field)
+        refused = Refused(zoho_id, shown_name, field, refusal.value, refusal.reason)
+        self._stats.total_processed += 1
+        main.refused.append(refused)
+        if main.table is PRODUCTS:  # its base price is refused with it
+            self._price_stats.total_processed += 1
+            self._prices.refused.append(refused)
+
+    def _repaired(self, row: dict[str, t.Any], main: _Buffer) -> None:
+        fields = row.pop(REPAIRED)
+        zoho_id = shown("/".join(str(row[k]) for k in main.table.key))
+        main.repaired.append((zoho_id, fields))
+        self.logger.warning(
+            "stream %r: %s %s (%s) stored without characters PostgreSQL cannot store (NUL, "
+            "lone surrogates), removed from: %s",
+            self.stream_name,
+            main.table.name,
+            zoho_id,
+            shown(row.get("name") or row.get("pricebook_name")),
+            ", ".join(shown(f) for f in fields),
+        )
 
     @override
     def start_drain(self) -> dict[str, t.Any]:

@@ -250,11 +250,18 @@ class TargetTshPostgres(Target):
             Path(self.config["report_path"]).write_text(line + "\n")
         limit = int(self.config.get("max_failed_rows", 0))
         if self.report.failed > limit:
-            msg = (
-                f"{self.report.failed} rows were refused by the database (max_failed_rows is "
-                f"{limit}); the other rows were committed, STATE stops before the refused ones"
-            )
-            raise TooManyFailuresError(msg)
+            raise TooManyFailuresError(_too_many_failures(self.report, limit))
+
+
+def _too_many_failures(report: Report, limit: int) -> str:
+    """The one line a run with too many refused rows ends with: the first refusal, named."""
+    first = report.first_error or {}
+    return (
+        f"stream {first.get('stream')!r}: {first.get('table')} {first.get('zoho_id')} refused, "
+        f"column {first.get('field')}, value {first.get('value')}: {first.get('error')} "
+        f"({report.failed} rows refused, max_failed_rows is {limit}; the other rows were "
+        "committed, STATE stops before the refused ones)"
+    )
 
 
 def _write_state(state: dict[str, t.Any]) -> None:

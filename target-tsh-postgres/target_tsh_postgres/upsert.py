@@ -7,24 +7,29 @@ merged in rounds, the n-th occurrence of each key in round n, in one transaction
 exactly as its rows written one by one in the order they were read, under the same rule as rows
 of different batches and runs.
 
-If PostgreSQL refuses that for the data in it (:data:`.errors.REFUSALS`: a constraint, a
-row-level security policy, a value out of range...), the batch is replayed row by row, each row
-under its own SAVEPOINT, so only the rows PostgreSQL refuses fail. Transient errors propagate:
-the writer retries the whole batch (:mod:`.writer`). Only the sync's own columns are written.
-Identifiers are composed with ``psycopg2.sql``; values are always parameters or COPY data, never
-pasted into SQL.
+The load table is made from the ERP table (``CREATE TABLE ... AS``), so it has the ERP's own
+column types: COPY parses each value once, as the ERP will hold it, and says which column it
+refuses. When PostgreSQL refuses the batch for its data (:data:`.errors.REFUSALS`), the batch is
+replayed row by row, each row under its own SAVEPOINT, so only the rows PostgreSQL refuses fail;
+each refused row is copied alone into the load table to name the column PostgreSQL refuses.
+Transient errors propagate: the writer retries the whole batch (:mod:`.writer`). Only the sync's
+own columns are written. Identifiers are composed with ``psycopg2.sql``; values are always
+parameters or COPY data, never pasted into SQL.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import typing as t
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import psycopg2
 from psycopg2 import sql
 
 from .errors import REFUSALS
+from .storable import preview
 
 if t.TYPE_CHECKING:
     from psycopg2.extensions import connection, cursor
@@ -36,13 +41,17 @@ ROUND = "_round"  # load-table column: which occurrence of its key in the batch 
 _NULL = "\\N"
 _SPECIAL = ("\\", "\t", "\n", "\r")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# The COPY line of an error's context: ``COPY _load_products, line 3, column price: "1e+20"``.
+_COPY_COLUMN = re.compile(r"^COPY [^,]+, line \d+, column ([^:]+):", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """A row PostgreSQL refused, and why (the database's message)."""
+    """A row PostgreSQL refused: the column it named (when it names one), its value, why."""
 
     row: dict[str, t.Any]
+    column: str | None
+    value: str | None
     reason: str
 
 
@@ -78,9 +87,20 @@ def prepare(rows: list[dict[str, t.Any]], table: Table) -> Prepared:
     return Prepared(rows, _copy_text(rows, table, occurrences), rounds)
 
 
-def _text_column(values: list[t.Any]) -> list[str]:
-    """A text column in COPY format; escaping runs only if the column holds a special char."""
-    texts = [_NULL if v is None else v if type(v) is str else str(v) for v in values]
+def _text(kind: str, value: t.Any) -> str:
+    """A non-null value as PostgreSQL reads it, the same in COPY and in the row-by-row replay."""
+    if kind.startswith("BOOLEAN"):
+        return "t" if value else "f"
+    return value if type(value) is str else str(value)
+
+
+def _copy_column(kind: str, values: list[t.Any]) -> list[str]:
+    """One column in COPY text; escaping runs only if the column holds a special character.
+
+    Every column is checked, numbers included: a string where a number belongs must not break
+    the COPY stream into other rows or columns.
+    """
+    texts = [_NULL if v is None else v if type(v) is str else _text(kind, v) for v in values]
     joined = "".join(texts)
     if any(mark in joined for mark in _SPECIAL):
         return [
@@ -88,14 +108,6 @@ def _text_column(values: list[t.Any]) -> list[str]:
             for v, s in zip(values, texts, strict=True)
         ]
     return texts
-
-
-def _copy_column(kind: str, values: list[t.Any]) -> list[str]:
-    if kind.startswith("BOOLEAN"):
-        return [_NULL if v is None else "t" if v else "f" for v in values]
-    if kind.startswith(("NUMERIC", "INTEGER")):
-        return [_NULL if v is None else str(v) for v in values]
-    return _text_column(values)
 
 
 def _copy_text(rows: list[dict[str, t.Any]], table: Table, occurrences: list[int]) -> io.StringIO:
@@ -114,16 +126,18 @@ def _load_table(table: Table) -> sql.Identifier:
     return sql.Identifier(f"_load_{table.name}")
 
 
-def _create_load_table(cur: cursor, table: Table) -> None:
-    """A temporary table with the sync's columns (no constraints), once per session."""
-    columns = [
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind.replace(" NOT NULL", "")))
-        for name, kind in table.columns
-    ]
-    columns.append(sql.SQL("{} INTEGER").format(sql.Identifier(ROUND)))
+def _create_load_table(cur: cursor, schema: str, table: Table) -> None:
+    """A temporary table with the ERP table's column types (no constraints), once per session."""
     cur.execute(
-        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
-            _load_table(table), sql.SQL(", ").join(columns)
+        sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {load} ON COMMIT DELETE ROWS AS "
+            "SELECT {columns}, 0 AS {round} FROM {schema}.{table} WITH NO DATA"
+        ).format(
+            load=_load_table(table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, table.column_names)),
+            round=sql.Identifier(ROUND),
+            schema=sql.Identifier(schema),
+            table=sql.Identifier(table.name),
         )
     )
 
@@ -246,7 +260,7 @@ def upsert_batch(conn: connection, schema: str, table: Table, batch: Prepared) -
     """
     try:
         with conn.cursor() as cur:
-            _create_load_table(cur, table)
+            _create_load_table(cur, schema, table)
             _copy(cur, table, batch.data)
             result = _merge(cur, schema, table, batch.rounds, len(batch.rows))
         conn.commit()
@@ -259,8 +273,8 @@ def upsert_batch(conn: connection, schema: str, table: Table, batch: Prepared) -
 def _row_by_row(
     conn: connection, schema: str, table: Table, rows: list[dict[str, t.Any]]
 ) -> BatchResult:
-    names = table.column_names
-    values = sql.SQL("VALUES ({})").format(sql.SQL(", ").join(sql.Placeholder() * len(names)))
+    kinds = table.columns
+    values = sql.SQL("VALUES ({})").format(sql.SQL(", ").join(sql.Placeholder() * len(kinds)))
     statement = _upsert(schema, table, values, keys=True)
     written = _Written()
     failed: list[Refusal] = []
@@ -268,13 +282,48 @@ def _row_by_row(
         for row in rows:
             cur.execute("SAVEPOINT row_upsert")
             try:
-                cur.execute(statement, [row[n] for n in names])
+                cur.execute(
+                    statement,
+                    [None if row[n] is None else _text(kind, row[n]) for n, kind in kinds],
+                )
                 returned = cur.fetchall()
             except REFUSALS as exc:  # the database's refusal is the report
                 cur.execute("ROLLBACK TO SAVEPOINT row_upsert")
-                failed.append(Refusal(row, str(exc).strip().splitlines()[0]))
+                failed.append(_refusal(cur, schema, table, row, t.cast("psycopg2.Error", exc)))
                 continue
             cur.execute("RELEASE SAVEPOINT row_upsert")
             written.add(returned)
     conn.commit()
     return written.result(len(rows), failed)
+
+
+def _refusal(
+    cur: cursor, schema: str, table: Table, row: dict[str, t.Any], exc: psycopg2.Error
+) -> Refusal:
+    """The refusal of ``row``, with the column PostgreSQL refuses when it names one.
+
+    A value PostgreSQL cannot read as its column's type is found by copying the row alone into
+    the load table (COPY names the column); a constraint names its column itself (not null);
+    a policy or a trigger names none.
+    """
+    column = _column_refused_by_copy(cur, schema, table, row)
+    if column is None:
+        column = exc.diag.column_name
+    value = preview(row[column]) if column in row else None
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return Refusal(row, column, value, reason)
+
+
+def _column_refused_by_copy(
+    cur: cursor, schema: str, table: Table, row: dict[str, t.Any]
+) -> str | None:
+    cur.execute("SAVEPOINT diagnose")
+    try:
+        _create_load_table(cur, schema, table)
+        _copy(cur, table, _copy_text([row], table, [0]))
+    except REFUSALS as exc:  # an error here is the answer, not a failure
+        found = _COPY_COLUMN.search(t.cast("psycopg2.Error", exc).diag.context or "")
+        return found.group(1) if found else None
+    finally:
+        cur.execute("ROLLBACK TO SAVEPOINT diagnose")
+    return None

@@ -12,10 +12,11 @@ The guarantees of the target live here, and only here:
   back until every batch submitted before it has committed, then emits it (from whichever thread
   sees the commit). After a failed batch no STATE is ever emitted again.
 * **Refused rows are counted, reported and decide STATE.** Rows PostgreSQL refuses for good
-  (:data:`.errors.REFUSALS`) are reported one by one. While at most ``max_failed_rows`` rows were
-  refused, STATE moves past them (they are accepted losses, listed in the report); once more
-  were refused, every other row is still written but no further STATE is emitted, so the next
-  run reads the refused rows again.
+  (:data:`.errors.REFUSALS`) and rows the sink refused on the way (:mod:`.storable`) are
+  reported one by one with their stream, id, column and value, in the order of their batches.
+  While at most ``max_failed_rows`` rows were refused, STATE moves past them (they are accepted
+  losses, listed in the report); once more were refused, every other row is still written but
+  no further STATE is emitted, so the next run reads the refused rows again.
 
 The worker thread is not a daemon: a run that ends with an error still finishes (commits) the
 batch in flight before the process exits.
@@ -28,7 +29,7 @@ import threading
 import time
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg2
 
@@ -36,6 +37,7 @@ from . import upsert
 from .ddl import create_tables
 from .errors import ErpUnavailableError, WriteFailedError, is_transient
 from .mapping import TABLES
+from .storable import shown
 
 if t.TYPE_CHECKING:
     import logging
@@ -60,19 +62,36 @@ class WriterSettings:
     retry_seconds: float
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A refused record or row, each part as one printable line (``storable.shown``)."""
+
+    zoho_id: str
+    name: t.Any
+    field: str
+    value: str
+    reason: str
+
+
 @dataclass
 class Batch:
-    """One stream's rows for one table, as read (a key may come more than once)."""
+    """One stream's rows for one table, as read, and what the sink refused or repaired on the way.
+
+    ``repaired``: the id of each row stored without characters PostgreSQL cannot store, and the
+    fields they were removed from (the sink logged the warning when it read the record).
+    """
 
     stream: str
     table: Table
     rows: list[dict[str, t.Any]]
+    refused: list[Refused] = field(default_factory=list)
+    repaired: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 @dataclass
 class _Prepared:
     batch: Batch
-    data: upsert.Prepared
+    data: upsert.Prepared | None  # None: no rows, only refusals to count
 
 
 @dataclass
@@ -147,7 +166,7 @@ class ErpWriter:
 
         Its COPY text is built here, on the caller's thread, while the previous batch is written.
         """
-        prepared = _Prepared(batch, upsert.prepare(batch.rows, batch.table))
+        prepared = _Prepared(batch, upsert.prepare(batch.rows, batch.table) if batch.rows else None)
         self.wait()
         with self._lock:
             self._submitted += 1
@@ -193,6 +212,8 @@ class ErpWriter:
 
     def _upsert_with_retries(self, prepared: _Prepared) -> upsert.BatchResult:
         table, data = prepared.batch.table, prepared.data
+        if data is None:
+            return upsert.BatchResult()
 
         def attempt(conn: connection) -> upsert.BatchResult:
             return upsert.upsert_batch(conn, self.settings.schema, table, data)
@@ -235,18 +256,44 @@ class ErpWriter:
                 attempts += 1
 
     def _count(self, batch: Batch, result: upsert.BatchResult) -> None:
-        table = batch.table
+        table, stream = batch.table, batch.stream
         stats = self.report.table(table.name)
         stats.inserted += result.inserted
         stats.updated += result.updated
         stats.unchanged += result.unchanged
         stats.successful += len(batch.rows) - len(result.failed)
-        for refusal in result.failed:
-            row = refusal.row
-            zoho_id = "/".join(str(row[k]) for k in table.key)
-            name = row.get("name") or row.get("pricebook_name")
-            self.report.failure(table.name, zoho_id, name, refusal.reason)
-            self._logger.error("%s %s (%s) refused: %s", table.name, zoho_id, name, refusal.reason)
+        refusals = [
+            Refused(
+                shown("/".join(str(r.row[k]) for k in table.key)),
+                r.row.get("name") or r.row.get("pricebook_name"),
+                shown(r.column) if r.column else "(none named)",
+                r.value or "(not shown)",
+                r.reason,
+            )
+            for r in result.failed
+        ]
+        for zoho_id, fields in batch.repaired:
+            self.report.repair(table.name, stream, zoho_id, fields)
+        for refused in [*batch.refused, *refusals]:
+            self.report.failure(
+                table=table.name,
+                stream=stream,
+                zoho_id=refused.zoho_id,
+                name=refused.name,
+                column=refused.field,
+                value=refused.value,
+                error=refused.reason,
+            )
+            self._logger.error(
+                "stream %r: %s %s (%s) refused: column %s, value %s: %s",
+                stream,
+                table.name,
+                refused.zoho_id,
+                refused.name,
+                refused.field,
+                refused.value,
+                refused.reason,
+            )
 
     # ------------------------------------------------------------------ STATE
     def state(self, state: dict[str, t.Any]) -> None:

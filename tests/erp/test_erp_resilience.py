@@ -68,6 +68,8 @@ def test_lock_timeouts_deadlocks_serialization_failures_and_lost_connections_are
         errors.CheckViolation,
         errors.InsufficientPrivilege,
         errors.RaiseException,
+        errors.ProgramLimitExceeded,  # an id too long for its index entry
+        errors.StatementTooComplex,  # JSON nested deeper than the server's stack
     ],
 )
 def test_constraint_rls_and_out_of_range_errors_are_refusals_not_retried(error):
