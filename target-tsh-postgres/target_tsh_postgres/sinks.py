@@ -156,7 +156,7 @@ class ErpSink(BatchSink):
         The one private SDK member target-tsh-postgres overrides: the SDK's version also turns
         every date-time string of the record into a ``datetime`` (a cost per property per
         record) that the ERP would only turn back into text, and no public hook skips it. The
-        SDK range is pinned in ``pyproject.toml``; ``tests/erp/test_sdk_assumptions.py`` fails
+        SDK range is pinned in ``pyproject.toml``, and a test of the SDK's assumptions fails
         when the SDK stops calling this member or changes what it does.
         """
         if self._validator is not None:

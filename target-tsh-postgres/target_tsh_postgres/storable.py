@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import reprlib
 import typing as t
-from dataclasses import dataclass
 
 import msgspec
 from typing_extensions import override
@@ -129,8 +128,7 @@ def _clean(value: t.Any) -> t.Any:
     return done[id(value)]
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(t.NamedTuple):
     """A record PostgreSQL can store: its JSON (``zoho_data``), its values, what was removed."""
 
     json: str

@@ -100,7 +100,10 @@ def _copy_column(kind: str, values: list[t.Any]) -> list[str]:
     Every column is checked, numbers included: a string where a number belongs must not break
     the COPY stream into other rows or columns.
     """
-    texts = [_NULL if v is None else v if type(v) is str else _text(kind, v) for v in values]
+    # Inline for speed, the rule is _text's.
+    if kind.startswith("BOOLEAN"):
+        return [_NULL if v is None else "t" if v else "f" for v in values]
+    texts = [_NULL if v is None else v if type(v) is str else str(v) for v in values]
     joined = "".join(texts)
     if any(mark in joined for mark in _SPECIAL):
         return [
