@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from tests.support import clickhouse, erp, release
-from tests.support.meltano import project_copy
-from tests.support.paths import REPO
+from tests.support.live_service import LiveService
+from tests.support.meltano import SKIP_REASON, project_copy
+from tests.support.paths import MELTANO, REPO
 from tests.support.pgserver import PgServer
 from tests.support.sandbox_api import SandboxApi
 from tests.support.worlds import small_world
@@ -150,3 +151,25 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def wheels(dist: Path) -> dict[str, Path]:
     """The wheel file of each plugin."""
     return release.wheels(dist)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> Iterator[LiveService]:
+    """One running service (``meltano invoke``) with its sandbox, ERP and ClickHouse, shared by
+    the service's hardening tests (one process: ``tests/support/scheduling.py``); they count
+    runs from where they started."""
+    if not MELTANO.exists():
+        pytest.skip(SKIP_REASON)
+    tmp = tmp_path_factory.mktemp("live-service")
+    sandbox = Sandbox()
+    sandbox.accounts.mints_per_window = 500  # the service's budget is raised alike (90 runs)
+    sandbox.start()
+    service = LiveService(sandbox, tmp, erp.new_database(pg_server))
+    try:
+        service.start()
+        subscribed = service.cli("channels", "subscribe")  # the CRM job's modules
+        assert subscribed.returncode == 0, subscribed.stderr[-2000:]
+        yield service
+    finally:
+        service.stop()
+        sandbox.stop()

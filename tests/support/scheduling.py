@@ -27,6 +27,16 @@ SHARED = {
     "tests/e2e/packaging/test_lower_bounds.py": "release",
     # One running service stack for the module (its ``stack`` fixture).
     "tests/e2e/zoho_sync_service/test_service.py": "service",
+    # One live service for the hardening tests (the session-scoped ``live`` fixture).
+    "tests/e2e/zoho_sync_service/test_channel_tokens.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_database_privacy.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_flood.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_health.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_hostile_bodies.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_legacy_calls.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_replay.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_run_environment.py": "live-service",
+    "tests/e2e/zoho_sync_service/test_single_instance.py": "live-service",
 }
 
 

@@ -36,12 +36,14 @@ def test_channels_are_subscribed_renewed_and_removed_at_the_sandbox(sandbox, tmp
         first = made[0]
         assert 590 < first.expires_in() <= 600
         assert await manager.renew_due(renew_before=100) == []  # nothing due
-        # Zoho dropped the channel: renewal subscribes it again, same id and token
+        # Zoho dropped the channel: renewal subscribes it again, same id, a new token (rotated)
         del sandbox.notifications.channels[first.channel_id]
         manager.lifetime = 900
         renewed = await manager.renew_due(renew_before=100, everything=True)
         assert {c.channel_id for c in renewed} == {c.channel_id for c in made}
-        assert sandbox.notifications.channels[first.channel_id].token == first.token
+        stored = history.channel(first.channel_id)
+        assert sandbox.notifications.channels[first.channel_id].token == stored.token != first.token
+        assert stored.previous_token == first.token
         assert 890 < history.channel(first.channel_id).expires_in() <= 900
         # renewal comes halfway through the granted lifetime when that is shorter than the margin
         assert await manager.renew_due(renew_before=3 * 3600) == []
@@ -131,6 +133,8 @@ def test_the_running_service_renews_channels_before_they_expire(sandbox, tmp_pat
         while sandbox.notifications.channels[channel.channel_id].expiry <= first:
             assert time.monotonic() < deadline, "not renewed"
             await asyncio.sleep(0.2)
+        # each renewal gives the channel a new token (callbacks are not signed)
+        assert sandbox.notifications.channels[channel.channel_id].token != channel.token
         await service.stop()
 
     asyncio.run(scenario())
