@@ -1,4 +1,4 @@
-"""How pytest-xdist shares the tests out between its processes (``make test``: ``-n 2``).
+"""How pytest-xdist shares the tests out between its processes (``make test``: ``-n 3``).
 
 Every test is a unit of work of its own, handed to whichever process is free, so the long
 end-to-end tests (collected first, see :mod:`.tiers`) spread over the processes. The tests of a
