@@ -22,8 +22,9 @@ DATETIME_TYPE = "DateTime64(6, 'UTC')"
 
 
 def quote(identifier: str) -> str:
-    """Backtick-quote any identifier (spaces, dots, quotes, ``$``, non-ASCII all survive)."""
-    return "`" + identifier.replace("\\", "\\\\").replace("`", "\\`") + "`"
+    """Backtick-quote any identifier (spaces, dots, quotes, ``$``, NUL, non-ASCII all survive)."""
+    escaped = identifier.replace("\\", "\\\\").replace("`", "\\`").replace("\0", "\\0")
+    return "`" + escaped + "`"
 
 
 def table_name(prefix: str, stream: str) -> str:

@@ -7,8 +7,9 @@ The target decides per stream (``raw_record_handler``); every other line goes th
 SDK callbacks. This is the SDK's public ``message_reader_class`` hook; ``process_lines`` keeps the
 base reader's contract (callbacks per message type, a counter of lines per type). The target's
 other hooks into the message loop live here too, so the target overrides no private SDK member:
-``schema_handler`` sees each SCHEMA message before the SDK does, ``flush_handler`` runs when
-``flush_at`` (a :func:`time.monotonic` instant) has passed, ``on_error`` when reading stops.
+``schema_handler`` sees each SCHEMA message before the SDK does, ``state_handler`` receives each
+STATE value instead of the SDK, ``flush_handler`` runs when ``flush_at`` (a
+:func:`time.monotonic` instant) has passed, ``on_error`` when reading stops on an error.
 """
 
 from __future__ import annotations
@@ -73,11 +74,13 @@ class RawRecordReader(QuietMsgSpecReader):
     raw_record_handler: RawRecordHandler | None = None
     #: Called with each SCHEMA message before the SDK's own SCHEMA callback.
     schema_handler: Callback | None = None
+    #: Called with each STATE value instead of the SDK's STATE callback.
+    state_handler: Callback | None = None
     #: Called once ``flush_at`` has passed; returns the next ``flush_at``.
     flush_handler: t.Callable[[], float] | None = None
     flush_at: float = math.inf
     #: Called when reading stops on an error, before it propagates (inserts in flight finish).
-    on_error: t.Callable[[], None] | None = None
+    on_error: t.Callable[[BaseException], None] | None = None
 
     @override
     def process_lines(
@@ -88,9 +91,9 @@ class RawRecordReader(QuietMsgSpecReader):
         """Read every line; RECORDs the handler accepts never become dicts."""
         try:
             return self._process_lines(file_input, callbacks)
-        except BaseException:
+        except BaseException as exc:
             if self.on_error is not None:
-                self.on_error()
+                self.on_error(exc)
             raise
 
     def _process_lines(
@@ -145,7 +148,10 @@ class RawRecordReader(QuietMsgSpecReader):
         kind: str = message["type"]
         if kind == "SCHEMA" and self.schema_handler is not None:
             self.schema_handler(message)
-        if callback := callbacks.get(kind):
+        if kind == "STATE" and self.state_handler is not None:
+            self.assert_line_requires(message, requires={"value"})
+            self.state_handler(message["value"])
+        elif callback := callbacks.get(kind):
             callback(message)
         else:
             self._process_unknown_message(message)
