@@ -92,8 +92,8 @@ class Connection:
         body = Path(path).read_bytes()
         self.client.command(plan.insert_from_body(), data=body, settings=settings)
 
-    def misfit_line(self, plan: LoadPlan, path: str, index: int) -> int | None:
-        """The 0-based line of the batch file whose value fails column ``index``'s check.
+    def misfit(self, plan: LoadPlan, path: str, index: int) -> tuple[int, str | None] | None:
+        """(0-based line, JSON text) of the first value of a batch file failing ``index``'s check.
 
         The embedded engine reads the file; a server gets it as external data (a temporary
         table of this query only).
@@ -111,7 +111,7 @@ class Connection:
             )
             sql = plan.misfit_query(index, "batch")
             rows = self.client.query(sql, settings=MISFIT_SETTINGS, external_data=data).result_rows
-        return int(rows[0][0]) if rows else None
+        return (int(rows[0][0]), rows[0][1]) if rows else None
 
     def close(self) -> None:
         """Close the client (chDB releases its data path lock)."""

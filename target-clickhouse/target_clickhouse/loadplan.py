@@ -49,13 +49,12 @@ INPUT_SETTINGS: dict[str, int | str] = {
     "input_format_skip_unknown_fields": 1,
     "input_format_null_as_default": 1,
     "date_time_input_format": "best_effort",
+    # Any nesting a tap sends is kept as text (the default stops at 1,000 levels).
+    "input_format_json_max_depth": 100_000,
 }
 
 
-def sql_string(text: str) -> str:
-    """A single-quoted ClickHouse string literal (NUL escaped: chDB reads queries as C strings)."""
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\0", "\\0")
-    return "'" + escaped + "'"
+sql_string = ddl.literal  # one quoting rule for every literal
 
 
 #: The SDK's record metadata properties (``add_record_metadata``), ``_sdc_deleted_at`` aside.
@@ -96,6 +95,20 @@ class Layout:
             wanted[DELETED_AT] = ddl.nullable(ddl.DATETIME_TYPE)
         return wanted
 
+    @property
+    def renames(self) -> dict[str, str]:
+        """Property -> the JSON key it is written under, for names ``JSONEachRow`` cannot read.
+
+        Only the empty name: its records go through Python, which writes them under a key
+        that no other property of the stream has.
+        """
+        if "" not in self.properties:
+            return {}
+        key = ddl.SOURCE_PREFIX
+        while key in self.properties:
+            key += "_"
+        return {"": key}
+
     def spec(self, table: str) -> ddl.TableSpec:
         """The table this layout asks for, named ``table``."""
         return ddl.TableSpec(
@@ -104,6 +117,7 @@ class Layout:
             columns=self.columns(),
             keys=tuple(ddl.column_name(k) for k in self.keys),
             cluster=self.cluster,
+            owner=self.stream,
         )
 
 
@@ -231,6 +245,7 @@ class LoadPlan:
     def build(cls, spec: ddl.TableSpec, layout: Layout, actual: dict[str, str]) -> LoadPlan:
         """The plan loading ``layout``'s properties into a table whose columns are ``actual``."""
         wanted = layout.columns()
+        renames = layout.renames
         sources = {ddl.column_name(p): p for p in layout.properties}
         columns = tuple(
             Column(
@@ -241,7 +256,7 @@ class LoadPlan:
                     {"object", "array"}
                     & set(ddl.json_types(layout.properties.get(sources.get(name, name), {})))
                 ),
-                source="" if sources.get(name, name) == name else sources[name],
+                source=_json_key(name, sources.get(name, name), renames),
             )
             for name in wanted
         )
@@ -313,8 +328,12 @@ class LoadPlan:
         structure = sql_string(self.structure())
         return f"{self._insert_head()}FROM input({structure})\nFORMAT JSONEachRow"
 
+    def checked_columns(self) -> list[int]:
+        """Indexes of the columns whose values are checked (keys, and every converted type)."""
+        return [i for i, c in enumerate(self.columns) if c.key or _converted(c)[1] is not None]
+
     def misfit_query(self, index: int, source: str) -> str:
-        """The 0-based line of the first record of ``source`` that fails column ``index``'s check.
+        """(0-based line, JSON text) of the first value of ``source`` failing column ``index``.
 
         ``source`` is a ``file(...)`` or an external table read with :meth:`structure`; the
         query must run single-threaded (``MISFIT_SETTINGS``) so line numbers follow the file.
@@ -325,13 +344,19 @@ class LoadPlan:
         if column.key:
             bad = f"isNull({q})" + (f" OR ({bad})" if bad else "")
         return (  # identifiers quoted, the file name a literal: no value pasted in
-            f"SELECT line FROM (SELECT rowNumberInAllBlocks() AS line, {bad} AS bad "  # noqa: S608
-            f"FROM {source}) WHERE bad LIMIT 1"
+            f"SELECT line, text FROM (SELECT rowNumberInAllBlocks() AS line, "  # noqa: S608
+            f"toString({q}) AS text, {bad} AS bad FROM {source}) WHERE bad LIMIT 1"
         )
 
     def file_source(self, path: str) -> str:
         """A batch file on the engine's own disk as a table (the embedded engine)."""
         return f"file({sql_string(path)}, 'JSONEachRow', {sql_string(self.structure())})"
+
+
+def _json_key(column: str, prop: str, renames: dict[str, str]) -> str:
+    """``Column.source``: the JSON key a column is read from, if not the column's own name."""
+    key = renames.get(prop, prop)
+    return "" if key == column else key
 
 
 #: Settings for :meth:`LoadPlan.misfit_query`: one thread, no parallel parsing, so the row

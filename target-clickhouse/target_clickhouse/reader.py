@@ -53,6 +53,18 @@ def _invalid(line: str | bytes, exc: Exception) -> InvalidInputLine:
     return InvalidInputLine(f"invalid JSON on input ({exc}): {text.strip()[:80]!r}")
 
 
+def _head(envelope: t.Callable[[t.Any], _Envelope], line: str | bytes) -> _Envelope | None:
+    """The envelope of a line; None when it is odd (the full decode then reports it)."""
+    try:
+        return envelope(line)
+    except msgspec.ValidationError:
+        return None
+    except msgspec.DecodeError as exc:
+        raise _invalid(line, exc) from None
+    except RecursionError:
+        raise _invalid(line, ValueError("nested too deeply to read")) from None
+
+
 class QuietMsgSpecReader(MsgSpecReader):
     """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
 
@@ -63,6 +75,8 @@ class QuietMsgSpecReader(MsgSpecReader):
             message = _DECODER.decode(line)
         except msgspec.DecodeError as exc:
             raise _invalid(line, exc) from None
+        except RecursionError:
+            raise _invalid(line, ValueError("nested too deeply to read")) from None
         if not isinstance(message, dict):
             raise _invalid(line, ValueError("not a JSON object"))
         return message
@@ -123,12 +137,7 @@ class RawRecordReader(QuietMsgSpecReader):
                 except UnicodeDecodeError as exc:
                     raise _invalid(line, ValueError(f"not UTF-8: {exc.reason}")) from None
             if handler is not None:
-                try:
-                    head = envelope(line)
-                except msgspec.ValidationError:
-                    head = None  # an odd envelope: the full decode below reports it
-                except msgspec.DecodeError as exc:
-                    raise _invalid(line, exc) from None
+                head = _head(envelope, line)
                 if (
                     head is not None
                     and head.type == "RECORD"

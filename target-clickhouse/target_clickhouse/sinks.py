@@ -120,7 +120,7 @@ class ClickHouseSink(BatchSink):
             cluster=config.get("cluster"),
         )
         self._load = self._writer.open_table(layout)
-        if self._raw:
+        if self._raw and not self._load.renames:
             self._load.counted = self._count_raw
 
     def _count_raw(self, rows: int) -> None:
@@ -132,8 +132,11 @@ class ClickHouseSink(BatchSink):
     @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         """Append the record, as JSON, to the table's spool."""
-        assert self._load is not None  # noqa: S101 - set in setup()
-        self._load.spool.add_record(record)
+        load = self._load
+        assert load is not None  # noqa: S101 - set in setup()
+        if load.renames:
+            record = {load.renames.get(k, k): v for k, v in record.items()}
+        load.spool.add_record(record)
 
     @override
     def process_batch(self, context: dict[str, t.Any]) -> None:

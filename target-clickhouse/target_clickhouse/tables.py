@@ -29,6 +29,14 @@ class SchemaManager:
         """Run one DDL statement."""
         self.connection.command(sql)
 
+    def objects(self, database: str) -> dict[str, tuple[str, str]]:
+        """Name -> (engine, comment) of every table and view in ``database``."""
+        rows = self.connection.query_rows(
+            "SELECT name, engine, comment FROM system.tables WHERE database = {db:String}",
+            {"db": database},
+        )
+        return {str(name): (str(engine), str(comment)) for name, engine, comment in rows}
+
     def existing_columns(self, database: str, table: str) -> dict[str, str]:
         """Column name -> type of an existing table (empty when it does not exist)."""
         rows = self.connection.query_rows(
@@ -49,6 +57,8 @@ class SchemaManager:
             self.run(ddl.current_view(spec))
             self.logger.info("Created table %s.%s", spec.database, spec.table)
             return self.existing_columns(spec.database, spec.table)
+        if spec.owner is not None:
+            self._stamp_if_unowned(spec)
         changed = False
         for name, wanted in spec.columns.items():
             if name not in existing:
@@ -73,3 +83,15 @@ class SchemaManager:
             self.run(ddl.current_view(spec))
             return self.existing_columns(spec.database, spec.table)
         return existing
+
+    def _stamp_if_unowned(self, spec: ddl.TableSpec) -> None:
+        """Record the owning stream on a table created before owners were recorded.
+
+        A comment someone else wrote is left as it is.
+        """
+        rows = self.connection.query_rows(
+            "SELECT comment FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+            {"db": spec.database, "t": spec.table},
+        )
+        if rows and not str(rows[0][0]):
+            self.run(ddl.stamp_comment(spec))

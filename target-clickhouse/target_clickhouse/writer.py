@@ -2,8 +2,9 @@
 
 The guarantees of the target live here, and only here:
 
-* **One table per stream.** :meth:`ClickHouseWriter.open_table` claims the stream's table
-  (:mod:`.claims`) before creating or evolving it, so no two streams ever load one table.
+* **One table per stream, one stream per table.** :meth:`ClickHouseWriter.open_table` claims the
+  stream's table (:mod:`.claims`) before creating or evolving it: distinct stream names always
+  get distinct tables, the same ones in every run.
 * **One insert in flight per table, in order.** A full batch is inserted on a worker thread
   while the next one is read; :meth:`ClickHouseWriter.submit` first waits for the previous insert
   of the same table. Before a table's layout changes (a new SCHEMA), the batch spooled under the
@@ -73,6 +74,9 @@ class TableLoad:
     plan: LoadPlan
     spool: Spool
     counted: Callable[[int], None] = field(default=lambda _rows: None)
+    #: Properties written under another JSON key (:attr:`.loadplan.Layout.renames`): records
+    #: of this load must go through the sink, which renames them.
+    renames: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -111,7 +115,7 @@ class ClickHouseWriter:
         self._emit_state = emit_state
         self._connection: Connection | None = None
         self._schema: SchemaManager | None = None
-        self._claims = TableClaims(settings.table_prefix)
+        self._claims = TableClaims(settings.table_prefix, self._objects, logger)
         self._tables: dict[tuple[str, str], _Table] = {}
         self._loads: dict[str, TableLoad] = {}  # by stream: where its raw records go
         self._executor = ThreadPoolExecutor(
@@ -132,34 +136,47 @@ class ClickHouseWriter:
             self._connection = self._connect()
         return self._connection
 
+    @property
+    def schema(self) -> SchemaManager:
+        """DDL through the connection."""
+        if self._schema is None:
+            self._schema = SchemaManager(self.connection, self._logger)
+        return self._schema
+
+    def _objects(self, database: str) -> dict[str, tuple[str, str]]:
+        return self.schema.objects(database)
+
     def open_table(self, layout: Layout) -> TableLoad:
         """Claim, create or evolve the stream's table; return the load its sink fills.
 
         A stream's earlier load (an earlier SCHEMA) is inserted and acknowledged first.
         """
         self._raise_failure()
-        if self._schema is None:
-            self._schema = SchemaManager(self.connection, self._logger)
         name = self._claims.claim(layout.database, layout.stream)
         table = self._tables.setdefault((layout.database, name), _Table())
         if table.load is not None:
             self.submit(table.load)
         table.wait()
         spec = layout.spec(name)
-        actual = self._schema.ensure_table(spec)
+        actual = self.schema.ensure_table(spec)
         load = TableLoad(
             stream=layout.stream,
             plan=LoadPlan.build(spec, layout, actual),
             spool=Spool(self.settings.batch_rows, self.settings.batch_bytes),
+            renames=layout.renames,
         )
         table.load = load
         self._loads[layout.stream] = load
         return load
 
     def accept_raw(self, stream: str, record: bytes | memoryview) -> bool:
-        """Spool one record's raw JSON text for ``stream``; False if the stream has no table yet."""
+        """Spool one record's raw JSON text for ``stream``; False to send it through the SDK.
+
+        That is for a stream without a table yet (the SDK reports it), or with properties
+        ClickHouse cannot read by name (:attr:`TableLoad.renames`).
+        """
         load = self._loads.get(stream)
-        if load is None:
+        if load is None or load.renames:
             return False
         if load.spool.add(record):
             self._logger.info(

@@ -534,17 +534,6 @@ def test_non_ascii_stream_names_get_distinct_readable_tables(ch, database):
     assert rows(ch, f"SELECT id FROM {database}.`{deals}`") == [("deal",)]
 
 
-def test_two_streams_sharing_a_table_name_are_refused(database):
-    from target_clickhouse.tables import SchemaChangeError
-
-    props = {"id": {"type": ["string"]}}
-    with pytest.raises(SchemaChangeError, match="both map to table 'a_b'"):
-        run_target(
-            target_config(database),
-            [schema_message("a-b", props, ["id"]), schema_message("a.b", props, ["id"])],
-        )
-
-
 def test_source_properties_named_like_the_targets_columns_are_kept(ch, database):
     props = {
         "id": {"type": ["string"]},
