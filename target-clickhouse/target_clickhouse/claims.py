@@ -58,7 +58,12 @@ class TableClaims:
         if known is not None:
             return known
         if database not in self._objects:
-            self._objects[database] = self._existing(database)
+            self._objects[database] = objects = self._existing(database)
+            for name, (_engine, comment) in objects.items():
+                owner = ddl.stamped_stream(comment)
+                if owner is not None:  # its derived objects are its stream's too
+                    for derived in _names(name)[1:]:
+                        self._users.setdefault((database, derived), owner)
         base = ddl.table_name(self.prefix, stream)
         table = next(c for c in candidates(base, stream) if self._free(database, c, stream))
         if table != base:

@@ -115,6 +115,15 @@ class TargetClickHouse(Target):
             description="Cluster name: DDL runs ON CLUSTER with Replicated engines.",
         ),
         th.Property(
+            "history_mode",
+            th.BooleanType,
+            default=False,
+            description="Also keep every version of every record of a stream with key "
+            "properties: <table>_versions (one row per distinct key and version, deletions "
+            "included) and the view <table>_history (valid_from, valid_to, is_current, "
+            "is_deleted).",
+        ),
+        th.Property(
             "batch_size_bytes",
             th.IntegerType,
             default=64 * 1024 * 1024,
@@ -191,6 +200,7 @@ class TargetClickHouse(Target):
             batch_rows=int(config.get("batch_size_rows") or ClickHouseSink.MAX_SIZE_DEFAULT),
             batch_bytes=int(config.get("batch_size_bytes") or 64 * 1024 * 1024),
             workers=4 if config.get("host") else 1,  # one embedded engine: one insert at a time
+            keep_history=bool(config.get("history_mode", False)),
         )
         return ClickHouseWriter(lambda: Connection(config), settings, self.logger, _write_state)
 

@@ -61,6 +61,7 @@ class WriterSettings:
     batch_rows: int = 50_000
     batch_bytes: int = 64 * 1024 * 1024
     workers: int = 1  # inserts in flight at once, over all tables
+    keep_history: bool = False  # ``history_mode``: see :mod:`.history`
 
 
 @dataclass
@@ -158,7 +159,7 @@ class ClickHouseWriter:
             self.submit(table.load)
         table.wait()
         spec = layout.spec(name)
-        actual = self.schema.ensure_table(spec)
+        actual = self.schema.ensure_table(spec, keep_history=self.settings.keep_history)
         load = TableLoad(
             stream=layout.stream,
             plan=LoadPlan.build(spec, layout, actual),
