@@ -173,11 +173,29 @@ def _bool(q: str, _base: str) -> Converted:
     return value, f"isNotNull({q}) AND isNull({value})"
 
 
+DECIMAL128_DIGITS = 38
+
+
 def _decimal(q: str, base: str) -> Converted:
+    """Exact or refused: the text is parsed at a wider scale and must equal its stored value.
+
+    ``toDecimal*OrNull`` drops digits beyond the scale it parses at, so the wider scale is what
+    makes "more digits than the column keeps" visible. Decimal128 is several times cheaper than
+    Decimal256; it is used for texts short enough that every fraction digit fits its wider
+    scale (and without an exponent), Decimal256 for the rest.
+    """
     precision, scale = (int(x) for x in base[8:-1].split(","))
-    wide = f"toDecimal256OrNull({q}, {ddl.MAX_DECIMAL_PRECISION - (precision - scale)})"
-    value = f"accurateCastOrNull({wide}, {sql_string(base)})"
-    return value, f"isNotNull({q}) AND (isNull({value}) OR {value} != {wide})"
+    integer_digits = precision - scale
+    wide256 = f"toDecimal256OrNull({q}, {ddl.MAX_DECIMAL_PRECISION - integer_digits})"
+    exact256 = f"accurateCastOrNull({wide256}, {sql_string(base)})"
+    wide_scale = DECIMAL128_DIGITS - integer_digits
+    if wide_scale <= scale:  # no room for a wider scale in Decimal128
+        return exact256, f"isNotNull({q}) AND (isNull({exact256}) OR {exact256} != {wide256})"
+    wide128 = f"toDecimal128OrNull({q}, {wide_scale})"
+    value = f"accurateCastOrNull({wide128}, {sql_string(base)})"
+    short = f"length({q}) <= {wide_scale} AND position({q}, 'e') = 0 AND position({q}, 'E') = 0"
+    exact = f"if({short}, {value} = {wide128}, {exact256} = {wide256})"
+    return value, f"isNotNull({q}) AND (isNull({value}) OR NOT ifNull({exact}, false))"
 
 
 def _datetime(q: str, _base: str) -> Converted:

@@ -85,6 +85,8 @@ GOOD = [
     ("Decimal(18, 2)", 20041.92, Decimal("20041.92")),
     ("Decimal(18, 2)", "-3", Decimal("-3.00")),
     ("Decimal(4, 2)", Decimal("99.99"), Decimal("99.99")),
+    ("Decimal(18, 2)", "1e3", Decimal("1000.00")),  # an exponent: checked at the widest scale
+    ("Decimal(18, 2)", "12.5000000000000000000000000000", Decimal("12.50")),  # zeros only
 ]
 
 
@@ -113,6 +115,8 @@ BAD = [
     ("Decimal(18, 2)", 0.125),
     ("Decimal(4, 2)", 100),  # more integer digits than the precision allows
     ("Decimal(18, 2)", "abc"),
+    ("Decimal(18, 2)", "1.000000000000000000000000001"),  # a digit past Decimal128's scale
+    ("Decimal(18, 2)", "1e-30"),
 ]
 
 
