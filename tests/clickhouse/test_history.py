@@ -195,3 +195,28 @@ def test_without_a_cluster_the_history_objects_are_plain():
     create = history.create_versions(spec)
     assert "ON CLUSTER" not in create
     assert "ENGINE = ReplacingMergeTree()" in create
+
+
+def test_a_widened_column_is_widened_in_the_versions_and_the_history_too(ch, database):
+    narrow = {"id": {"type": ["string"]}, "n": {"type": ["integer", "null"]}}
+    wide = {"id": {"type": ["string"]}, "n": {"type": ["string", "null"]}}
+    settings = target_config(database, history_mode=True)
+    run_target(
+        settings, [schema_message("evo", narrow, ["id"]), record("evo", {"id": "1", "n": 5})]
+    )
+    run_target(
+        settings, [schema_message("evo", wide, ["id"]), record("evo", {"id": "2", "n": "x"})]
+    )
+
+    types = dict(
+        rows(
+            ch,
+            "SELECT table, type FROM system.columns WHERE database = {d:String} AND name = 'n'",
+            d=database,
+        )
+    )
+    assert types["evo"] == types["evo_versions"] == types["evo_history"] == "Nullable(String)"
+    assert rows(ch, f"SELECT id, n FROM {database}.evo_history ORDER BY id") == [
+        ("1", "5"),
+        ("2", "x"),
+    ]
