@@ -13,7 +13,7 @@ if t.TYPE_CHECKING:
     from .connection import Connection
 
 
-__all__ = ["SchemaChangeError", "SchemaManager"]
+__all__ = ["SchemaManager"]
 
 
 class SchemaManager:
