@@ -1,7 +1,7 @@
 """Reading Singer messages: RECORD lines of fast streams stay raw JSON; the rest become dicts.
 
 The SDK's reader turns every line into a dict, every field into a Python object. For a stream
-loaded by ClickHouse itself (see :mod:`target_clickhouse.rawload`) only the envelope is decoded:
+loaded by ClickHouse itself (see :mod:`target_clickhouse.loadplan`) only the envelope is decoded:
 ``type`` and ``stream``, with ``record`` kept as :class:`msgspec.Raw` (a view of its JSON text).
 The target decides per stream (``raw_record_handler``); every other line goes through the usual
 SDK callbacks. This is the SDK's public ``message_reader_class`` hook; ``process_lines`` keeps the
