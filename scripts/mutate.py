@@ -38,7 +38,6 @@ MODULE_TESTS = {
     "tap_zoho/pagination.py": ["tests/unit/tap_zoho/test_pagination*.py"],
     "tap_zoho/schema.py": ["tests/unit/tap_zoho/test_schema*.py"],
     "target_clickhouse/ddl.py": ["tests/unit/target_clickhouse/test_ddl*.py"],
-    "target_clickhouse/convert.py": ["tests/unit/target_clickhouse/test_convert*.py"],
     "target_tsh_postgres/mapping.py": ["tests/unit/target_tsh_postgres/test_mapping*.py"],
 }
 MODULES = list(MODULE_TESTS)
