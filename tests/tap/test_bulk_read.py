@@ -38,7 +38,8 @@ def leads():
 
 
 def bulk_config(sandbox, **overrides):
-    settings = {"crm_modules": list(sandbox.store.modules), "crm_bulk_read_min_records": 50}
+    parents = [name for name, module in sandbox.store.modules.items() if module.parent is None]
+    settings = {"crm_modules": parents, "crm_bulk_read_min_records": 50}
     return sandbox.tap_config(**{**settings, **overrides})
 
 
