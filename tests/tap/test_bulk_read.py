@@ -6,7 +6,7 @@ import logging
 import math
 
 import pytest
-from tap_zoho import bulk_read
+from tap_zoho import bulk_jobs
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Sandbox
@@ -26,7 +26,7 @@ def start(specs, **bulk):
 @pytest.fixture(autouse=True)
 def fresh_download_throttle(monkeypatch):
     """The 10-a-minute download budget is per process: each test starts with a full one."""
-    monkeypatch.setattr(bulk_read, "DOWNLOADS", bulk_read.DownloadThrottle())
+    monkeypatch.setattr(bulk_jobs, "DOWNLOADS", bulk_jobs.DownloadThrottle())
 
 
 @pytest.fixture
@@ -175,8 +175,8 @@ def test_downloads_wait_for_the_throttle_instead_of_failing(monkeypatch):
         downloads_per_window=2,
         download_window_seconds=0.4,  # the tap keeps a margin: Zoho counts on arrival
     )
-    monkeypatch.setattr(bulk_read, "DOWNLOAD_WINDOW_SECONDS", 0.5)
-    monkeypatch.setattr(bulk_read, "DOWNLOADS", bulk_read.DownloadThrottle(limit=2))
+    monkeypatch.setattr(bulk_jobs, "DOWNLOAD_WINDOW_SECONDS", 0.5)
+    monkeypatch.setattr(bulk_jobs, "DOWNLOADS", bulk_jobs.DownloadThrottle(limit=2))
     try:
         run = run_tap(bulk_config(sandbox, crm_include_deleted=False))
     finally:
@@ -194,7 +194,7 @@ def test_a_throttled_download_is_retried_after_the_window(monkeypatch):
         downloads_per_window=1,
         download_window_seconds=0.3,
     )
-    monkeypatch.setattr(bulk_read, "DOWNLOAD_WINDOW_SECONDS", 0.3)
+    monkeypatch.setattr(bulk_jobs, "DOWNLOAD_WINDOW_SECONDS", 0.3)
     try:
         run = run_tap(bulk_config(sandbox, crm_include_deleted=False))
     finally:
