@@ -114,31 +114,56 @@ class Completer:
     def _read_sources(
         self, exports: list[Source], jobs: BulkJobs | None, limit: int | None
     ) -> None:
-        """Exports run beside the listings: create the jobs, list the rest, then download."""
+        """Exports run beside the listings: create the jobs, list the rest, then download.
+
+        A job Bulk Read refuses (or that fails) leaves its module to be listed instead.
+        """
         self.spool.drop_rows()
+        self.listed, self.exported = [], []
         listed = [s for s in self.fields.sources if s not in exports]
         for source in listed:
             self.linked.fields(source)  # a module Zoho does not know is refused before any probe
-        started = [(s, self.linked.start_export(jobs, s)) for s in exports if jobs is not None]
-        before = self._newest() if listed else ()
-        budget = limit
-        for source in listed:
-            calls = self.linked.list_into(self.spool, source, budget)
-            budget = None if budget is None else budget - calls
-        if listed:
-            after = self._newest()
-            self.raced = self.raced or after != before
-            self.since = _epoch_of(before)
+        started = []
+        for source in exports:
+            try:
+                started.append((source, self.linked.start_export(t.cast("BulkJobs", jobs), source)))
+            except RouteRefused as exc:
+                self._export_refused(source, exc)
+                listed.append(source)
+        budget = self._list_sources(listed, limit)
         for source, job in started:
-            assert jobs is not None  # noqa: S101 - started only with jobs
-            self.linked.finish_export(jobs, self.spool, source, job)
-            created = to_epoch(str(job["created_time"])) - 1
+            try:
+                self.linked.finish_export(t.cast("BulkJobs", jobs), self.spool, source, job)
+            except RouteRefused as exc:
+                self._export_refused(source, exc)
+                self.spool.drop_rows(source.field)
+                budget = self._list_sources([source], budget)
+                continue
+            self.exported.append(source)
+            created = to_epoch(str(job["created_time"])) - 1  # the export's snapshot
             self.since = created if self.since is None else min(self.since, created)
-        self.listed, self.exported = listed, [s for s, _ in started]
         sizes = dict(self.state.get(SIZES) or {})
         for source in self.fields.sources:
             sizes[str(source.module)] = self.spool.row_count(source.field)
         self.state[SIZES] = sizes
+
+    def _list_sources(self, sources: list[Source], budget: int | None) -> int | None:
+        """List ``sources`` between two probes of the newest parents; the call budget left."""
+        if not sources:
+            return budget
+        before = self._newest()
+        for source in sources:
+            calls = self.linked.list_into(self.spool, source, budget)
+            budget = None if budget is None else budget - calls
+        self.raced = self.raced or self._newest() != before
+        listed_at = _epoch_of(before)
+        if listed_at is not None:
+            self.since = listed_at if self.since is None else min(self.since, listed_at)
+        self.listed += sources
+        return budget
+
+    def _export_refused(self, source: Source, exc: RouteRefused) -> None:
+        self.run.logger.info("%s: %s; listing %s instead.", self.run.module, exc, source.module)
 
     def _newest(self) -> tuple[tuple[str, str], ...]:
         """The newest parents (id, Modified_Time): what changed while the lists were read."""

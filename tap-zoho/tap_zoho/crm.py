@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import cached_property
 
 from typing_extensions import override
@@ -102,6 +103,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         self.field_meta = {str(f["api_name"]): f for f in fields if f.get("api_name")}
         self._field_meta = fields
         self._omitted = {str(f["api_name"]) for f in fields if is_list_omitted(f)}
+        self._group_tokens: list[str | None] = []  # next page token of each field group
         self._allowed_keys = {"id", *self.field_names}
         super().__init__(
             tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields)
@@ -226,30 +228,26 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             cursor = PositionCursor()
         interval = float(self.config.get("progress_interval_seconds", 30))
         progress = ProgressLog(self.logger, self.module_name, count, interval)
+        first = True
         while not cursor.finished:
             request = cursor.next_request()
-            pages = self._pages(groups, request, context)
-            rows, info = pages[0]
-            more = bool(info.get("more_records"))
-            token = info.get("next_page_token")
-            if isinstance(cursor, ModifiedTimeCursor):
-                # The first field group only: token pages carry no other group (see _pages).
-                prints = [fingerprint(row) for row in rows]
-                keep = cursor.accept(
-                    [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows],
-                    more=more,
-                    next_token=token,
-                    fingerprints=prints,
-                    server_now=self.server_now(),
-                )
-                self._read_horizon = cursor.horizon
-                kept = [(r, p) for r, p, k in zip(rows, prints, keep, strict=True) if k]
-                rows = [row for row, _ in kept]
-                for row, print_ in kept:
-                    self.remember_fingerprint(row["id"], print_)
-            else:
-                cursor.accept([r["id"] for r in rows], more=more, next_token=token)
+            # Ask the first field group alone where rows are unlikely: an incremental run's first
+            # call (often a 304) and re-reads of a tie second; the others follow if rows are new.
+            lazy = len(groups) > 1 and (request.tie_pass > 0 or (first and bookmark is not None))
+            first = False
+            try:
+                pages = self._pages(groups[:1] if lazy else groups, request, context)
+            except ZohoApiError as exc:
+                refused = exc.code == "DISCRETE_PAGINATION_LIMIT_EXCEEDED"
+                if refused and isinstance(cursor, ModifiedTimeCursor) and cursor.position_refused():
+                    continue  # the same page again, by token
+                raise
+            rows = self._accept(cursor, *pages[0])
             if rows and len(groups) > 1:
+                if lazy:  # the same question with the other fields (a token is bound to its own)
+                    asked = [] if request.page_token else groups[1:]
+                    others = self._pages(asked, request, context) if asked else []
+                    pages = [pages[0], *others, *[([], {})] * (len(groups) - 1 - len(others))]
                 rows = self._merge_groups(rows, groups[1:], pages[1:], context)
             if rows:
                 yield rows
@@ -261,6 +259,32 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                 self.module_name,
                 cursor.reread_calls,
             )
+
+    def _accept(
+        self,
+        cursor: ModifiedTimeCursor | PositionCursor,
+        rows: list[dict[str, t.Any]],
+        info: dict[str, t.Any],
+    ) -> list[dict[str, t.Any]]:
+        """Hand the first field group's page to the cursor; the rows to emit."""
+        more = bool(info.get("more_records"))
+        token = info.get("next_page_token")
+        if isinstance(cursor, PositionCursor):
+            cursor.accept([r["id"] for r in rows], more=more, next_token=token)
+            return rows
+        prints = [fingerprint(row) for row in rows]
+        keep = cursor.accept(
+            [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows],
+            more=more,
+            next_token=token,
+            fingerprints=prints,
+            server_now=self.server_now(),
+        )
+        self._read_horizon = cursor.horizon
+        kept = [(r, p) for r, p, k in zip(rows, prints, keep, strict=True) if k]
+        for row, print_ in kept:
+            self.remember_fingerprint(row["id"], print_)
+        return [row for row, _ in kept]
 
     def _count(self, context: t.Any) -> int | None:
         """How many records a full read holds (one credit; None if Zoho will not say)."""
@@ -298,15 +322,22 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
     ) -> list[tuple[list[dict[str, t.Any]], dict[str, t.Any]]]:
         """Ask the same question for every field group at once (one round trip per page).
 
-        A page token is bound to the fields it was issued for, so in token mode only the first
-        group asks by token; the others are then fetched by ``ids`` in :meth:`_merge_groups`.
+        A page token is bound to the fields it was issued for, so past the position cap each
+        group follows its own token chain; a group without one (it did not ask the page before)
+        is fetched by ``ids`` in :meth:`_merge_groups`.
         """
-        if len(groups) == 1 or request.page_token:
-            return [self._page(groups[0], request, context)] + [([], {})] * (len(groups) - 1)
+        asks: list[PageRequest | None] = [request] * len(groups)
+        if request.page_token:
+            tokens = [request.page_token, *self._group_tokens[1 : len(groups)]]
+            tokens += [None] * (len(groups) - len(tokens))
+            asks = [replace(request, page_token=token) if token else None for token in tokens]
         futures = [
-            self._group_pool.submit(self._page, fields, request, context) for fields in groups
+            self._group_pool.submit(self._page, fields, ask, context) if ask is not None else None
+            for fields, ask in zip(groups, asks, strict=True)
         ]
-        return [future.result() for future in futures]
+        pages = [future.result() if future else ([], {}) for future in futures]
+        self._group_tokens = [info.get("next_page_token") for _, info in pages]
+        return pages
 
     @override
     def close(self) -> None:

@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LEADS:QUOTES",
         help="serve only Leads (subform, multi lookups, rich text) and Quotes (line items)",
     )
+    parser.add_argument(
+        "--subform-pairs", action="store_true", help="every --complete-world Lead has 2 rows"
+    )
     _completion_readings(parser)
     args = parser.parse_args(argv)
     bulk = BulkOptions(args.bulk_delay, args.bulk_page_size, args.bulk_hide_converted)
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         specs.append(detail_module_spec(name, int(records)))
     if args.complete_world:
         leads, quotes = (int(n) for n in args.complete_world.split(":"))
-        specs += completion_specs(leads, quotes)
+        specs += completion_specs(leads, quotes, subform_pairs=args.subform_pairs)
     specs = specs or default_specs(args.scale)
     limits = Limits(
         subform_modules=None

@@ -299,6 +299,15 @@ SPECIAL_SPECS: dict[str, TypeSpec] = {
         "datetime", "string", lambda r, i: _dt(r, i) if _is_converted(i) else None
     ),
     "line_items": TypeSpec("subform", "jsonarray", _line_items),
+    # Two rows a parent, for benchmarks of large subforms (50,000 parents, 100,000 rows).
+    "subform_pair": TypeSpec(
+        "subform",
+        "jsonarray",
+        lambda r, i: [
+            {"Item": f"Bolt {k}", "Qty": k + 1, "Unit_Price": round(1.5 * (k + 1), 2)}
+            for k in range(2)
+        ],
+    ),
 }
 
 
@@ -541,15 +550,23 @@ def detail_module_spec(name: str, records: int) -> ModuleSpec:
 COMPLETION_LEADS_CUSTOM = ["subform", "multiselectlookup", "multiuserlookup", "richtext"]
 
 
-def completion_specs(leads: int, quotes: int, *, seconds_apart: int = 3) -> list[ModuleSpec]:
+def completion_specs(
+    leads: int, quotes: int, *, seconds_apart: int = 3, subform_pairs: bool = False
+) -> list[ModuleSpec]:
     """Leads with a subform, multi-select and multi-user lookups and rich text, and Quotes with
-    line items and rich text: the values lists leave out, each with its own module (3.3)."""
+    line items and rich text: the values lists leave out, each with its own module (3.3).
+
+    ``subform_pairs``: every Lead holds two subform rows (default: 0, 1 or 2).
+    """
+    custom = list(COMPLETION_LEADS_CUSTOM)
+    if subform_pairs:
+        custom[0] = "subform_pair"
     return [
         ModuleSpec(
             "Leads",
             leads,
             LEADS_STANDARD,
-            COMPLETION_LEADS_CUSTOM,
+            custom,
             unapproved_every=40,
             seconds_apart=seconds_apart,
         ),

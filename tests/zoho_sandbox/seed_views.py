@@ -58,6 +58,7 @@ ROW_FIELDS = {
         FieldMeta("Sequence_Number", "integer", "integer", length=9),
     ],
 }
+ROW_FIELDS["subform_pair"] = ROW_FIELDS["subform"]
 
 
 def _free(store: CrmStore, name: str, fallback: str) -> str:
