@@ -11,7 +11,8 @@ Routes (``--only complete`` of bench/tap_crm.py runs the first two parts):
   record (the routes refused: ``--refuse-module``), the subform and linking modules listed, and
   a Bulk Read backfill exporting them beside the parent's job (at ``--export-parents``, where the
   jobs cost fewer credits than listing). API calls and credits per 10,000 parents, beside the
-  contract's floor for the data (tests/tap/completion_floor.py).
+  contract's floor for the data (tests/tap/completion_floor.py) and the rich-text reads in it
+  (records whose rich text a list may have cut: one read each on every route).
 * **Memory**: peak RSS of the tap process backfilling Leads with two subform rows each at two
   sizes (exported beside the parent's job, spooled to disk, joined a batch at a time).
 * **Acceptance** (issue 18): 20,000 Leads + 3,000 Quotes with the tap's defaults, then 50 Leads
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import subprocess
 import sys
@@ -38,7 +38,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.tap.completion_floor import Floor, module_floor, pages  # noqa: E402
+from tests.tap.completion_floor import (  # noqa: E402
+    Floor,
+    module_floor,
+    pages,
+    rich_text_reads,
+)
 from tests.zoho_sandbox import Limits, Sandbox  # noqa: E402
 from tests.zoho_sandbox.bulk_read import BulkOptions  # noqa: E402
 from tests.zoho_sandbox.seed import (  # noqa: E402
@@ -49,6 +54,19 @@ from tests.zoho_sandbox.seed import (  # noqa: E402
 )
 
 TAP = Path(sys.executable).with_name("tap-zoho")
+# The tap's peak RSS, measured from a small parent: a child spawned straight from this process
+# (which holds the sandbox's data) would report this process's size as its own peak (the memory
+# it shares until exec counts in ru_maxrss).
+PEAK_RSS = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as peak:
+    peak.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 LEADS_SOURCES = frozenset({"Lead_Items", "Leads_X_Contacts", "Leads_X_Users"})
 
 
@@ -74,12 +92,14 @@ def run_tap(sandbox: Sandbox, state: dict | None = None, **settings) -> dict:
         args += ["--state", str(workdir / "state.json")]
     calls, spent = sandbox.stats.api_calls, sandbox.stats.credits
     started = time.perf_counter()
+    peak_file = workdir / "peak"
     with open(workdir / "out.jsonl", "w") as out, open(workdir / "err.txt", "w") as err:
-        proc = subprocess.Popen(args, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        status = subprocess.call(
+            [sys.executable, "-c", PEAK_RSS, str(peak_file), *args], stdout=out, stderr=err
+        )
     seconds = time.perf_counter() - started
     text = (workdir / "err.txt").read_text()
-    if os.waitstatus_to_exitcode(status):
+    if status:
         raise SystemExit(f"tap-zoho failed: {text[-2000:]}")
     records: dict[str, dict[str, dict]] = {}
     last_state = None
@@ -97,7 +117,7 @@ def run_tap(sandbox: Sandbox, state: dict | None = None, **settings) -> dict:
         "calls": sandbox.stats.api_calls - calls,
         "credits": sandbox.stats.credits - spent,
         "seconds": seconds,
-        "peak_mib": usage.ru_maxrss // 1024,
+        "peak_mib": int(peak_file.read_text()) // 1024,
         "summary": json.loads(summary.group(1)) if summary else {},
         "records": records,
         "state": last_state,
@@ -114,7 +134,7 @@ def bench_routes(parents: int, export_parents: int) -> None:
     print("\nCompleting Leads (subform, multi-select and multi-user lookups, rich text)")
     print(
         f"{'route':<34}{'parents':>9}{'calls/10k':>11}{'credits/10k':>12}"
-        f"{'floor calls':>12}{'floor cred.':>12}{'seconds':>9}"
+        f"{'floor calls':>12}{'floor cred.':>12}{'rich text':>11}{'seconds':>9}"
     )
     refused = Limits(refused_modules=LEADS_SOURCES)
     for label, size, limits, settings, bulk in (
@@ -132,13 +152,14 @@ def bench_routes(parents: int, export_parents: int) -> None:
         try:
             result = run_tap(sandbox, crm_modules=["Leads"], crm_include_deleted=False, **settings)
             floor = module_floor(sandbox, "Leads", bulk=bulk)
+            rich = rich_text_reads(sandbox, "Leads")
         finally:
             sandbox.stop()
         routes = {line["values"]: line["route"] for line in result["summary"].get("completion", [])}
         print(
             f"{label:<34}{size:>9,}{per_10k(result['calls'], size)}"
             f"{per_10k(result['credits'], size):>12}{per_10k(floor.calls, size):>12}"
-            f"{per_10k(floor.credits, size):>12}{result['seconds']:>9.1f}"
+            f"{per_10k(floor.credits, size):>12}{per_10k(rich, size):>11}{result['seconds']:>9.1f}"
         )
         print(f"{'':<34}routes: {json.dumps(routes)}")
 
@@ -156,9 +177,9 @@ def bench_memory(sizes: list[int]) -> None:
         try:
             rows = len(sandbox.store.modules["Lead_Items"].records)
             result = run_tap(sandbox, crm_modules=["Leads"], crm_include_deleted=False)
+            assert len(result["records"]["leads"]) == len(sandbox.records("Leads"))
         finally:
             sandbox.stop()
-        assert len(result["records"]["leads"]) == size
         peaks.append(result["peak_mib"])
         print(
             f"{size:>9,}{rows:>14,}{result['calls']:>7,}{result['credits']:>9,}"
