@@ -41,8 +41,9 @@ class BudgetedReads:
         self.logger = run.logger
         self.module = run.module
         self.incomplete = 0
-        self.done: set[str] = set()
         self._pending_before = [str(i) for i in state.get(DETAIL_PENDING) or []]
+        self._waiting = set(self._pending_before)
+        self.done: set[str] = set()  # of those waiting: completed by this run's own reads
         self._pending: list[str] = []
 
     def read(self, rows: list[dict[str, t.Any]], *, whole: bool) -> None:
@@ -61,7 +62,7 @@ class BudgetedReads:
             details = self.reads.rich_text(ids, self.fields.rich_text)
         names = self.fields.fields if whole else self.fields.rich_text
         for row, detail in zip(rows, details, strict=True):
-            self.done.add(str(row["id"]))
+            self.completed(str(row["id"]))
             if detail is None:
                 self.incomplete += 1
                 self.logger.info("%s record %s vanished before its read.", self.module, row["id"])
@@ -70,6 +71,11 @@ class BudgetedReads:
                 if name in detail:
                     row[name] = detail[name]
             self.count_truncated(row["id"], detail)
+
+    def completed(self, rid: str) -> None:
+        """Note a record this run completed (so a later run need not read it again)."""
+        if rid in self._waiting:
+            self.done.add(rid)
 
     def count_truncated(self, rid: t.Any, detail: dict[str, t.Any]) -> None:
         """Count a record whose single-record read says an array holds more rows (``$has_more``)."""

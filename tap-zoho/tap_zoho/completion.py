@@ -213,6 +213,10 @@ class Completer:
         """Completed pages; while no route is chosen (incremental runs) parents are held back."""
         held: list[dict[str, t.Any]] = []
         count = rich = 0
+        missing = next((s for s in self.fields.sources if s.module is None), None)
+        if not self.decided and missing is not None:  # nothing to list: no reason to wait
+            self.decided = True
+            self._single_reads(f"the field metadata of {missing.field} names no module")
         for page in pages:
             if self.decided:
                 self.complete(page)
@@ -238,8 +242,6 @@ class Completer:
         return total([*costs, Cost(PROBE_CALLS, PROBE_CALLS)])
 
     def _relist_is_cheaper(self, changed: int, rich: int) -> bool:
-        if any(s.module is None for s in self.fields.sources):
-            return False
         return relist_is_cheaper(changed, rich, self._listing_cost())
 
     def _relist(self, changed: int) -> None:
@@ -322,7 +324,7 @@ class Completer:
             mine = found.get(str(row["id"]), {})
             for source in self.fields.sources:
                 row[source.field] = mine.get(source.field, [])
-            self.budgeted.done.add(str(row["id"]))
+            self.budgeted.completed(str(row["id"]))
             if self.listed:
                 digests.append(
                     (str(row["id"]), digest({s.field: row[s.field] for s in self.listed}))
