@@ -32,6 +32,7 @@ from .bulk_csv import BadCellError, bulk_shape, exportable
 from .bulk_jobs import BulkRefusedError, DownloadThrottle
 from .completion_plan import is_list_omitted
 from .errors import ZohoApiError
+from .hidden_records import HiddenRecords
 from .linked_rows import ALL_RECORDS
 from .pagination import ModifiedTimeCursor, PageRequest
 from .progress import ProgressLog
@@ -45,7 +46,6 @@ if t.TYPE_CHECKING:
     from .crm import CrmModuleStream
 
 DEFAULT_MIN_RECORDS = 10_000
-CONVERSION_MODULES = {"Leads", "Contacts"}
 MODIFIED_TIME = "Modified_Time"
 MAX_FIELDS_PER_CALL = 50
 MAX_IDS_PER_CALL = 100
@@ -70,7 +70,8 @@ class BulkBackfill:
         self.ran = False
         self.fields: dict[str, dict[str, t.Any]] = dict(stream.field_meta)
         self._recent: dict[str, dict[str, t.Any]] = {}
-        self._hidden: set[str] = set()
+        self.hidden = HiddenRecords(stream, context)
+        self._exported_hidden: set[str] = set()
         self._bookmark: int | None = None
         self._exported_rows = 0
 
@@ -140,12 +141,12 @@ class BulkBackfill:
             self.completer.prepare_full(self.count, self.jobs)  # beside the parent's job
             # Changes up to bookmark_lag_seconds before the job may be missing from the export.
             self._bookmark = to_epoch(job["created_time"]) - 1 - stream.lag_seconds
-            yield from self._hidden_records()
-            for chunk_start in range(0, len(missing), MAX_FIELDS_PER_CALL - 1):
-                chunk = missing[chunk_start : chunk_start + MAX_FIELDS_PER_CALL - 1]
-                fill.put_values(self._fill_values(chunk))
+            detecting = self._fill(fill, missing)
+            if not detecting:  # list the hidden records while the export runs
+                yield from self._completed_hidden(self.hidden.listed())
             try:
                 yield from self._exported(job, query, fill, missing)
+                yield from self._completed_hidden(self.hidden.left_out(self._exported_hidden))
             except BulkRefusedError as exc:
                 if self._exported_rows:
                     raise
@@ -164,8 +165,8 @@ class BulkBackfill:
         progress = ProgressLog(self.stream.logger, f"{self._name} (Bulk Read)", None, interval)
         batch: Page = []
         for record in self.jobs.records(job, query, self.fields):
-            if record["id"] in self._hidden:
-                continue
+            if record["id"] in self.hidden.emitted:
+                continue  # listed already, with whole lookups
             self._exported_rows += 1
             progress.add(1)
             batch.append(record)
@@ -174,6 +175,36 @@ class BulkBackfill:
                 batch = []
         yield from self._completed(self._filled(batch, fill, missing))
         progress.done()
+
+    def _fill(self, fill: Spool, missing: list[str]) -> bool:
+        """Read what the export cannot hold into ``fill``; True if that told hidden records apart.
+
+        The first field group of that pass also asks for what tells converted and unapproved
+        records apart, when Zoho accepts it.
+        """
+        detecting = self.hidden.detecting_fields() if missing else None
+        for start in range(0, len(missing), MAX_FIELDS_PER_CALL - 3):
+            chunk = missing[start : start + MAX_FIELDS_PER_CALL - 3]
+            extra = detecting if start == 0 and detecting else []
+            try:
+                fill.put_values(self._fill_values(chunk, extra))
+            except ZohoApiError as exc:
+                if not extra or exc.code != "INVALID_DATA":
+                    raise
+                self.stream.logger.info("%s: no %s in lists (%s).", self._name, extra, exc.code)
+                detecting = None
+                fill.put_values(self._fill_values(chunk, []))
+        return bool(detecting)
+
+    def _completed_hidden(self, records: Iterator[dict[str, t.Any]]) -> Iterator[dict[str, t.Any]]:
+        batch: Page = []
+        for record in records:
+            self._note(record)
+            batch.append(record)
+            if len(batch) >= COMPLETION_BATCH:
+                yield from self._completed(batch, hidden=True)
+                batch = []
+        yield from self._completed(batch, hidden=True)
 
     def _filled(self, batch: Page, fill: Spool, missing: list[str]) -> Page:
         """Export rows with the values Get Records read for them.
@@ -236,107 +267,26 @@ class BulkBackfill:
             if fresh:
                 yield fresh
 
-    # ------------------------------------------------------------------ Get Records side passes
-    def _hidden_records(self) -> Iterator[dict[str, t.Any]]:
-        """Converted and unapproved records, which an export may leave out (4.4, unconfirmed)."""
-        passes: list[dict[str, str]] = []
-        if self._name in CONVERSION_MODULES:
-            passes.append({"converted": "true", "approved": "both"})
-            passes.append({"converted": "both", "approved": "false"})
-        else:
-            passes.append({"approved": "false"})
-        for extra in passes:
-            try:
-                batch: Page = []
-                for record in self._listed(extra):
-                    if record["id"] in self._hidden:
-                        continue
-                    self._hidden.add(record["id"])
-                    self._note(record)
-                    batch.append(record)
-                for start in range(0, len(batch), COMPLETION_BATCH):
-                    part = batch[start : start + COMPLETION_BATCH]
-                    yield from self._completed(part, hidden=True)
-            except ZohoApiError as exc:
-                self.stream.logger.info(
-                    "%s: Zoho does not list %s records (%s).", self._name, extra, exc
-                )
-
+    # ------------------------------------------------------------------ completing batches
     def _completed(self, batch: Page, *, hidden: bool = False) -> Iterator[dict[str, t.Any]]:
-        """The batch with what lists and exports leave out filled in, cleaned, in order."""
-        self.completer.complete(batch, hidden=hidden)
+        """The batch with what lists and exports leave out filled in, cleaned, in order.
+
+        Export rows of records a default list hides are completed as such (an export that may
+        leave them out may leave their subform and linking rows out too).
+        """
+        if hidden:
+            self.completer.complete(batch, hidden=True)
+        else:
+            seen = [r for r in batch if r["id"] in self.hidden.known]
+            self._exported_hidden.update(r["id"] for r in seen)
+            self.completer.complete([r for r in batch if r["id"] not in self.hidden.known])
+            self.completer.complete(seen, hidden=True)
         for record in batch:
             yield self.stream._clean(record)  # noqa: SLF001
 
-    def _listed(self, extra: dict[str, str]) -> Iterator[dict[str, t.Any]]:
-        """Every record matching ``extra``, by id order; the field groups page in step."""
-        stream = self.stream
-        groups = stream._field_groups()  # noqa: SLF001
-        page, token = 1, None
-        while True:
-            params: dict[str, t.Any] = {
-                "per_page": 200,
-                "sort_by": "id",
-                "sort_order": "asc",
-                **extra,
-            }
-            if token:
-                params["page_token"] = token
-            elif page > 1:
-                params["page"] = page
-            headers = self._since_header()
-            body = stream.get_json(
-                stream.path, {**params, "fields": ",".join(groups[0])}, headers, self.context
-            )
-            rows = list((body or {}).get("data") or [])
-            info = (body or {}).get("info") or {}
-            if rows and len(groups) > 1:
-                rows = self._merge(rows, groups[1:], params if not token else None, extra)
-            yield from rows
-            if not rows or not info.get("more_records"):
-                return
-            page += 1
-            token = info.get("next_page_token") or None
-
-    def _merge(
-        self,
-        rows: Page,
-        groups: list[list[str]],
-        params: dict[str, t.Any] | None,
-        extra: dict[str, str],
-    ) -> Page:
-        """The other field groups of ``rows``: the same page where it lines up, else by ``ids``."""
-        merged = {row["id"]: row for row in rows}
-        for fields in groups:
-            found: dict[str, dict[str, t.Any]] = {}
-            if params is not None:  # a position page: the same question with other fields
-                body = self.stream.get_json(
-                    self.stream.path,
-                    {**params, "fields": ",".join(fields)},
-                    self._since_header(),
-                    self.context,
-                )
-                found = {r["id"]: r for r in (body or {}).get("data") or [] if r["id"] in merged}
-            missing = [rid for rid in merged if rid not in found]
-            for start in range(0, len(missing), MAX_IDS_PER_CALL):
-                query = {
-                    "fields": ",".join(fields),
-                    "ids": ",".join(missing[start : start + MAX_IDS_PER_CALL]),
-                    **extra,
-                }
-                body = self.stream.get_json(self.stream.path, query, None, self.context) or {}
-                found.update({r["id"]: r for r in body.get("data") or [] if r["id"] in merged})
-            for rid, row in found.items():
-                merged[rid].update(row)
-        return [row for row in merged.values() if all(f in row for g in groups for f in g)]
-
-    def _since_header(self) -> dict[str, str] | None:
-        start = self.stream.config.get("start_date")
-        if start and self.stream.has_modified_time:
-            return {"If-Modified-Since": utc_iso(to_epoch(start) - 1)}
-        return None
-
-    def _fill_values(self, names: list[str]) -> Iterator[tuple[str, dict[str, t.Any]]]:
+    def _fill_values(
+        self, names: list[str], extra: list[str]
+    ) -> Iterator[tuple[str, dict[str, t.Any]]]:
         """``(id, values)`` of fields Bulk Read cannot export, by Get Records in id order.
 
         Pages by position, then by token (one call per 200 records, no page read twice): an
@@ -345,13 +295,13 @@ class BulkBackfill:
         windows on ``Modified_Time``.
         """
         if (self.count or 0) > TOKEN_CAP and self.stream.has_modified_time:
-            yield from self._fill_by_keyset(names)
+            yield from self._fill_by_keyset(names, extra)
             return
         stream = self.stream
         page, token = 1, None
         while True:
             params: dict[str, t.Any] = {
-                "fields": ",".join(names),
+                "fields": ",".join([*names, *extra]),
                 "per_page": stream._per_page,  # noqa: SLF001
                 "sort_by": "id",
                 "sort_order": "asc",
@@ -361,9 +311,10 @@ class BulkBackfill:
                 params["page_token"] = token
             elif page > 1:
                 params["page"] = page
-            body = stream.get_json(stream.path, params, self._since_header(), self.context)
+            body = stream.get_json(stream.path, params, self.hidden.since(), self.context)
             rows = list((body or {}).get("data") or [])
             for row in rows:
+                self.hidden.note(row)
                 yield row["id"], {name: row.get(name) for name in names}
             info = (body or {}).get("info") or {}
             token = info.get("next_page_token") or None
@@ -372,7 +323,9 @@ class BulkBackfill:
             if not rows or not info.get("more_records") or past_cap:
                 return  # past the reach of paging: the rest are read by ids as they arrive
 
-    def _fill_by_keyset(self, names: list[str]) -> Iterator[tuple[str, dict[str, t.Any]]]:
+    def _fill_by_keyset(
+        self, names: list[str], extra: list[str]
+    ) -> Iterator[tuple[str, dict[str, t.Any]]]:
         stream = self.stream
         start = stream.config.get("start_date")
         cursor = ModifiedTimeCursor(
@@ -381,13 +334,15 @@ class BulkBackfill:
         )
         while not cursor.finished:
             request: PageRequest = cursor.next_request()
-            rows, info = stream._page([MODIFIED_TIME, *names], request, self.context)  # noqa: SLF001
+            fields = [MODIFIED_TIME, *names, *extra]
+            rows, info = stream._page(fields, request, self.context)  # noqa: SLF001
             cursor.accept(
                 [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows],
                 more=bool(info.get("more_records")),
                 next_token=info.get("next_page_token"),
             )
             for row in rows:
+                self.hidden.note(row)
                 yield row["id"], {name: row.get(name) for name in names}
 
 
