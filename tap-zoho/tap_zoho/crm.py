@@ -36,6 +36,7 @@ from .completion_plan import CompletionFields, is_list_omitted
 from .deletions import DeletionReader, DeletionWindow
 from .deletions import bookmark as deletion_bookmark
 from .errors import ModuleUnavailableError, ZohoApiError
+from .linked_rows import ALL_RECORDS
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
 from .parallel import ParallelSync
 from .progress import ProgressLog
@@ -47,9 +48,6 @@ MODIFIED_TIME = "Modified_Time"
 MAX_FIELDS_PER_CALL = 50
 MAX_IDS_PER_CALL = 100
 MAX_PARALLEL_GROUPS = 4  # well under Zoho's per-organisation concurrency (10 and up)
-# Get Records hides converted Leads (converted=false) and records under approval (approved=true)
-# by default; every list read asks for all of them.
-ALL_RECORDS = {"converted": "both", "approved": "both"}
 DISCRETE_CAP = 2000
 DELETED_SINCE = "deleted_since"
 DELETED_SEEN = "deleted_seen"

@@ -18,12 +18,12 @@ import math
 import typing as t
 
 from .errors import ZohoApiError
-from .timeutil import to_epoch, utc_iso
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Iterator
 
-    from .crm import CrmModuleStream
+    from .record_reads import Getter
 
 CONVERSION_MODULES = {"Leads", "Contacts"}
 CONVERTED = "Converted__s"
@@ -38,23 +38,35 @@ Page = list[dict[str, t.Any]]
 class HiddenRecords:
     """The hidden records of one module's backfill."""
 
-    def __init__(self, stream: CrmModuleStream, context: t.Any) -> None:
-        """Nothing is read until asked."""
-        self.stream = stream
-        self.context = context
+    def __init__(
+        self,
+        module: str,
+        get_json: Getter,
+        groups: list[list[str]],
+        fields: t.Collection[str],
+        logger: logging.Logger,
+    ) -> None:
+        """Nothing is read until asked.
+
+        ``get_json(path, params, headers)`` goes through the module's request path; ``groups``
+        are its field groups, ``fields`` every field it has.
+        """
+        self._name = module
+        self._path = f"/crm/v8/{module}"
+        self._get = get_json
+        self._groups = groups
+        self._fields = fields
+        self._logger = logger
+        self.since: dict[str, str] | None = None  # If-Modified-Since of a start_date
         self.known: set[str] = set()  # hidden ids a listing told apart
         self.emitted: set[str] = set()  # hidden ids emitted from Get Records
 
-    @property
-    def _name(self) -> str:
-        return self.stream.module_name
-
     def detecting_fields(self) -> list[str] | None:
         """What a listing asks for to tell hidden records apart; None when it cannot tell."""
-        if self._name in CONVERSION_MODULES and CONVERTED not in self.stream.field_meta:
+        if self._name in CONVERSION_MODULES and CONVERTED not in self._fields:
             return None
         names = [APPROVAL_STATE]
-        if CONVERTED in self.stream.field_meta:
+        if CONVERTED in self._fields:
             names.append(CONVERTED)
         return names
 
@@ -69,10 +81,10 @@ class HiddenRecords:
         missing = sorted(self.known - exported - self.emitted, key=int)
         if not missing:
             return
-        groups = len(self.stream._field_groups())  # noqa: SLF001
+        groups = len(self._groups)
         by_ids = math.ceil(len(missing) / MAX_IDS_PER_CALL) * groups
         by_list = (math.ceil(len(self.known) / PAGE) + len(self._passes())) * groups
-        self.stream.logger.info(
+        self._logger.info(
             "%s: the export left out %d converted or unapproved records; reading them %s.",
             self._name,
             len(missing),
@@ -102,14 +114,11 @@ class HiddenRecords:
                         self.emitted.add(record["id"])
                         yield record
             except ZohoApiError as exc:
-                self.stream.logger.info(
-                    "%s: Zoho does not list %s records (%s).", self._name, extra, exc
-                )
+                self._logger.info("%s: Zoho does not list %s records (%s).", self._name, extra, exc)
 
     def _listed(self, extra: dict[str, str]) -> Iterator[dict[str, t.Any]]:
         """Every record matching ``extra``, by id order; the field groups page in step."""
-        stream = self.stream
-        groups = stream._field_groups()  # noqa: SLF001
+        groups = self._groups
         page, token = 1, None
         while True:
             params: dict[str, t.Any] = {"per_page": PAGE, "sort_by": "id", "sort_order": "asc"}
@@ -118,9 +127,7 @@ class HiddenRecords:
                 params["page_token"] = token
             elif page > 1:
                 params["page"] = page
-            body = stream.get_json(
-                stream.path, {**params, "fields": ",".join(groups[0])}, self.since(), self.context
-            )
+            body = self._get(self._path, {**params, "fields": ",".join(groups[0])}, self.since)
             rows = list((body or {}).get("data") or [])
             info = (body or {}).get("info") or {}
             if rows and len(groups) > 1:
@@ -134,9 +141,8 @@ class HiddenRecords:
             token = (info.get("next_page_token") or None) if past_cap else None
 
     def _by_ids(self, ids: list[str]) -> Page:
-        groups = self.stream._field_groups()  # noqa: SLF001
         extra = {"converted": "both", "approved": "both"}
-        rows = self._merge([{"id": rid} for rid in ids], groups, None, extra)
+        rows = self._merge([{"id": rid} for rid in ids], self._groups, None, extra)
         self.emitted.update(r["id"] for r in rows)
         return rows
 
@@ -151,27 +157,19 @@ class HiddenRecords:
 
         A record gone meanwhile (some group has no row for it) is left out.
         """
-        stream = self.stream
         merged = {row["id"]: row for row in rows}
         for fields in groups:
             found: dict[str, dict[str, t.Any]] = {}
             if params is not None:  # a position page: the same question with other fields
                 query = {**params, "fields": ",".join(fields)}
-                body = stream.get_json(stream.path, query, self.since(), self.context)
+                body = self._get(self._path, query, self.since)
                 found = {r["id"]: r for r in (body or {}).get("data") or [] if r["id"] in merged}
             missing = [rid for rid in merged if rid not in found]
             for start in range(0, len(missing), MAX_IDS_PER_CALL):
                 chunk = ",".join(missing[start : start + MAX_IDS_PER_CALL])
                 query = {"fields": ",".join(fields), "ids": chunk, **extra}
-                body = stream.get_json(stream.path, query, None, self.context) or {}
+                body = self._get(self._path, query, None) or {}
                 found.update({r["id"]: r for r in body.get("data") or [] if r["id"] in merged})
             for rid, row in found.items():
                 merged[rid].update(row)
         return [row for row in merged.values() if all(f in row for g in groups for f in g)]
-
-    def since(self) -> dict[str, str] | None:
-        """``If-Modified-Since`` for ``start_date``, where the module has ``Modified_Time``."""
-        start = self.stream.config.get("start_date")
-        if start and self.stream.has_modified_time:
-            return {"If-Modified-Since": utc_iso(to_epoch(start) - 1)}
-        return None

@@ -27,6 +27,8 @@ if t.TYPE_CHECKING:
     from .spool import Spool
 
 CRM_BASE = "/crm/v8"
+# Get Records hides converted Leads (converted=false) and records under approval (approved=true)
+# by default; every list read asks for all of them (3.1).
 ALL_RECORDS = {"converted": "both", "approved": "both"}
 MAX_FIELDS_PER_CALL = 50
 DISCRETE_CAP = 2000
