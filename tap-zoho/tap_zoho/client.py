@@ -61,6 +61,8 @@ EMPTY_STATUSES = {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
 TOKEN_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"}
 MODULE_UNAVAILABLE_CODES = {
     "NO_PERMISSION",
+    "AUTHORIZATION_FAILED",  # a profile without the permission (the roles API, 2.4)
+    "CURRENCIES_NOT_ENABLED",  # multi-currency off (2.4)
     "OAUTH_SCOPE_MISMATCH",
     "FEATURE_NOT_ENABLED",
     "FEATURE_NOT_SUPPORTED",
@@ -96,7 +98,12 @@ def zoho_error(response: requests.Response) -> tuple[str, str]:
         body = body["data"][0]
     if not isinstance(body, dict):
         return "", ""
-    return str(body.get("code", "")), str(body.get("message", ""))
+    message = str(body.get("message", ""))
+    details = body.get("details")
+    needs = details.get("permissions") if isinstance(details, dict) else None
+    if isinstance(needs, list) and needs:  # NO_PERMISSION names the permission the profile lacks
+        message = f"{message} (permission {', '.join(map(str, needs))})"
+    return str(body.get("code", "")), message
 
 
 def decode_object(response: requests.Response, where: str) -> dict[str, t.Any] | None:
@@ -322,14 +329,22 @@ class ZohoStream(RESTStream):
             self.logger.warning("%s cut short after %d records: %s", label, live, exc)
             return
         except ModuleUnavailableError as exc:
-            summary.failed(label, str(exc), expected=True, records=live)
-            self.logger.warning("Skipping %s: %s", label, exc)
+            self.report_unavailable(label, exc, live)
             return
         except ZohoError as exc:
             summary.failed(label, f"{type(exc).__name__}: {exc}", records=live)
             self.logger.error("%s failed after %d records: %s", label, live, exc)  # noqa: TRY400
             return
-        summary.synced(label, live, deleted)
+        self.report_synced(label, live, deleted)
+
+    def report_unavailable(self, label: str, exc: ModuleUnavailableError, records: int) -> None:
+        """This account cannot read ``label`` (scope, permission, feature): a warning, a skip."""
+        self.zoho_tap.summary.failed(label, str(exc), expected=True, records=records)
+        self.logger.warning("Skipping %s: %s", label, exc)
+
+    def report_synced(self, label: str, records: int, deleted: int) -> None:
+        """``label`` was read to its end."""
+        self.zoho_tap.summary.synced(label, records, deleted)
 
     # ------------------------------------------------------------------ records
     @override

@@ -32,25 +32,25 @@ from urllib.parse import parse_qs, urlsplit
 
 from singer_sdk.mapper import RemoveRecordTransform
 from singer_sdk.pagination import BaseAPIPaginator
-from singer_sdk.singerlib import ActivateVersionMessage, SchemaMessage
+from singer_sdk.singerlib import ActivateVersionMessage
 from typing_extensions import override
 
 from .bookmarks import KeysetBookmarks, saved_boundary
-from .client import ZohoStream, decode_object
+from .client import decode_object
 from .errors import ModuleUnavailableError, ZohoApiError
-from .finance_shape import RowShaper, rfc3339
+from .finance_shape import rfc3339
 from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
 from .reconcile import PENDING as RECONCILE_PENDING
 from .reconcile import SETTING as RECONCILE_SETTING
 from .reconcile import Listing, Reconciliation
 from .schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
+from .shaped import ShapedStream
 from .timeutil import to_epoch, utc_iso
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, RequestFunc
-    from singer_sdk.mapper import StreamMap
 
 
 LAST_MODIFIED = "last_modified_time"
@@ -199,12 +199,13 @@ def modified_epoch(row: dict[str, t.Any], id_key: str) -> int:
         raise ZohoApiError(msg) from None
 
 
-class FinanceStream(ZohoStream):
+class FinanceStream(ShapedStream):
     """A Books or Inventory list endpoint, partitioned by organisation.
 
     Read on the SDK's hooks: ``request_records`` pages with :meth:`get_new_paginator`, builds
     each query in :meth:`get_url_params` and reads each page in :meth:`parse_response`; every
-    attempt, retries included, is paced per organisation in :meth:`each_attempt`.
+    attempt, retries included, is paced per organisation in :meth:`each_attempt`. Rows are shaped
+    to a SCHEMA that grows with custom fields (:class:`~tap_zoho.shaped.ShapedStream`).
     """
 
     family: t.ClassVar[str] = ""  # "books" | "inventory"
@@ -373,62 +374,6 @@ class FinanceStream(ZohoStream):
         """The row with what the list leaves out; None when it vanished since the list was read."""
         del org
         return row
-
-    def shaped(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Conform the row to the SCHEMA; announce a grown SCHEMA before the record carrying it.
-
-        The tap's mapper re-registers the grown schema (stream maps and flattening are rebuilt
-        from it, through its public ``register_raw_stream_schema``) and the SCHEMA message of
-        each rebuilt map is written before the SDK writes this record (it is yielded after).
-        ``test_a_custom_field_created_mid_stream_is_announced_before_its_first_record`` checks
-        the order.
-        """
-        if self._shaper.shape(row):
-            self.zoho_tap.mapper.register_raw_stream_schema(
-                self.name, self._selected_schema(), self.primary_keys
-            )
-            self.announce_schema()
-        return row
-
-    def announce_schema(self) -> None:
-        """One SCHEMA message per stream map (none for a removed stream), as the SDK writes them."""
-        bookmark_keys = [self.replication_key] if self.replication_key else None
-        for stream_map in self.stream_maps:
-            if isinstance(stream_map, RemoveRecordTransform):
-                continue
-            self._tap.write_message(
-                SchemaMessage(
-                    stream_map.stream_alias,
-                    stream_map.transformed_schema,
-                    stream_map.transformed_key_properties,
-                    bookmark_keys,
-                )
-            )
-
-    def _selected_schema(self) -> dict[str, t.Any]:
-        """The schema without the properties the catalog deselects (new ones follow the stream)."""
-        schema = copy.deepcopy(self.schema)
-        mask = self.mask
-        schema["properties"] = {
-            name: prop for name, prop in schema["properties"].items() if mask[("properties", name)]
-        }
-        return schema
-
-    @property
-    @override
-    def stream_maps(self) -> list[StreamMap]:
-        """The mapper's current maps for this stream (rebuilt whenever the schema grows)."""
-        return self.zoho_tap.mapper.stream_maps[self.name]
-
-    @cached_property
-    @override
-    def prunes_nested_properties(self) -> bool:
-        """Books/Inventory answer every field whatever was selected: prune any deselection."""
-        return any(len(crumb) >= 2 and not selected for crumb, selected in self.mask.items())  # noqa: PLR2004
-
-    @cached_property
-    def _shaper(self) -> RowShaper:
-        return RowShaper(self.schema, self.name, self.logger)
 
 
 class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):

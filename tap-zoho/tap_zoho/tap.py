@@ -15,6 +15,7 @@ from .books import books_streams
 from .client import ZohoStream
 from .credits import CreditBudget, GatedSession
 from .crm import crm_streams
+from .crm_reference import reference_streams
 from .datacenters import accounts_domain_for, normalise_api_domain
 from .details import DetailBudget
 from .errors import ModuleUnavailableError, ZohoError
@@ -123,6 +124,14 @@ class TapZoho(ParallelTap):
             default=5,
             description="API calls in flight at once, all modules together (Zoho allows 5 on "
             "Free, 10 Standard, 15 Professional, 20 Enterprise, 25 Ultimate).",
+        ),
+        th.Property(
+            "crm_reference_data",
+            th.BooleanType,
+            default=True,
+            description="Also read the CRM's reference data: crm-users, crm-roles, crm-profiles, "
+            "crm-territories, crm-currencies, crm-org, crm-pipelines and crm-pipeline_stages "
+            "(about 8 API credits a run plus one per Deals layout; each stream can be deselected).",
         ),
         th.Property(
             "crm_include_deleted",
@@ -327,17 +336,22 @@ class TapZoho(ParallelTap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        """CRM modules, then Books and Inventory streams for the configured organisations."""
+        """CRM modules and reference data, then Books and Inventory streams of the organisations."""
         books = organization_ids(self.config.get("books_organization_id"))
         inventory = organization_ids(self.config.get("inventory_organization_id"))
         streams: list[Stream] = []
         if self.config.get("crm_enabled", True):
             try:
-                streams += crm_streams(self)
+                modules = crm_streams(self)
             except ModuleUnavailableError as exc:
                 if not (books or inventory):
                     raise
                 self.logger.warning("Skipping Zoho CRM (%s); reading Books/Inventory only.", exc)
+            else:
+                streams += modules
+                if self.config.get("crm_reference_data", True):
+                    deals = next((m for m in modules if m.module_name == "Deals"), None)
+                    streams += reference_streams(self, deals.field_meta if deals else None)
         if books:
             streams += books_streams(self, books)
         if inventory:

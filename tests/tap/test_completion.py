@@ -47,7 +47,12 @@ def world():
 
 def config(sandbox, **settings):
     return sandbox.tap_config(
-        **{"crm_modules": MODULES, "crm_detail_reads_max_per_run": 1_000_000, **settings}
+        **{
+            "crm_modules": MODULES,
+            "crm_detail_reads_max_per_run": 1_000_000,
+            "crm_reference_data": False,  # its calls are counted apart (tests/tap/test_reference.py)
+            **settings,
+        }
     )
 
 
@@ -185,7 +190,9 @@ def test_a_refused_route_falls_back_to_single_record_reads_for_that_module_only(
 def test_either_reading_of_the_unconfirmed_points_gives_the_same_whole_records(limits):
     sandbox = start(limits=limits)
     try:
-        run = run_tap(sandbox.tap_config(crm_detail_reads_max_per_run=1_000_000))
+        run = run_tap(
+            sandbox.tap_config(crm_detail_reads_max_per_run=1_000_000, crm_reference_data=False)
+        )
     finally:
         sandbox.stop()
 

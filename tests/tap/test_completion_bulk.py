@@ -43,6 +43,7 @@ def config(sandbox, **settings):
             "crm_modules": ["Leads"],
             "crm_bulk_read_min_records": 50,
             "crm_detail_reads_max_per_run": 1_000_000,
+            "crm_reference_data": False,
             **settings,
         }
     )

@@ -1,7 +1,8 @@
 """The private singer-sdk member tap-zoho's bookmarks override still works the way they assume.
 
 ``tap_zoho/bookmarks.py`` overrides ``Stream._increment_stream_state`` (no public hook says "this
-record was written: advance the bookmark"), pinned to singer-sdk 0.54.x. These tests fail before
+record was written: advance the bookmark"), pinned to singer-sdk 0.54.x; the users stream
+(``tap_zoho/crm_reference/users.py``) overrides it to move its bookmark only after a whole listing. These tests fail before
 a new SDK release could move a bookmark ahead of its records or stop calling the override.
 """
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
 from singer_sdk.streams import Stream
 from tap_zoho.bookmarks import KeysetBookmarks
+from tap_zoho.crm_reference.users import UsersStream
 
 from tests.conftest import run_tap
 
@@ -33,8 +36,9 @@ def test_the_sdk_advances_the_bookmark_right_after_writing_each_record():
     )
 
 
-def test_our_override_replaces_the_member_the_sdk_calls():
-    override = vars(KeysetBookmarks)["_increment_stream_state"]
+@pytest.mark.parametrize("owner", [KeysetBookmarks, UsersStream])
+def test_our_override_replaces_the_member_the_sdk_calls(owner):
+    override = vars(owner)["_increment_stream_state"]
     assert getattr(override, "__override__", False)
     assert inspect.signature(override).parameters.keys() == (
         inspect.signature(Stream._increment_stream_state).parameters.keys()

@@ -97,8 +97,8 @@ def test_the_tap_overrides_no_other_private_sdk_member():
     from tests.sdk_assumptions import private_overrides
 
     modules = [
-        importlib.import_module(f"tap_zoho.{info.name}")
-        for info in pkgutil.iter_modules(tap_zoho.__path__)
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(tap_zoho.__path__, "tap_zoho.")
     ]
     sdk_classes = [
         cls
