@@ -89,6 +89,7 @@ class Completer:
         try:
             self._read_sources(exports, jobs, limit=parents)
         except RouteRefused as exc:
+            self._save_sizes(whole=False)
             self._single_reads(str(exc))
             return
         self._report(
@@ -142,9 +143,22 @@ class Completer:
             self.exported.append(source)
             created = to_epoch(str(job["created_time"])) - 1  # the export's snapshot
             self.since = created if self.since is None else min(self.since, created)
+        self._save_sizes(whole=True)
+
+    def _save_sizes(self, *, whole: bool) -> None:
+        """Keep each module's row count for the next run's choice (``completion_sizes``).
+
+        A listing cut short (refused, or dearer than the reads it would replace) leaves what it
+        reached as a lower bound: the next run does not start it again on a guess.
+        """
         sizes = dict(self.state.get(SIZES) or {})
         for source in self.fields.sources:
-            sizes[str(source.module)] = self.spool.row_count(source.field)
+            rows = self.spool.row_count(source.field)
+            module = str(source.module)
+            if whole:
+                sizes[module] = rows
+            elif rows:
+                sizes[module] = max(rows, int(sizes.get(module) or 0))
         self.state[SIZES] = sizes
 
     def _list_sources(self, sources: list[Source], budget: int | None) -> int | None:
@@ -249,6 +263,7 @@ class Completer:
         try:
             self._read_sources([], None, limit=changed)
         except RouteRefused as exc:
+            self._save_sizes(whole=False)
             self._single_reads(str(exc))
             return
         cost = self._listing_cost()

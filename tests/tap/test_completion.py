@@ -283,3 +283,37 @@ def test_a_parent_edited_while_its_rows_are_listed_is_read_whole(world):
 
     assert run.error is None, run.error
     assert_whole(run, world)
+
+
+def test_a_listing_dearer_than_the_reads_it_replaces_stops_and_is_remembered(world):
+    settings = {"page_size": 50}  # 50 rows a list call: the modules take 20 calls or so
+    first = run_tap(config(world, **settings))
+    state = first.state
+    del state["bookmarks"]["leads"]["completion_sizes"]  # a state from before: sizes unknown
+    short = [r for r, v in sorted(world.records("Leads").items()) if len(v[RICH] or "") < 500]
+
+    def edit(rids):
+        for rid in rids:
+            world.update("Leads", rid, {SUBFORM: [{"Item": "e", "Qty": 1, "Unit_Price": 1.0}]})
+
+    edit(short[:12])
+    before = dict(world.stats.requests)
+    second = run_tap(config(world, **settings), state=state)
+
+    assert second.error is None, second.error
+    listed = sum(world.stats.requests[k] - before.get(k, 0) for k in LISTS)
+    assert listed <= 12  # stopped once it cost as much as the 12 reads it was to replace
+    assert world.stats.requests["record"] - before.get("record", 0) == 12
+    sizes = second.state["bookmarks"]["leads"]["completion_sizes"]
+    assert sum(sizes.values()) > 0
+
+    edit(short[12:24])
+    before = dict(world.stats.requests)
+    third = run_tap(config(world, **settings), state=second.state)
+
+    assert third.error is None, third.error
+    assert sum(world.stats.requests[k] - before.get(k, 0) for k in LISTS) == 0  # not again
+    assert world.stats.requests["record"] - before.get("record", 0) == 12
+    got = {**live(second, "leads"), **live(third, "leads")}
+    for rid in short[:24]:
+        assert got[rid] == world.records("Leads")[rid]
