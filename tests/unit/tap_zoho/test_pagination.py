@@ -21,10 +21,20 @@ from tap_zoho.pagination import (
 
 def _tied_cursor(*, discrete_cap: int) -> ModifiedTimeCursor:
     """A cursor whose window sits at second 5, after a first page entirely inside it."""
-    cursor = ModifiedTimeCursor(None, per_page=2, discrete_cap=discrete_cap)
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # bookmark moves to 5
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # same window: no progress
+    cursor = ModifiedTimeCursor(5, per_page=2, discrete_cap=discrete_cap)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # the window: no progress
     return cursor
+
+
+def test_a_first_page_inside_one_second_goes_on_by_position_in_its_own_window():
+    cursor = ModifiedTimeCursor(None, per_page=2)
+
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="t")
+
+    # A fresh window at second 5 would answer these very rows again: page 2 of the same window
+    # (the same question, so every field group can ask it too).
+    assert cursor.next_request() == PageRequest(None, page=2)
+    assert cursor.bookmark == 5
 
 
 def test_a_second_of_whole_pages_without_tokens_is_paged_by_position_inside_its_window():
@@ -61,7 +71,7 @@ def test_past_the_cap_the_window_follows_the_page_token():
 def test_a_tie_pass_with_new_rows_reads_its_second_again_before_moving_past_it():
     cursor = _tied_cursor(discrete_cap=100)
     cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
-    assert cursor.next_request() == PageRequest(4, page_token="tok")
+    assert cursor.next_request() == PageRequest(4, page=3)  # by position while it reaches
 
     keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")
 
@@ -154,9 +164,7 @@ def test_cursor_skips_what_it_already_emitted_at_the_boundary_second():
 def test_cursor_pages_inside_a_second_that_fills_whole_pages():
     cursor = ModifiedTimeCursor(None, per_page=2)
     cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
-    assert cursor.next_request() == PageRequest(4)  # fresh window at the tie second
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")
-    assert cursor.next_request() == PageRequest(4, page_token="b")
+    assert cursor.next_request() == PageRequest(None, page=2)  # on through the tie second
     keep = cursor.accept([("3", 5), ("4", 6)], more=True, next_token="c")
     assert keep == [True, False]  # not past the tie second before a pass finds nothing new
     assert cursor.next_request() == PageRequest(4, tie_pass=1)  # that second again, from its start
@@ -255,7 +263,7 @@ def test_a_cursor_can_resume_from_its_saved_boundary_before_it_reads_anything():
 
 
 def test_every_page_of_a_tie_pass_carries_the_pass_whether_paged_by_position_or_token():
-    cursor = ModifiedTimeCursor(4, per_page=2)
+    cursor = ModifiedTimeCursor(4, per_page=2, discrete_cap=4)  # page 3 is past the cap
     cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
     cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
     cursor.accept([("4", 5), ("2", 6)], more=True, next_token="c")  # new rows in it: pass 1
