@@ -37,6 +37,7 @@ def test_a_run_inherits_its_jobs_variables_and_none_of_the_services_secrets(live
         assert run_env[key] == live.env[key]
     assert run_env["MELTANO_DATABASE_URI"] == live.env["MELTANO_DATABASE_URI"]
     assert run_env["TAP_ZOHO_CRM_MODULES"] == '["Leads"]'
+    assert run_env["TAP_ZOHO_CRM_REFERENCE_DATA"] == "false"  # a run for changed modules only
     assert "PATH" in run_env
     live.idle()
     assert live.runs(job)[-1]["status"] == "succeeded"

@@ -11,8 +11,12 @@ from zoho_sync_service.runner import LogReader
 def test_selections_become_meltano_environment_overrides(tmp_path, monkeypatch):
     crm = Job("crm-to-clickhouse", "crm", "tap-zoho")
     spec = crm.spec(frozenset({"Leads", "Deals"}), {}, force=True, report_dir=tmp_path)
-    assert spec.env == {"TAP_ZOHO_CRM_MODULES": '["Deals", "Leads"]'}
+    assert spec.env == {
+        "TAP_ZOHO_CRM_MODULES": '["Deals", "Leads"]',
+        "TAP_ZOHO_CRM_REFERENCE_DATA": "false",  # read by the job's whole runs only
+    }
     assert spec.force
+    assert crm.spec(None, {}, force=False, report_dir=tmp_path).env == {}
     monkeypatch.setenv("TAP_ZOHO_SALES_CRM_MODULES", '["Leads", "Contacts"]')
     sales = Job("sales", "crm", "tap-zoho-sales")
     assert sales.narrow(frozenset({"Leads", "Products"})) == {"Leads"}
