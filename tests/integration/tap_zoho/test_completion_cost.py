@@ -7,7 +7,9 @@ Review findings, each a strict xfail until the tap is fixed:
   is made after the first page of parents, and the listing is cut off at that page's count: the
   run pays the listing it abandons and every single-record read;
 * a listing that cannot reach every row for a reason that does not go away (no page token past
-  the position cap, one reading of 3.3) is started again by every later run.
+  the position cap, one reading of 3.3) is started again by every later run;
+* a linking module that is a stream of its own is read twice a full run (as the stream, and
+  again by its parent's completion).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 
 import pytest
 
-from tests.support.completion_floor import RICH_TEXT_CUT, linked_rows, utf16
+from tests.support.completion_floor import RICH_TEXT_CUT, linked_rows, pages, utf16
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Limits, Sandbox
 from tests.zoho_sandbox.seed import completion_specs
@@ -105,3 +107,24 @@ def test_a_listing_that_cannot_reach_every_row_is_not_started_again_by_later_run
         sandbox.stop()
 
     assert wasted == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review: with the tap's defaults every linking module is read twice a full run, once "
+    "as its own stream (leads_x_contacts) and once again by the parent's completion "
+    "(linked_rows.LinkedRows.list_into); one read could serve both",
+)
+def test_a_default_full_sync_reads_each_linking_module_once():
+    sandbox = Sandbox(specs=completion_specs(1000, 0))
+    sandbox.start()
+    try:
+        run = run_tap(sandbox.tap_config(crm_reference_data=False, crm_include_deleted=False))
+    finally:
+        sandbox.stop()
+
+    assert run.error is None, run.error
+    assert {"leads_x_contacts", "leads_x_users"} <= run.records.keys()  # streams of their own
+    rows = linked_rows(sandbox, "Leads")
+    once = sum(pages(rows[name]) for name in ("Leads_X_Contacts", "Leads_X_Users"))
+    assert sandbox.stats.requests["crm_linking_list"] == once
