@@ -26,6 +26,16 @@ __all__ = ["DEFAULT_EMBEDDED_PATH", "Connection", "client_kwargs"]
 
 DEFAULT_EMBEDDED_PATH = ".clickhouse"
 
+#: Input settings of the embedded engine's inserts, on top of :data:`.loadplan.INPUT_SETTINGS`.
+#: The engine shares this process's cores with the reader, which is filling the next batch
+#: meanwhile: one parsing thread per insert, as parallel parsing first scans the whole batch
+#: for row boundaries on a thread of its own, costing CPU the reader needs (the insert's
+#: other steps still run beside the parsing).
+EMBEDDED_INPUT_SETTINGS: dict[str, int | str] = {
+    **INPUT_SETTINGS,
+    "input_format_parallel_parsing": 0,
+}
+
 
 def client_kwargs(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """Keyword arguments for ``clickhouse_connect.get_client`` from the target's settings."""
@@ -81,8 +91,8 @@ class Connection:
         The embedded engine reads the file itself (``file()``); a server gets its bytes as the
         request body of an ``INSERT ... SELECT ... FROM input()``.
         """
-        settings = {**INPUT_SETTINGS, **settings}
         if self.embedded:
+            settings = {**EMBEDDED_INPUT_SETTINGS, **settings}
             with self._guard():
                 self.client.command(plan.insert_from_file(path), settings=settings)
                 # The engine shares this process: hand the insert's memory back to the OS now,
@@ -90,6 +100,7 @@ class Connection:
                 self.client.command("SYSTEM JEMALLOC PURGE")
             return
         body = Path(path).read_bytes()
+        settings = {**INPUT_SETTINGS, **settings}
         self.client.command(plan.insert_from_body(), data=body, settings=settings)
 
     def misfit(self, plan: LoadPlan, path: str, index: int) -> tuple[int, str | None] | None:
