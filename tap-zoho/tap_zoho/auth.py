@@ -21,7 +21,7 @@ import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
-from .errors import ZohoAuthError
+from .errors import TokenThrottledError, ZohoAuthError
 
 if t.TYPE_CHECKING:
     import logging
@@ -49,10 +49,6 @@ _TOKEN_ERRORS = {
         "minutes and avoid running many jobs that each mint tokens"
     ),
 }
-
-
-class TokenThrottledError(ZohoAuthError):
-    """Zoho Accounts refused to mint a token for now (``Access Denied``)."""
 
 
 def expiry_margin(lifetime: float) -> float:

@@ -35,8 +35,8 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from .credits import CreditBudgetExhaustedError
 from .errors import (
+    CreditBudgetExhaustedError,
     ModuleUnavailableError,
     RetriesExhaustedError,
     TokenRejectedError,

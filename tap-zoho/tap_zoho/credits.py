@@ -22,15 +22,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from typing_extensions import override
 
-from .errors import ZohoError
+from .errors import CreditBudgetExhaustedError
 
 BULK_READ_PATH = "/crm/bulk/v8/read"
 BULK_JOB_CREDITS = 50
 REMAINING_HEADER = "X-API-CREDITS-REMAINING"
-
-
-class CreditBudgetExhaustedError(ZohoError):
-    """The run's credit budget is spent: stop reading, keep what was emitted."""
 
 
 def crm_credits(method: str, url: str) -> int:

@@ -1,10 +1,11 @@
 """The tap's error tree: what went wrong, and whether the run or only one module must stop.
 
 Every error the tap raises on purpose is a :class:`ZohoError`, so one ``except ZohoError``
-decides a module's fate (:meth:`tap_zoho.client.ZohoStream.isolated`) and ``main`` turns any of
-them into one line on stderr:
+decides a module's fate (:meth:`tap_zoho.client.ZohoStream.isolated`) and ``main`` turns
+any of them into one line on stderr:
 
 * :class:`ZohoAuthError` (credentials, data centre, token endpoint): the whole run stops;
+  :class:`TokenThrottledError` is Zoho Accounts refusing to mint a token for now;
 * :class:`TokenRejectedError`: Zoho answered 401 for a token; the request path refreshes the
   token once and retries, so it only escapes when that is not possible;
 * :class:`ZohoApiError` and its kinds: one module (or organisation) stops, the others go on;
@@ -12,7 +13,11 @@ them into one line on stderr:
   is a transient failure that outlived every retry;
 * :class:`UnsortedResponseError`: Zoho ignored the requested sort order, so keyset paging
   would be unsafe for that module;
-* ``CreditBudgetExhaustedError`` (:mod:`.credits`): the run's credit budget is spent.
+* :class:`CreditBudgetExhaustedError`: the run's credit budget is spent; the module stops
+  cleanly and the next run goes on from its bookmark.
+
+:class:`ValueMismatchError` never leaves the row shaper: it says a value cannot be held by its
+declared type, and the shaper emits null (or widens a discovered field) instead.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ class ZohoError(Exception):
 
 class ZohoAuthError(ZohoError):
     """Credentials, data centre or token endpoint problem: the whole run stops."""
+
+
+class TokenThrottledError(ZohoAuthError):
+    """Zoho Accounts refused to mint a token for now (``Access Denied``)."""
 
 
 class TokenRejectedError(ZohoError):
@@ -56,3 +65,11 @@ class RetriesExhaustedError(ZohoApiError):
 
 class UnsortedResponseError(ZohoError):
     """The server ignored ``sort_order=asc``: keyset paging would be unsafe."""
+
+
+class CreditBudgetExhaustedError(ZohoError):
+    """The run's credit budget is spent: stop reading, keep what was emitted."""
+
+
+class ValueMismatchError(ValueError):
+    """A value that cannot be held by its declared type: the row shaper's signal, caught there."""

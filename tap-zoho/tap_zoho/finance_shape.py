@@ -31,6 +31,8 @@ import re
 import typing as t
 from datetime import date
 
+from .errors import ValueMismatchError
+
 if t.TYPE_CHECKING:
     import logging
 
@@ -42,15 +44,11 @@ DATE_TEXT = re.compile(r"^\d{4}-\d\d-\d\d$")
 TRUE_FALSE = {"true": True, "false": False}
 
 
-class MismatchError(ValueError):
-    """A value that cannot be held by the declared type."""
-
-
 def rfc3339(value: str) -> str:
     """``2025-05-15T13:44:25-0400`` -> ``2025-05-15T13:44:25-04:00`` (the same instant)."""
     match = DATETIME_TEXT.match(value.strip())
     if not match:
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     stamp, offset = match.groups()
     if offset.upper() == "Z":
         return f"{stamp}Z"
@@ -66,23 +64,23 @@ def _types(prop: dict[str, t.Any]) -> set[str]:
 
 def _number(value: t.Any, *, integer: bool) -> t.Any:
     if isinstance(value, bool):
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     if isinstance(value, (int, float)):
         return value
     if not isinstance(value, str):
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     text = value.strip().removesuffix("%").strip()
     if not text:
         return None
     try:
         number = float(text)
     except ValueError:
-        raise MismatchError(value) from None
+        raise ValueMismatchError(value) from None
     if not math.isfinite(number):
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     if integer:
         if not number.is_integer():
-            raise MismatchError(value)
+            raise ValueMismatchError(value)
         return int(number)
     return int(number) if re.fullmatch(r"[+-]?\d+", text) else number
 
@@ -101,7 +99,7 @@ def _date_time(value: t.Any) -> t.Any:
     if value == "":
         return None
     if not isinstance(value, str):
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     return rfc3339(value)
 
 
@@ -109,7 +107,7 @@ def _date(value: t.Any) -> t.Any:
     if value == "":
         return None
     if not (isinstance(value, str) and _is_date(value)):
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     return value
 
 
@@ -130,14 +128,14 @@ def _boolean(value: t.Any) -> t.Any:
         return None
     text = value.strip().lower() if isinstance(value, str) else None
     if text not in TRUE_FALSE:
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     return TRUE_FALSE[text]
 
 
 def _of_type(kind: type) -> t.Callable[[t.Any], t.Any]:
     def check(value: t.Any) -> t.Any:
         if not isinstance(value, kind):
-            raise MismatchError(value)
+            raise ValueMismatchError(value)
         return value
 
     return check
@@ -150,14 +148,14 @@ def _conform_object(value: dict[str, t.Any], properties: dict[str, t.Any]) -> di
         if key in out:
             try:
                 out[key] = coerce(out[key], prop)
-            except MismatchError:
+            except ValueMismatchError:
                 out[key] = None
     return out
 
 
 def _array(value: t.Any, prop: dict[str, t.Any]) -> list[t.Any]:
     if not isinstance(value, list):
-        raise MismatchError(value)
+        raise ValueMismatchError(value)
     inner = (prop.get("items") or {}).get("properties")
     if not inner:
         return value
@@ -172,7 +170,7 @@ _KINDS: dict[str, t.Callable[[t.Any], t.Any]] = {
 
 
 def coerce(value: t.Any, prop: dict[str, t.Any]) -> t.Any:
-    """``value`` as the property's type; raises :class:`MismatchError` when it cannot be."""
+    """``value`` as the property's type; raises :class:`ValueMismatchError` when it cannot be."""
     if value is None:
         return None
     types = _types(prop)
@@ -284,7 +282,7 @@ class RowShaper:
                 changed = True
             try:
                 row[key] = coerce(value, prop)
-            except MismatchError:
+            except ValueMismatchError:
                 row[key] = self._mismatch(key, value)
                 changed = changed or key not in self.declared
         return changed

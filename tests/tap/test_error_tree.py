@@ -8,8 +8,8 @@ import threading
 import typing as t
 
 import pytest
-from tap_zoho.credits import CreditBudgetExhaustedError
 from tap_zoho.errors import (
+    CreditBudgetExhaustedError,
     TokenRejectedError,
     UnsortedResponseError,
     ZohoApiError,
