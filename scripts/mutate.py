@@ -8,7 +8,7 @@ engine). A survivor is a change to the code that no test noticed: kill it with a
 explain in the closing note why it is equivalent.
 
 Usage: ``python scripts/mutate.py [module ...]`` (default: every module in ``MODULES``, e.g.
-``tap_zoho/pagination.py``). Prints the counts and every survivor's diff, and writes them to
+``tap_zoho/keyset.py``). Prints the counts and every survivor's diff, and writes them to
 ``.mutate/survivors.txt``.
 """
 
@@ -34,7 +34,7 @@ PACKAGES = {
     "target_tsh_postgres": ROOT / "target-tsh-postgres" / "target_tsh_postgres",
 }
 MODULES = [
-    "tap_zoho/pagination.py",
+    "tap_zoho/keyset.py",
     "tap_zoho/schema.py",
     "target_clickhouse/ddl.py",
     "target_clickhouse/convert.py",

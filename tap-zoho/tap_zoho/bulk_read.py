@@ -38,12 +38,12 @@ import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from .bookmarks import BOUNDARY_FINGERPRINTS, BOUNDARY_IDS
 from .bulk_csv import BadCellError, RowConverter, bulk_shape, exportable
+from .datetimes import to_epoch, utc_iso
 from .errors import TokenRejectedError, ZohoApiError
-from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor
-from .progress import ProgressLog
-from .timeutil import to_epoch, utc_iso
+from .keyset import ModifiedTimeCursor, PageRequest, PositionCursor
+from .progress_log import ProgressLog
+from .sdk.bookmarks import BOUNDARY_FINGERPRINTS, BOUNDARY_IDS
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,7 +15,7 @@ between the group calls, then single-record reads for values a list leaves out, 
 row of the page may be emitted, and the keyset cursor must see the first group's page before
 the next window is known. The SDK's loop sends one request per page and parses one response.
 The loop still sends every request through the SDK's request path (``request_decorator``:
-retries, token refresh) via :meth:`~tap_zoho.client.ZohoStream.get_json`.
+retries, token refresh) via :meth:`~tap_zoho.sdk.stream.ZohoStream.get_json`.
 """
 
 from __future__ import annotations
@@ -26,18 +26,18 @@ from functools import cached_property
 
 from typing_extensions import override
 
-from .bookmarks import KeysetBookmarks
 from .bulk_read import BulkBackfill
-from .client import ZohoStream
+from .datetimes import to_epoch, utc_iso
 from .deletions import DeletionReader, DeletionWindow
 from .deletions import bookmark as deletion_bookmark
 from .details import DetailPlan
 from .errors import ModuleUnavailableError, ZohoApiError
-from .pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
-from .parallel import ParallelSync
-from .progress import ProgressLog
+from .keyset import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
+from .progress_log import ProgressLog
 from .schema import DELETED_AT, bigint_fields, module_schema
-from .timeutil import to_epoch, utc_iso
+from .sdk.bookmarks import KeysetBookmarks
+from .sdk.parallel import ParallelSync
+from .sdk.stream import ZohoStream
 
 CRM_BASE = "/crm/v8"
 MODIFIED_TIME = "Modified_Time"
@@ -58,24 +58,25 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from .tap import TapZoho
+    from .api.client import ZohoClient
+    from .run_context import RunContext
 
 
-class CrmSettingsReader(ZohoStream):
-    """Reads module and field metadata; used by discovery, never emitted as a stream."""
+class CrmSettingsReader:
+    """Reads module and field metadata for discovery."""
 
-    name = "_crm_settings"
-    path = "/crm/v8/settings"
-    schema: t.ClassVar[dict[str, t.Any]] = {"type": "object", "properties": {}}
+    def __init__(self, client: ZohoClient) -> None:
+        """Read through ``client``."""
+        self.client = client
 
     def modules(self) -> list[dict[str, t.Any]]:
         """Every module of ``/settings/modules``."""
-        body = self.get_json(f"{CRM_BASE}/settings/modules") or {}
+        body = self.client.get_json(f"{CRM_BASE}/settings/modules") or {}
         return list(body.get("modules") or [])
 
     def fields(self, module: str) -> list[dict[str, t.Any]] | None:
         """Field metadata of a module; None when Zoho has none for it (204, pitfall 11)."""
-        body = self.get_json(f"{CRM_BASE}/settings/fields", {"module": module})
+        body = self.client.get_json(f"{CRM_BASE}/settings/fields", {"module": module})
         if body is None:
             return None
         return list(body.get("fields") or [])
@@ -92,7 +93,13 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
     primary_keys: t.ClassVar[list[str]] = ["id"]
     is_sorted = True
 
-    def __init__(self, tap: Tap, module: dict[str, t.Any], fields: list[dict[str, t.Any]]) -> None:
+    def __init__(
+        self,
+        tap: Tap,
+        run_context: RunContext,
+        module: dict[str, t.Any],
+        fields: list[dict[str, t.Any]],
+    ) -> None:
         """Build the stream from module and field metadata."""
         self.module_name = str(module["api_name"])
         self.field_names = [
@@ -108,7 +115,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         self._completed: set[str] = set()
         self._allowed_keys = {"id", *self.field_names}
         super().__init__(
-            tap=tap, name=stream_name_for(self.module_name), schema=module_schema(fields)
+            tap, run_context, name=stream_name_for(self.module_name), schema=module_schema(fields)
         )
         self.replication_key = MODIFIED_TIME if self.has_modified_time else None
         self.path = f"{CRM_BASE}/{self.module_name}"
@@ -162,14 +169,10 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         groups = self._field_groups()
         cursor: ModifiedTimeCursor | PositionCursor
         if self.has_modified_time:
-            bookmark, seen = self.bookmark_start(context)
-            cursor = ModifiedTimeCursor(
-                bookmark,
-                seen,
-                per_page=self._per_page,
-                discrete_cap=DISCRETE_CAP,
-                lag_seconds=self.lag_seconds,
+            cursor = self.resumed_cursor(
+                context, per_page=self._per_page, discrete_cap=DISCRETE_CAP
             )
+            bookmark = cursor.bookmark
         else:
             bookmark = None
             cursor = PositionCursor()
@@ -188,18 +191,23 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
             if isinstance(cursor, ModifiedTimeCursor):
                 # The first field group only: token pages carry no other group (see _pages).
                 prints = [fingerprint(row) for row in rows]
+                epochs = [to_epoch(row[MODIFIED_TIME]) for row in rows]  # read once, here
                 keep = cursor.accept(
-                    [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows],
+                    [(row["id"], epoch) for row, epoch in zip(rows, epochs, strict=True)],
                     more=more,
                     next_token=token,
                     fingerprints=prints,
                     server_now=self.server_now(),
                 )
                 self._read_horizon = cursor.horizon
-                kept = [(r, p) for r, p, k in zip(rows, prints, keep, strict=True) if k]
-                rows = [row for row, _ in kept]
-                for row, print_ in kept:
-                    self.remember_fingerprint(row["id"], print_)
+                kept = [
+                    (row, epoch, print_)
+                    for row, epoch, print_, wanted in zip(rows, epochs, prints, keep, strict=True)
+                    if wanted
+                ]
+                rows = [row for row, _, _ in kept]
+                for row, epoch, print_ in kept:
+                    self.remember_listed(row["id"], epoch, print_)
             else:
                 cursor.accept([r["id"] for r in rows], more=more, next_token=token)
             if rows and len(groups) > 1:
@@ -217,7 +225,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                 cursor.reread_calls,
             )
         if self._incomplete:
-            self.zoho_tap.summary.incomplete(self.module_name, self._incomplete)
+            self.run_context.summary.incomplete(self.module_name, self._incomplete)
 
     def _total(self, bookmark: int | None) -> int | None:
         """How many records a full sync will read, for the ETA (one credit; None if unknown)."""
@@ -330,7 +338,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         if not self.config.get("crm_detail_reads", True):
             self._incomplete += len(wanted)
             return
-        budget = self.zoho_tap.detail_budget
+        budget = self.run_context.detail_budget
         granted = budget.take(len(wanted))
         if granted < len(wanted):
             self._incomplete += len(wanted) - granted
@@ -406,7 +414,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         ]
         still: list[str] = todo
         if todo and self.config.get("crm_detail_reads", True):
-            granted = self.zoho_tap.detail_budget.take(len(todo))
+            granted = self.run_context.detail_budget.take(len(todo))
             still = todo[granted:]
             selected = {"id", *(name for group in self._field_groups() for name in group)}
             for record in self._read_details(todo[:granted], {}, context):
@@ -473,7 +481,7 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         for entry in reader.read(window):
             yield self._tombstone(entry)
         for kind, since, until in reader.unlisted:
-            self.zoho_tap.summary.unlisted(self.module_name, kind, since, until)
+            self.run_context.summary.unlisted(self.module_name, kind, since, until)
         position = deletion_bookmark(window, settled_before=self.server_now() - self.lag_seconds)
         if position is not None:
             state[DELETED_SINCE], state[DELETED_SEEN] = position
@@ -487,19 +495,19 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         return {"id": entry["id"], DELETED_AT: entry["deleted_time"]}
 
 
-def crm_streams(tap: TapZoho) -> list[CrmModuleStream]:
+def crm_streams(tap: Tap, run_context: RunContext) -> list[CrmModuleStream]:
     """One stream per readable CRM module (``shared/zoho-api.md`` 2.1-2.2).
 
     Modules that cannot be read (not API-supported, no permission, no field metadata) are
     reported in the run summary instead; ``crm_modules`` names that do not exist too.
     """
-    reader = CrmSettingsReader(tap=tap)
+    reader = CrmSettingsReader(run_context.client("crm", tap.logger, f"{CRM_BASE}/settings"))
     wanted = tap.config.get("crm_modules")
     modules = {m.get("api_name"): m for m in reader.modules() if m.get("api_name")}
     if wanted:
         for name in wanted:
             if name not in modules:
-                tap.summary.failed(name, "no such CRM module (check the API name)")
+                run_context.summary.failed(name, "no such CRM module (check the API name)")
         names = [n for n in wanted if n in modules]
     else:
         names = list(modules)
@@ -512,19 +520,19 @@ def crm_streams(tap: TapZoho) -> list[CrmModuleStream]:
     for name in names:
         module = modules[name]
         if not module.get("api_supported"):
-            tap.summary.failed(
+            run_context.summary.failed(
                 name, "not supported by the CRM API (api_supported: false)", expected=True
             )
             continue
         try:
             fields = metadata[name].result()
         except ModuleUnavailableError as exc:
-            tap.summary.failed(name, str(exc), expected=True)
+            run_context.summary.failed(name, str(exc), expected=True)
             tap.logger.warning("Skipping module %s: %s", name, exc)
             continue
         if not fields:
-            tap.summary.failed(name, "no field metadata (HTTP 204)", expected=True)
+            run_context.summary.failed(name, "no field metadata (HTTP 204)", expected=True)
             tap.logger.warning("Skipping module %s: Zoho returned no field metadata", name)
             continue
-        streams.append(CrmModuleStream(tap, module, fields))
+        streams.append(CrmModuleStream(tap, run_context, module, fields))
     return streams

@@ -1,7 +1,7 @@
 """The tap's error tree: what went wrong, and whether the run or only one module must stop.
 
 Every error the tap raises on purpose is a :class:`ZohoError`, so one ``except ZohoError``
-decides a module's fate (:meth:`tap_zoho.client.ZohoStream.isolated`) and ``main`` turns
+decides a module's fate (:meth:`tap_zoho.sdk.stream.ZohoStream.isolated`) and ``main`` turns
 any of them into one line on stderr:
 
 * :class:`ZohoAuthError` (credentials, data centre, token endpoint): the whole run stops;

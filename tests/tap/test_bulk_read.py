@@ -85,7 +85,7 @@ def test_backfill_bookmarks_no_later_than_the_job_and_the_next_run_reads_nothing
     created_at = leads.store.clock.now()
     first = run_tap(bulk_config(leads))
     bookmark = first.state["bookmarks"]["leads"]
-    from tap_zoho.timeutil import to_epoch
+    from tap_zoho.datetimes import to_epoch
 
     # The backfill resumes bookmark_lag_seconds + 1 before the job; the follow-up pass moves it
     # to the newest settled record it found already exported.

@@ -16,7 +16,7 @@ from tap_zoho.errors import (
     ZohoAuthError,
     ZohoError,
 )
-from tap_zoho.pagination import ModifiedTimeCursor
+from tap_zoho.keyset import ModifiedTimeCursor
 from tap_zoho.tap import TapZoho
 
 from tests.conftest import FAST, OFFLINE_BOOKS
@@ -101,5 +101,5 @@ def test_worker_pools_and_http_sessions_are_closed_when_the_run_ends(sandbox, mo
 
     assert opened  # the module was read in field groups, on worker threads
     assert _pool_threads() == []
-    assert not tap.gated_session.get_adapter(sandbox.base_url).poolmanager.pools
+    assert not tap.run_context.session.get_adapter(sandbox.base_url).poolmanager.pools
     assert tap.summary.success

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tap_zoho.finance import Pacer
+from tap_zoho.api.pacing import Pacer
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import BOOKS_ORG, SECOND_ORG, Sandbox

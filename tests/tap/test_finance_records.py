@@ -4,7 +4,7 @@ custom fields, per-item price-list rates (issue 8)."""
 from __future__ import annotations
 
 import pytest
-from tap_zoho.schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
+from tap_zoho.finance.schemas import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 
 from tests.conftest import run_tap
 from tests.tap.finance_compare import record_problems

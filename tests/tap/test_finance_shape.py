@@ -1,4 +1,4 @@
-"""Row shaping rules for Books/Inventory rows (tap_zoho.finance_shape), without HTTP."""
+"""Row shaping rules for Books/Inventory rows (tap_zoho.shaping), without HTTP."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 from datetime import datetime
 
 import pytest
-from tap_zoho.finance_shape import RowShaper, rfc3339
-from tap_zoho.schema_finance import ITEM_SCHEMA
+from tap_zoho.finance.schemas import ITEM_SCHEMA
+from tap_zoho.shaping import RowShaper, rfc3339
 
 
 def shaper():
@@ -129,7 +129,7 @@ def test_custom_field_metadata_types_a_field_even_before_it_holds_a_value():
 
 
 def test_price_list_entries_are_shaped_too():
-    from tap_zoho.schema_finance import PRICEBOOK_SCHEMA
+    from tap_zoho.finance.schemas import PRICEBOOK_SCHEMA
 
     rows = RowShaper(copy.deepcopy(PRICEBOOK_SCHEMA), "books_pricebooks", logging.getLogger("t"))
     row = {

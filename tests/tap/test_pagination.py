@@ -1,4 +1,4 @@
-"""Unit tests of the Get Records cursors (``tap_zoho.pagination``): which request comes next.
+"""Unit tests of the Get Records cursors (``tap_zoho.keyset``): which request comes next.
 
 The keyset windows themselves are in ``test_units.py``; these cover paging by position and by
 token inside one window, the position cap, the error messages and the plain position cursor.
@@ -7,7 +7,7 @@ token inside one window, the position cap, the error messages and the plain posi
 from __future__ import annotations
 
 import pytest
-from tap_zoho.pagination import (
+from tap_zoho.keyset import (
     ModifiedTimeCursor,
     PageRequest,
     PositionCursor,

@@ -7,7 +7,7 @@ import inspect
 import pytest
 from singer_sdk import Tap
 from singer_sdk.streams import Stream
-from tap_zoho.timeutil import to_epoch
+from tap_zoho.datetimes import to_epoch
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Sandbox
@@ -89,7 +89,7 @@ def test_the_next_run_continues_from_the_parallel_runs_state(six_modules):
 
 
 def test_the_sdk_members_parallel_reading_relies_on_are_unchanged():
-    """Fails loudly when singer-sdk changes what tap_zoho/parallel.py builds on."""
+    """Fails loudly when singer-sdk changes what tap_zoho/sdk/parallel.py builds on."""
     assert "self._tap.state_writer.write_state(self.tap_state)" in inspect.getsource(
         Stream._write_state_message
     )

@@ -10,7 +10,7 @@ import logging
 import time
 
 import pytest
-from tap_zoho.auth import expiry_margin
+from tap_zoho.api.auth import expiry_margin
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Sandbox

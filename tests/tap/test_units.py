@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tap_zoho.auth import _lifetime_seconds
-from tap_zoho.bookmarks import saved_boundary
-from tap_zoho.datacenters import accounts_domain_for
-from tap_zoho.pagination import (
+from tap_zoho.api.auth import _lifetime_seconds
+from tap_zoho.api.datacenters import accounts_domain_for
+from tap_zoho.datetimes import http_date_epoch, to_epoch, utc_iso
+from tap_zoho.keyset import (
     MAX_TIE_PASSES,
     Boundary,
     ModifiedTimeCursor,
@@ -14,7 +14,7 @@ from tap_zoho.pagination import (
     UnsortedResponseError,
     fingerprint,
 )
-from tap_zoho.timeutil import http_date_epoch, to_epoch, utc_iso
+from tap_zoho.sdk.bookmarks import saved_boundary
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from typing_extensions import override
 
-from .errors import CreditBudgetExhaustedError
+from tap_zoho.errors import CreditBudgetExhaustedError
 
 BULK_READ_PATH = "/crm/bulk/v8/read"
 BULK_JOB_CREDITS = 50

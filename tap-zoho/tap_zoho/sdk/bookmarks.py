@@ -9,7 +9,7 @@ again. Older states listed bare ``boundary_ids``; those rows are emitted once mo
 is unknown), never skipped.
 
 A second is settled when Zoho's clock (the ``Date`` header of the answer that returned the row)
-is ``bookmark_lag_seconds`` past it (``pagination.Boundary``). Newer rows are emitted, but the
+is ``bookmark_lag_seconds`` past it (``keyset.Boundary``). Newer rows are emitted, but the
 bookmark stays before them, so the next run reads them again: a late edit inside that second, or
 a row Zoho makes visible late, is not skipped. STATE holds the fingerprints of one second only.
 
@@ -32,8 +32,8 @@ if sys.version_info >= (3, 12):
 else:  # singer-sdk brings typing-extensions below Python 3.13
     from typing_extensions import override
 
-from .pagination import Boundary, fingerprint
-from .timeutil import to_epoch, utc_iso
+from tap_zoho.datetimes import to_epoch, utc_iso
+from tap_zoho.keyset import Boundary, ModifiedTimeCursor, fingerprint
 
 BOUNDARY_IDS = "boundary_ids"  # older states: ids at the bookmark, content unknown
 BOUNDARY_FINGERPRINTS = "boundary_fingerprints"
@@ -79,13 +79,17 @@ class KeysetBookmarks(Stream):
         return max(0, int(DEFAULT_LAG_SECONDS if value is None else value))
 
     @cached_property
-    def _row_prints(self) -> dict[str, str]:
-        """Fingerprints of rows about to be emitted (as listed), by id, until their increment."""
+    def _listed(self) -> dict[str, tuple[int, str]]:
+        """Rows about to be emitted, by id: their instant and fingerprint as listed."""
         return {}
 
-    def remember_fingerprint(self, rid: str, print_: str) -> None:
-        """The fingerprint of a row as Zoho listed it, for the boundary once it is written."""
-        self._row_prints[rid] = print_
+    def remember_listed(self, rid: str, epoch: int, print_: str) -> None:
+        """Note a row as Zoho listed it, for the bookmark once it is written.
+
+        ``epoch`` is its modification instant as the cursor read it (the time is not parsed
+        again), ``print_`` the fingerprint of its listed content.
+        """
+        self._listed[rid] = (epoch, print_)
 
     @override
     def _increment_stream_state(
@@ -107,9 +111,10 @@ class KeysetBookmarks(Stream):
             boundary = Boundary(to_epoch(saved) if saved else None, saved_boundary(state))
             self._boundary = boundary
         rid = str(latest_record[self.id_key])
-        print_ = self._row_prints.pop(rid, None) or fingerprint(latest_record)
+        listed = self._listed.pop(rid, None)
+        epoch, print_ = listed or (to_epoch(latest_record[key]), fingerprint(latest_record))
         before = boundary.second
-        boundary.note(rid, to_epoch(latest_record[key]), print_, self._read_horizon)
+        boundary.note(rid, epoch, print_, self._read_horizon)
         if boundary.second is None:
             return
         state[BOUNDARY_FINGERPRINTS] = boundary.fingerprints
@@ -145,3 +150,16 @@ class KeysetBookmarks(Stream):
         start = self.config.get("start_date")
         self._boundary = None
         return (to_epoch(start) if start else None), {}
+
+    def resumed_cursor(
+        self, context: t.Any, *, per_page: int, discrete_cap: int
+    ) -> ModifiedTimeCursor:
+        """A keyset cursor from where this run starts, settling seconds ``lag_seconds`` old."""
+        bookmark, seen = self.bookmark_start(context)
+        return ModifiedTimeCursor(
+            bookmark,
+            seen,
+            per_page=per_page,
+            discrete_cap=discrete_cap,
+            lag_seconds=self.lag_seconds,
+        )

@@ -1,10 +1,9 @@
 """Zoho datetimes as instants: CRM sends ``+05:30``, Books ``+0530``; compare epochs only.
 
-A record's modification time is read by the keyset cursor (which rows are new), by the bookmark
-(the UTC instant in STATE) and, for Books/Inventory, after shaping (``+0530`` -> ``+05:30``). Both
-conversions are memoised, so each distinct value is parsed once and every later reader of the
-same text gets the parsed instant back: one parse per record, and fewer still because records
-share their second. The caches are bounded (a page holds at most 200 distinct values).
+A record's modification time is parsed once, where its page is read: the keyset cursor decides
+with that instant which rows are new, and the bookmark takes it from there (the UTC instant in
+STATE). The conversions are memoised because records share their second: a page of 200 records
+holds few distinct values. The caches are bounded.
 """
 
 from __future__ import annotations

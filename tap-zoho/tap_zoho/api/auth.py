@@ -21,7 +21,7 @@ import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 from typing_extensions import override
 
-from .errors import TokenThrottledError, ZohoAuthError
+from tap_zoho.errors import TokenThrottledError, ZohoAuthError
 
 if t.TYPE_CHECKING:
     import logging

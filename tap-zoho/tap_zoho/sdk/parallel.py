@@ -11,13 +11,20 @@ stream, from one bounded queue. So:
   the messages already written (never a bookmark ahead of a written record);
 * memory stays bounded: a worker blocks when the queue is full.
 
-Calls are limited across all workers by the tap's one gated session (:mod:`.credits`).
+Calls are limited across all workers by the run's one gated session (:mod:`tap_zoho.api.credits`).
 
-SDK members this relies on (pinned ``singer-sdk~=0.54.9``; ``tests/tap/test_parallel.py`` fails
-loudly when one changes): streams write through ``Tap.write_message`` and
+This is the one module that overrides methods the SDK marks ``@final``, because no public hook
+lets a stream's sync run elsewhere or its messages go anywhere but the tap's writer:
+
+* ``Tap.sync_all``: the workers start with the SDK's loop and are drained after it; the tap's
+  own start and end of a run (:meth:`ParallelTap.run_sync`) wrap the same call;
+* ``Tap.write_message``: a worker's message goes to the queue, the main thread's to the writer;
+* ``Stream.sync``: a module's whole sync is what a worker runs.
+
+SDK members this relies on (pinned ``singer-sdk~=0.54.9``; the tap's parallel tests fail loudly
+when one changes): streams write through ``Tap.write_message`` and
 ``Tap.state_writer.write_state(tap_state)``; ``Tap.sync_all`` calls ``stream.sync()`` then
 ``stream.finalize_state_progress_markers()``; ``Tap._handle_termination`` writes ``Tap.state``.
-Only public members are overridden.
 """
 
 from __future__ import annotations
@@ -137,6 +144,14 @@ class ParallelTap(Tap):
 
     @override  # type: ignore[misc]  # Tap.sync_all is @final: the module docstring says why
     def sync_all(self) -> None:
+        """The SDK's sync inside :meth:`run_sync`, module syncs handed to workers."""
+        self.run_sync(self._sync_streams)
+
+    def run_sync(self, sync: Callable[[], None]) -> None:
+        """Run ``sync``, the sync of every selected stream; a tap adds its start and end."""
+        sync()
+
+    def _sync_streams(self) -> None:
         """The SDK's sync, with module syncs handed to workers, then their output written."""
         workers = int(self.config.get("max_parallel_modules", 4))
         if workers <= 1:

@@ -1,6 +1,7 @@
-"""Books/Inventory rows made to conform to their stream's SCHEMA, which grows with new fields.
+"""Rows made to conform to their stream's SCHEMA, which grows with the fields Zoho sends.
 
-Real list rows (``shared/zoho-api.md`` 6.5, 6.6, pitfall 12) differ from the documented types:
+Real Books/Inventory list rows (``shared/zoho-api.md`` 6.5, 6.6, pitfall 12) differ from the
+documented types:
 
 * any numeric field may arrive as ``""`` (no value: emitted as null), ``tax_percentage`` as a
   numeric string such as ``"12.5"`` or ``"70%"`` (emitted as the number);

@@ -3,7 +3,7 @@
 Money is a decimal (``x-sql-datatype: decimal``), stock a plain number; ids are strings; times are
 RFC 3339 (Zoho's ``+0530`` is emitted as ``+05:30``). These are the fields every organisation has;
 custom fields (``cf_*``) and any other key a row carries are added per run by
-:mod:`.finance_shape`.
+:mod:`tap_zoho.shaping`.
 """
 
 from __future__ import annotations
