@@ -94,7 +94,7 @@ def mutate(url: str) -> str:
 
 
 def report_run(title: str, summary: dict, seconds: float) -> None:
-    """Print records read per module for one run."""
+    """Print records read per module and per reference stream for one run."""
     print(f"\n{title} ({seconds:.1f}s)")
     for module in summary.get("synced_modules", []):
         print(
@@ -103,6 +103,12 @@ def report_run(title: str, summary: dict, seconds: float) -> None:
         )
     for module in summary.get("failed_modules", []):
         print(f"  {module['module']:<20} skipped: {module['error']}")
+    for stream in summary.get("reference_streams", []):
+        empty = f"   empty: {stream['skipped']}" if "skipped" in stream else ""
+        print(
+            f"  {stream['stream']:<20} read {stream['record_count']:>6,}"
+            f"   calls {stream['calls']:>4,}{empty}"
+        )
 
 
 QUERY = r"""

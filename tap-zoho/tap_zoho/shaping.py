@@ -143,7 +143,7 @@ def _of_type(kind: type) -> t.Callable[[t.Any], t.Any]:
 
 
 def _conform_object(value: dict[str, t.Any], properties: dict[str, t.Any]) -> dict[str, t.Any]:
-    """An array element's declared keys as their types (``pricebook_rate: ""`` -> null)."""
+    """An object's declared keys as their types (``pricebook_rate: ""`` -> null)."""
     out = dict(value)
     for key, prop in properties.items():
         if key in out:
@@ -183,6 +183,8 @@ def coerce(value: t.Any, prop: dict[str, t.Any]) -> t.Any:
     if "array" in types:
         return _array(value, prop)
     kind = next((k for k in _KINDS if k in types), None)
+    if kind == "object" and prop.get("properties"):  # its declared keys as their types too
+        return _conform_object(_KINDS[kind](value), prop["properties"])
     return _KINDS[kind](value) if kind else value
 
 

@@ -24,6 +24,7 @@ class RunSummary:
     credits_used: int = 0
     incomplete_records: dict[str, int] = field(default_factory=dict)
     unlisted_deletions: list[dict[str, str]] = field(default_factory=list)
+    reference_streams: list[dict[str, object]] = field(default_factory=list)
     _fatal: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +66,18 @@ class RunSummary:
                 {"module": module, "type": kind, "from": since, "to": until}
             )
 
+    def reference(self, stream: str, records: int, calls: int, skipped: str | None = None) -> None:
+        """Record a reference stream (users, roles...): its records and calls, or why it is empty.
+
+        Kept apart from ``synced_modules`` (the legacy report's shape): a skipped reference stream
+        (a feature off, a scope or a permission missing) never fails the run.
+        """
+        entry: dict[str, object] = {"stream": stream, "record_count": records, "calls": calls}
+        if skipped is not None:
+            entry["skipped"] = skipped
+        with self._lock:
+            self.reference_streams.append(entry)
+
     @property
     def success(self) -> bool:
         """False when a failure should make the run exit non-zero."""
@@ -89,6 +102,8 @@ class RunSummary:
             report["incomplete_records"] = dict(self.incomplete_records)
         if self.unlisted_deletions:
             report["unlisted_deletions"] = list(self.unlisted_deletions)
+        if self.reference_streams:
+            report["reference_streams"] = list(self.reference_streams)
         return report
 
     def to_json(self) -> str:

@@ -16,6 +16,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
 from .crm import crm_streams
+from .crm_reference import reference_streams
 from .errors import ModuleUnavailableError, ZohoError
 from .finance.products import finance_streams
 from .run_context import RunContext
@@ -126,6 +127,14 @@ class TapZoho(ParallelTap):
             default=5,
             description="API calls in flight at once, all modules together (Zoho allows 5 on "
             "Free, 10 Standard, 15 Professional, 20 Enterprise, 25 Ultimate).",
+        ),
+        th.Property(
+            "crm_reference_data",
+            th.BooleanType,
+            default=True,
+            description="Also read the CRM's reference data: crm-users, crm-roles, crm-profiles, "
+            "crm-territories, crm-currencies, crm-org, crm-pipelines and crm-pipeline_stages "
+            "(about 8 API credits a run plus one per Deals layout; each stream can be deselected).",
         ),
         th.Property(
             "crm_include_deleted",
@@ -287,16 +296,22 @@ class TapZoho(ParallelTap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        """CRM modules, then Books and Inventory streams for the configured organisations."""
-        finance = finance_streams(self, self.run_context, self.config)
+        """CRM modules and reference data, then Books and Inventory streams of the organisations."""
+        run = self.run_context
+        finance = finance_streams(self, run, self.config)
         streams: list[Stream] = []
         if self.config.get("crm_enabled", True):
             try:
-                streams += crm_streams(self, self.run_context)
+                modules = crm_streams(self, run)
             except ModuleUnavailableError as exc:
                 if not finance:
                     raise
                 self.logger.warning("Skipping Zoho CRM (%s); reading Books/Inventory only.", exc)
+            else:
+                streams += modules
+                if self.config.get("crm_reference_data", True):
+                    deals = next((m for m in modules if m.module_name == "Deals"), None)
+                    streams += reference_streams(self, run, deals.field_meta if deals else None)
         streams += finance
         self._built_streams += tuple(s for s in streams if isinstance(s, ZohoStream))
         return streams

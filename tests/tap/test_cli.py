@@ -152,6 +152,6 @@ def test_state_from_a_file_makes_the_run_incremental(sandbox, tmp_path):
     records = [
         json.loads(line)["record"]
         for line in second.stdout.splitlines()
-        if json.loads(line)["type"] == "RECORD"
+        if json.loads(line)["type"] == "RECORD" and json.loads(line)["stream"] == "accounts"
     ]
     assert [r["id"] for r in records] == [rid]

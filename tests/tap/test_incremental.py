@@ -97,7 +97,9 @@ def test_an_interrupted_run_resumes_from_its_state_without_loss():
     sandbox = Sandbox(specs=[spec])
     sandbox.start()
     try:
-        config = sandbox.tap_config(crm_include_deleted=False, max_retries=0)
+        config = sandbox.tap_config(
+            crm_include_deleted=False, max_retries=0, crm_reference_data=False
+        )
         sandbox.faults.inject("500", times=1000, path_contains="/crm/v8/Resume_X")
         sandbox.faults.queued[-1].remaining = 0  # armed below, after a few pages
 

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from .bulk_read import BulkOptions
+from .reference_options import ReferenceOptions
 from .seed import default_specs, detail_module_spec, wide_module_spec
 from .server import Sandbox
 
@@ -60,7 +61,34 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME:RECORDS",
         help="also serve a Quotes-like module with line items and rich text (repeatable)",
     )
+    parser.add_argument("--territories-off", action="store_true", help="400 FEATURE_NOT_ENABLED")
+    parser.add_argument(
+        "--multi-currency-off", action="store_true", help="403 CURRENCIES_NOT_ENABLED"
+    )
+    parser.add_argument(
+        "--deny-scope",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="withhold ZohoCRM.<SCOPE> (users, org, settings.roles, ...) from the token",
+    )
+    parser.add_argument(
+        "--settings-read-grants-pipeline",
+        action="store_true",
+        help="ZohoCRM.settings.READ also grants the pipeline API (unconfirmed)",
+    )
+    parser.add_argument(
+        "--all-users-include-deleted",
+        action="store_true",
+        help="type=AllUsers lists deleted users too (unconfirmed)",
+    )
     args = parser.parse_args(argv)
+    reference = ReferenceOptions(
+        territories_enabled=not args.territories_off,
+        multi_currency=not args.multi_currency_off,
+        settings_read_grants_pipeline=args.settings_read_grants_pipeline,
+        all_users_include_deleted=args.all_users_include_deleted,
+    )
     bulk = BulkOptions(args.bulk_delay, args.bulk_page_size, args.bulk_hide_converted)
 
     specs = [wide_module_spec(*_shape(m)) for m in args.module]
@@ -68,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         name, records = text.split(":")
         specs.append(detail_module_spec(name, int(records)))
     specs = specs or default_specs(args.scale)
-    sandbox = Sandbox(specs=specs, zone=args.zone, token_ttl=args.token_ttl, bulk=bulk)
+    sandbox = Sandbox(
+        specs=specs, zone=args.zone, token_ttl=args.token_ttl, bulk=bulk, reference=reference
+    )
+    for scope in args.deny_scope:
+        sandbox.deny_scope(scope)
     sandbox.faults.latency_seconds = args.latency
     sandbox.accounts.mints_per_window = args.mints_per_window
     url = sandbox.start(args.port)

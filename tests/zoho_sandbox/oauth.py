@@ -19,8 +19,12 @@ THROTTLE_DESCRIPTION = (
 )
 ALL_SCOPES = (
     "ZohoCRM.modules.READ ZohoCRM.settings.READ ZohoCRM.coql.READ ZohoCRM.bulk.READ "
+    "ZohoCRM.users.READ ZohoCRM.org.READ ZohoCRM.settings.pipeline.READ "
     "ZohoBooks.fullaccess.all ZohoInventory.FullAccess.all ZohoCRM.notifications.ALL"
 )
+# What ZohoCRM.settings.READ stands for when one of its parts is denied (2.4; whether it also
+# grants settings.pipeline is unconfirmed, so the pipeline scope is never implied here).
+SETTINGS_PARTS = ("modules", "fields", "layouts", "roles", "profiles", "territories", "currencies")
 
 
 @dataclass
@@ -86,6 +90,31 @@ class Accounts:
         token = token or f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
         self.refresh_tokens[token] = RefreshToken(client_id, frozenset(scopes.split()))
         return token
+
+    def set_scopes(self, refresh_token: str, scopes: str) -> None:
+        """Give a refresh token other scopes; tokens minted from now on carry them."""
+        self.refresh_tokens[refresh_token].scopes = frozenset(scopes.split())
+
+    def deny_scope(self, refresh_token: str, scope: str) -> None:
+        """Take ``ZohoCRM.<scope>`` (``users``, ``org``, ``settings.roles``, ...) from a token.
+
+        The umbrella ``ZohoCRM.settings.READ``/``.ALL`` is replaced by its other parts, so the
+        denied endpoint answers 401 ``OAUTH_SCOPE_MISMATCH`` and the token's ``scope`` leaves it out.
+        """
+        token = self.refresh_tokens[refresh_token]
+        denied = {f"zohocrm.{scope}.read".lower(), f"zohocrm.{scope}.all".lower()}
+        kept = {s for s in token.scopes if s.lower() not in denied}
+        umbrella = {
+            s for s in kept if s.lower() in {"zohocrm.settings.read", "zohocrm.settings.all"}
+        }
+        if umbrella and scope.startswith("settings."):
+            kept -= umbrella
+            kept |= {
+                f"ZohoCRM.settings.{part}.READ"
+                for part in SETTINGS_PARTS
+                if f"settings.{part}" != scope
+            }
+        token.scopes = frozenset(kept)
 
     def refresh(
         self, params: dict[str, str], api_domain: str, *, throttled: bool = False

@@ -11,14 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .deal_pipelines import deal_pipeline, deal_stage, pipeline_picklist, stage_picklist
+from .reference_seed import record_users
 from .store import BASE_INSTANT, CrmStore, FieldMeta, Module
 
 Gen = Callable[[random.Random, int], Any]
 
-USERS = [
-    {"name": "Ana Silva", "id": "5843104000000231001", "email": "ana@example.org"},
-    {"name": "Bo Chen", "id": "5843104000000231002", "email": "bo@example.org"},
-]
+# The users ``GET /users`` lists first (:mod:`.reference_seed`): records are owned by all six (one of
+# them deleted, one inactive); the first two create and modify them.
+USERS = record_users()
 
 
 def _lookup(module: str) -> Gen:
@@ -101,7 +102,7 @@ TYPE_SPECS: dict[str, TypeSpec] = {
         _lookup("Accounts"),
         extra=(("lookup", {"module": {"api_name": "Accounts", "id": "1"}, "api_name": "Account"}),),
     ),
-    "ownerlookup": TypeSpec("ownerlookup", "jsonobject", lambda r, i: USERS[i % 2]),
+    "ownerlookup": TypeSpec("ownerlookup", "jsonobject", lambda r, i: USERS[i % len(USERS)]),
     "userlookup": TypeSpec("userlookup", "jsonobject", lambda r, i: USERS[(i + 1) % 2]),
     "multiuserlookup": TypeSpec(
         "multiuserlookup",
@@ -302,6 +303,19 @@ def _line_items(r: random.Random, i: int) -> list[dict[str, Any]]:
 
 # Types only some modules carry (not part of the every-type custom fields of Leads).
 SPECIAL_SPECS: dict[str, TypeSpec] = {
+    # Deals move through the pipelines and stages of ``/settings/pipeline`` (2.4).
+    "deal_stage": TypeSpec(
+        "picklist",
+        "string",
+        lambda r, i: deal_stage(i),
+        extra=(("pick_list_values", stage_picklist()),),
+    ),
+    "deal_pipeline": TypeSpec(
+        "picklist",
+        "string",
+        lambda r, i: deal_pipeline(i),
+        extra=(("pick_list_values", pipeline_picklist()),),
+    ),
     "converted": TypeSpec("boolean", "boolean", lambda r, i: _is_converted(i)),
     "converted_time": TypeSpec(
         "datetime", "string", lambda r, i: _dt(r, i) if _is_converted(i) else None
@@ -482,7 +496,8 @@ def default_specs(scale: float = 1.0) -> list[ModuleSpec]:
             [
                 ("Deal_Name", "text"),
                 ("Amount", "currency"),
-                ("Stage", "picklist"),
+                ("Pipeline", "deal_pipeline"),
+                ("Stage", "deal_stage"),
                 ("Closing_Date", "date"),
                 ("Account_Name", "lookup"),
             ],

@@ -13,7 +13,7 @@ import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .bulk_read import BulkOptions, BulkRead
@@ -22,8 +22,12 @@ from .faults import Faults, Stats
 from .finance import Finance
 from .notifications import Notifications, send_books_webhook
 from .oauth import ALL_SCOPES, Accounts, TokenError, has_scope
+from .reference import Reference
 from .seed import ModuleSpec, default_specs, seed_store
 from .store import CrmStore, FieldMeta
+
+if TYPE_CHECKING:
+    from .reference_options import ReferenceOptions
 
 BOOKS_ORG = "10234695"
 SECOND_ORG = "60012345"
@@ -44,6 +48,7 @@ class Sandbox:
         dc: str = "com",
         token_ttl: int = 3600,
         bulk: BulkOptions | None = None,
+        reference: ReferenceOptions | None = None,
     ) -> None:
         self.store = CrmStore(zone)
         seed_store(self.store, default_specs() if specs is None else specs)
@@ -59,7 +64,8 @@ class Sandbox:
         for org_id, offset in ((BOOKS_ORG, 330), (SECOND_ORG, -300)):
             self.finance.seed(self.finance.add_org(org_id, offset))
         self.notifications = Notifications(self.store, lambda: self.base_url)
-        self.extra_routes: list[Any] = [self.finance, self.notifications]
+        self.reference = Reference(self.store, reference)  # users, roles, ... pipelines (2.4)
+        self.extra_routes: list[Any] = [self.finance, self.notifications, self.reference]
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -129,6 +135,10 @@ class Sandbox:
     def on_call(self, after_calls: int, action: Any) -> None:
         """Run ``action`` once, right before serving API call number ``after_calls + 1``."""
         self.faults.hooks.append((after_calls, action))
+
+    def deny_scope(self, scope: str, refresh_token: str = REFRESH_TOKEN) -> None:
+        """Withhold ``ZohoCRM.<scope>`` (``users``, ``org``, ``settings.roles``...) from a token."""
+        self.accounts.deny_scope(refresh_token, scope)
 
     def on_path_call(self, path_contains: str, nth: int, action: Any) -> None:
         """Run ``action`` once, right before serving the ``nth`` API call to a matching path.
@@ -309,7 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
                 status, body, headers, kind = route.serve(
                     method, path, query, self.headers, access, **extra
                 )
-                sandbox.stats.record(kind, path, status, 1 if status < 500 else 0)
+                charge = getattr(route, "credits", None)
+                cost = charge(status) if charge else (1 if status < 500 else 0)
+                sandbox.stats.record(kind, path, status, cost)
                 self._send(status, body, headers)
                 return
         try:
@@ -459,7 +471,11 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.accounts.revoke_access_tokens()
             self._send(200, {"ok": True})
         else:
-            self._send(404, {"error": f"unknown control action {action}"})
+            answer = sandbox.reference.control(action, args)
+            if answer is None:
+                self._send(404, {"error": f"unknown control action {action}"})
+            else:
+                self._send(200, answer)
 
 
 __all__ = [

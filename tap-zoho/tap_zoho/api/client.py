@@ -66,6 +66,8 @@ EMPTY_STATUSES = {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
 TOKEN_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"}
 MODULE_UNAVAILABLE_CODES = {
     "NO_PERMISSION",
+    "AUTHORIZATION_FAILED",  # a profile without the permission (the roles API, 2.4)
+    "CURRENCIES_NOT_ENABLED",  # multi-currency off (2.4)
     "OAUTH_SCOPE_MISMATCH",
     "FEATURE_NOT_ENABLED",
     "FEATURE_NOT_SUPPORTED",
@@ -98,7 +100,12 @@ def zoho_error(response: requests.Response) -> tuple[str, str]:
         body = body["data"][0]
     if not isinstance(body, dict):
         return "", ""
-    return str(body.get("code", "")), str(body.get("message", ""))
+    message = str(body.get("message", ""))
+    details = body.get("details")
+    needs = details.get("permissions") if isinstance(details, dict) else None
+    if isinstance(needs, list) and needs:  # NO_PERMISSION names the permission the profile lacks
+        message = f"{message} (permission {', '.join(map(str, needs))})"
+    return str(body.get("code", "")), message
 
 
 def decode_object(response: requests.Response, where: str) -> dict[str, t.Any] | None:

@@ -13,9 +13,11 @@ is ``bookmark_lag_seconds`` past it (``keyset.Boundary``). Newer rows are emitte
 bookmark stays before them, so the next run reads them again: a late edit inside that second, or
 a row Zoho makes visible late, is not skipped. STATE holds the fingerprints of one second only.
 
-The SDK offers no public hook for "a record was written, advance the bookmark", so this module
-overrides ``Stream._increment_stream_state`` (singer-sdk pinned to 0.54.x;
-``tests/tap/test_sdk_assumptions.py`` fails if its signature or call order changes).
+The SDK offers no public hook for "a record was written, advance the bookmark", so
+:class:`OwnBookmarks` is the tap's one override of ``Stream._increment_stream_state``
+(singer-sdk pinned to 0.54.x; the tap's SDK assumption tests fail if its signature or call order
+changes): every stream that moves its own bookmark, keyset streams and the users listing alike,
+hears of each written record through :meth:`OwnBookmarks.record_written`.
 """
 
 from __future__ import annotations
@@ -52,7 +54,32 @@ def saved_boundary(
     return dict.fromkeys(str(rid) for rid in state.get(ids_key) or [])
 
 
-class KeysetBookmarks(Stream):
+class OwnBookmarks(Stream):
+    """Mixin for streams that move their own bookmark instead of the SDK's per-record step."""
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: t.Any = None
+    ) -> None:
+        """The SDK calls this right after writing a record: :meth:`record_written` decides."""
+        self.record_written(latest_record, context)
+
+    def record_written(self, record: dict[str, t.Any], context: t.Any) -> None:
+        """``record`` is out: by default no bookmark moves (a listing sets it when complete)."""
+
+    def advance_bookmark(self, value: str, context: t.Any) -> None:
+        """Set the bookmark to ``value`` through the SDK's own step (its state keys and flush)."""
+        key = t.cast("str", self.replication_key)
+        super()._increment_stream_state({key: value}, context=context)
+
+    @cached_property
+    def lag_seconds(self) -> int:
+        """``bookmark_lag_seconds``: how far behind Zoho's clock a second counts as settled."""
+        value = self.config.get("bookmark_lag_seconds", DEFAULT_LAG_SECONDS)
+        return max(0, int(DEFAULT_LAG_SECONDS if value is None else value))
+
+
+class KeysetBookmarks(OwnBookmarks):
     """Mixin for sorted streams whose replication key is a Zoho datetime."""
 
     id_key = "id"
@@ -73,12 +100,6 @@ class KeysetBookmarks(Stream):
     _read_horizon: int | None = None  # settled horizon of the page the current rows came from
 
     @cached_property
-    def lag_seconds(self) -> int:
-        """``bookmark_lag_seconds``: how far behind Zoho's clock a second counts as settled."""
-        value = self.config.get("bookmark_lag_seconds", DEFAULT_LAG_SECONDS)
-        return max(0, int(DEFAULT_LAG_SECONDS if value is None else value))
-
-    @cached_property
     def _listed(self) -> dict[str, tuple[int, str]]:
         """Rows about to be emitted, by id: their instant and fingerprint as listed."""
         return {}
@@ -92,12 +113,10 @@ class KeysetBookmarks(Stream):
         self._listed[rid] = (epoch, print_)
 
     @override
-    def _increment_stream_state(
-        self, latest_record: dict[str, t.Any], *, context: t.Any = None
-    ) -> None:
+    def record_written(self, record: dict[str, t.Any], context: t.Any) -> None:
         """Advance the UTC bookmark to the newest settled second and note the rows at it."""
         if not self._bookmark_paused:
-            self.count_as_emitted(latest_record, context)
+            self.count_as_emitted(record, context)
 
     def count_as_emitted(self, latest_record: dict[str, t.Any], context: t.Any) -> None:
         """Move the bookmark for a record written now, or earlier in the same form (a backfill)."""
@@ -120,8 +139,7 @@ class KeysetBookmarks(Stream):
         state[BOUNDARY_FINGERPRINTS] = boundary.fingerprints
         state.pop(BOUNDARY_IDS, None)
         if boundary.second != before or "replication_key_value" not in state:
-            value = utc_iso(boundary.second)
-            super()._increment_stream_state({key: value}, context=context)
+            self.advance_bookmark(utc_iso(boundary.second), context)
         self._checkpoint_if_due()
 
     def _checkpoint_if_due(self) -> None:

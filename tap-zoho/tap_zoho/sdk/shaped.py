@@ -1,10 +1,11 @@
 """Streams whose rows are shaped to a SCHEMA that grows with the keys Zoho sends.
 
-Books/Inventory rows carry custom fields the tap cannot know in advance. A :class:`ShapedStream`
-conforms each row to its SCHEMA with a :class:`~tap_zoho.shaping.RowShaper` (declared types kept,
-unknown keys declared from their values) and, when the SCHEMA grew, writes the new SCHEMA before
-the record that needs it. These endpoints answer every field whatever the catalog selects, so
-any deselection is pruned from the records.
+Books/Inventory rows carry custom fields the tap cannot know in advance, and the reference data of
+CRM (users, the organisation) carries keys that vary by edition and version. A
+:class:`ShapedStream` conforms each row to its SCHEMA with a :class:`~tap_zoho.shaping.RowShaper`
+(declared types kept, unknown keys declared from their values) and, when the SCHEMA grew, writes
+the new SCHEMA before the record that needs it. These endpoints answer every field whatever the
+catalog selects, so any deselection is pruned from the records.
 """
 
 from __future__ import annotations

@@ -154,14 +154,22 @@ class ZohoStream(RESTStream):
             self.logger.warning("%s cut short after %d records: %s", label, live, exc)
             return
         except ModuleUnavailableError as exc:
-            summary.failed(label, str(exc), expected=True, records=live)
-            self.logger.warning("Skipping %s: %s", label, exc)
+            self.report_unavailable(label, exc, live)
             return
         except ZohoError as exc:
             summary.failed(label, f"{type(exc).__name__}: {exc}", records=live)
             self.logger.error("%s failed after %d records: %s", label, live, exc)  # noqa: TRY400
             return
-        summary.synced(label, live, deleted)
+        self.report_synced(label, live, deleted)
+
+    def report_unavailable(self, label: str, exc: ModuleUnavailableError, records: int) -> None:
+        """This account cannot read ``label`` (scope, permission, feature): a warning, a skip."""
+        self.run_context.summary.failed(label, str(exc), expected=True, records=records)
+        self.logger.warning("Skipping %s: %s", label, exc)
+
+    def report_synced(self, label: str, records: int, deleted: int) -> None:
+        """``label`` was read to its end."""
+        self.run_context.summary.synced(label, records, deleted)
 
     # ------------------------------------------------------------------ records
     @override
