@@ -15,9 +15,9 @@ a row Zoho makes visible late, is not skipped. STATE holds the fingerprints of o
 
 The SDK offers no public hook for "a record was written, advance the bookmark", so
 :class:`OwnBookmarks` is the tap's one override of ``Stream._increment_stream_state``
-(singer-sdk pinned to 0.54.x; the tap's SDK assumption tests fail if its signature or call order
-changes): every stream that moves its own bookmark, keyset streams and the users listing alike,
-hears of each written record through :meth:`OwnBookmarks.record_written`.
+(the SDK's minor series is pinned; the tap's SDK assumption tests fail if its signature or call
+order changes): every stream that moves its own bookmark, keyset streams and the users listing
+alike, hears of each written record through :meth:`OwnBookmarks.record_written`.
 """
 
 from __future__ import annotations

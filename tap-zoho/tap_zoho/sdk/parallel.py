@@ -21,8 +21,8 @@ lets a stream's sync run elsewhere or its messages go anywhere but the tap's wri
 * ``Tap.write_message``: a worker's message goes to the queue, the main thread's to the writer;
 * ``Stream.sync``: a module's whole sync is what a worker runs.
 
-SDK members this relies on (pinned ``singer-sdk~=0.54.9``; the tap's parallel tests fail loudly
-when one changes): streams write through ``Tap.write_message`` and
+SDK members this relies on (the SDK's minor series is pinned; the tap's parallel tests fail
+loudly when one changes): streams write through ``Tap.write_message`` and
 ``Tap.state_writer.write_state(tap_state)``; ``Tap.sync_all`` calls ``stream.sync()`` then
 ``stream.finalize_state_progress_markers()``; ``Tap._handle_termination`` writes ``Tap.state``.
 """

@@ -179,11 +179,11 @@ class ZohoStream(RESTStream):
         """RECORD messages without the SDK's per-record pruning when nothing needs pruning.
 
         Streams request only the selected fields, so the SDK's recursive removal of deselected
-        properties (a fifth of the tap's CPU on a 120-field module) is skipped unless the catalog
+        properties (a large share of the tap's CPU on wide modules) is skipped unless the catalog
         deselects a nested property; stream maps still apply. No public hook can skip that walk,
-        so this is one of the tap's two overrides of a private SDK member: the SDK range is
-        pinned (``singer-sdk<0.55`` in pyproject.toml) and the tap's SDK contract tests fail when
-        the SDK changes what this member does or who calls it.
+        so this overrides a private SDK member: the SDK's minor series is pinned in
+        pyproject.toml and the tap's SDK contract tests fail when the SDK changes what this
+        member does or who calls it.
         """
         if self.prunes_nested_properties:
             yield from super()._generate_record_messages(record)
