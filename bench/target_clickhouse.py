@@ -12,6 +12,11 @@ date-times, lookups, arrays), then in separate processes:
     (`client.raw_insert`) into the same typed ReplacingMergeTree table: the engine's own speed,
 and the target and the native limit again on a file ten times smaller, to show memory does not
 grow with input beyond what the engine itself grows (the native limit's ratio).
+
+    python bench/target_clickhouse.py --history [--records 200000]
+
+instead measures what `history_mode` costs: the same two loads (the N records, then a new version
+of each) with and without it, alternated, in load time, rows and bytes on disk.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ def properties() -> dict:
     return props
 
 
-def write_file(path: Path, count: int) -> None:
+def write_file(path: Path, count: int, month: int = 3) -> None:
     rng = random.Random(42)
     props = properties()
     with path.open("w") as out:
@@ -94,7 +99,9 @@ def write_file(path: Path, count: int) -> None:
                 record[f"Money_{i}"] = round(rng.random() * 100000, 2)
             for i in range(DATES - 1):
                 record[f"Time_{i}"] = f"2024-0{1 + i % 9}-1{n % 10}T10:{n % 60:02d}:30+05:30"
-            record["Modified_Time"] = f"2024-03-0{1 + n % 9}T0{n % 10}:20:{n % 60:02d}+05:30"
+            record["Modified_Time"] = (
+                f"2024-{month:02d}-0{1 + n % 9}T0{n % 10}:20:{n % 60:02d}+05:30"
+            )
             for i in range(LOOKUPS):
                 record[f"Lookup_{i}"] = {"name": f"Owner {n % 50}", "id": str(58431040000 + n % 50)}
             for i in range(ARRAYS):
@@ -225,6 +232,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     parser.add_argument("--native", help=argparse.SUPPRESS)
+    parser.add_argument("--history", action="store_true", help="instead: the cost of history_mode")
     parser.add_argument(
         "--memory-sizes",
         help="instead: peak memory of the target alone at these record counts, e.g. "
@@ -242,6 +250,8 @@ def main() -> None:
     try:
         if args.memory_sizes:
             memory_curve([int(x) for x in args.memory_sizes.split(",")], work)
+        elif args.history:
+            history_cost(n, work)
         else:
             compare(n, work)
     finally:
@@ -261,6 +271,48 @@ def memory_curve(sizes: list[int], work: Path) -> None:
         path.unlink()
         first = first or peak
         print(f"{count:>10,}{seconds:>9.1f}{peak:>13,}{peak / first:>9.2f}x")
+
+
+def history_cost(n: int, work: Path, rounds: int = 2) -> None:
+    """Two loads (N records, then a new version of each) with and without history_mode."""
+    import clickhouse_connect
+
+    first, second = work / "v1.singer.jsonl", work / "v2.singer.jsonl"
+    write_file(first, n)
+    write_file(second, n, month=4)
+    seconds = {False: 0.0, True: 0.0}
+    for number in range(rounds):  # alternated, so both see the same machine
+        for history in (False, True):
+            data = work / f"db-{history}-{number}"
+            config = work / f"{history}.json"
+            config.write_text(json.dumps({"path": str(data), "history_mode": history}))
+            for path in (first, second):
+                seconds[history] += run_measured([str(TARGET), "--config", str(config)], path)[0]
+    client = clickhouse_connect.get_client(interface="chdb", path=str(work / "db-True-0"))
+    client.command("OPTIMIZE TABLE leads FINAL")
+    client.command("OPTIMIZE TABLE leads_versions FINAL")
+    counts = {
+        table: client.query(f"SELECT count() FROM {table}").result_rows[0][0]
+        for table in ("leads", "leads_versions")
+    }
+    disk = dict(
+        client.query(
+            "SELECT table, sum(bytes_on_disk) FROM system.parts WHERE active "
+            "AND database = 'default' GROUP BY table"
+        ).result_rows
+    )
+    client.close()
+    rate = {h: 2 * n * rounds / s for h, s in seconds.items()}
+    print(f"history_mode cost: {n:,} records x 61 columns loaded twice (two versions of each)")
+    print(f"{'run':<34}{'records/s':>12}")
+    print(f"{'history_mode: false':<34}{rate[False]:>12,.0f}")
+    print(f"{'history_mode: true':<34}{rate[True]:>12,.0f}")
+    print(
+        f"load speed with history: {rate[True] / rate[False]:.2f}x   after OPTIMIZE FINAL: "
+        f"leads {counts['leads']:,} rows, leads_versions {counts['leads_versions']:,} rows "
+        f"({counts['leads_versions'] / counts['leads']:.1f} per record), on disk "
+        f"{disk['leads_versions'] / disk['leads']:.2f}x the table's bytes"
+    )
 
 
 def compare(n: int, work: Path) -> None:

@@ -1,6 +1,13 @@
 """Benchmark: target-tsh-postgres upserting items into a fresh PostgreSQL, against two baselines.
 
     python bench/target_tsh_postgres.py [--records 100000]
+    python bench/target_tsh_postgres.py --compare OTHER [--compare OTHER2] [--rounds 4]
+
+With ``--compare``, OTHER is another checkout's ``target-tsh-postgres`` folder (for example
+``git archive main target-tsh-postgres | tar -x -C /tmp/main``, then
+``--compare /tmp/main/target-tsh-postgres``): each build in turn loads the same files into a
+fresh database, round after round, so a busy machine slows them alike; the table gives medians
+of wall and CPU seconds (user + system of the target process) and their ratios to this checkout.
 
 Writes a Singer file of N item records, 10% of them repeated at the end with newer modified
 times, starts a throwaway PostgreSQL server, and measures on fresh databases:
@@ -139,10 +146,10 @@ def run_target(path: Path, dsn: dict, work: Path) -> tuple[float, int, float]:
 
 
 def create_products(conn) -> None:
-    from target_tsh_postgres import erp
+    from target_tsh_postgres.ddl import create_tables
     from target_tsh_postgres.mapping import TABLES
 
-    erp.create_tables(conn, "public", TABLES)
+    create_tables(conn, "public", TABLES)
 
 
 def rows_of(path: Path) -> list[tuple]:
@@ -227,11 +234,76 @@ def copy_bound(path: Path, dsn: dict) -> float:
     return len(rows) / seconds
 
 
+def run_build(path: Path, dsn: dict, work: Path, source: Path | None) -> tuple[float, float]:
+    """Wall and CPU seconds of one target process; ``source``: another build's package folder."""
+    config = work / f"{dsn['database']}.json"
+    config.write_text(json.dumps(dsn))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if source is not None:
+        env["PYTHONPATH"] = str(source)  # ahead of this checkout's editable install
+    with path.open("rb") as stdin, open(os.devnull, "wb") as sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(TARGET), "--config", str(config)],
+            stdin=stdin,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    if status:
+        raise SystemExit(f"target-tsh-postgres ({source or 'this checkout'}) failed ({status})")
+    return seconds, usage.ru_utime + usage.ru_stime
+
+
+def compare(others: list[Path], n: int, rounds: int) -> None:
+    """This checkout against other builds, alternating, on a plain file and a listing."""
+    import statistics
+
+    work = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    files = {"plain": work / "items.singer.jsonl", "listing": work / "listing.singer.jsonl"}
+    write_file(files["plain"], n)
+    write_file(files["listing"], n, version=1)
+    builds: dict[str, Path | None] = {"this checkout": None}
+    builds.update({str(other): other for other in others})
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {
+        (b, f): [] for b in builds for f in files
+    }
+    server = PgServer(durable=True).start()
+    try:
+        for round_ in range(rounds):
+            for b, (name, source) in enumerate(builds.items()):
+                for kind, path in files.items():
+                    dsn = fresh_db(server, f"r{round_}_b{b}_{kind}")
+                    times[(name, kind)].append(run_build(path, dsn, work, source))
+    finally:
+        server.stop()
+    total = n + n // 10
+    print(f"{n:,} items + {n // 10:,} newer repeats, {rounds} alternating rounds, medians")
+    print(f"{'build':<44}{'input':<9}{'wall s':>8}{'CPU s':>8}{'wall/this':>11}{'CPU/this':>10}")
+    for kind in files:
+        wall = {b: statistics.median(w for w, _ in times[(b, kind)]) for b in builds}
+        cpu = {b: statistics.median(c for _, c in times[(b, kind)]) for b in builds}
+        for b in builds:
+            ratio_wall, ratio_cpu = wall[b] / wall["this checkout"], cpu[b] / cpu["this checkout"]
+            print(
+                f"{b[-44:]:<44}{kind:<9}{wall[b]:>8.2f}{cpu[b]:>8.2f}"
+                f"{ratio_wall:>11.2f}{ratio_cpu:>10.2f}"
+            )
+    print(f"({total:,} products per file)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--compare", type=Path, action="append", default=[])
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     n = args.records
+    if args.compare:
+        compare(args.compare, n, args.rounds)
+        return
     total = n + n // 10
     work = Path(tempfile.mkdtemp(prefix="bench-pg-"))
     big, small = work / "items.singer.jsonl", work / "items-small.singer.jsonl"

@@ -3,7 +3,8 @@
 Starts the sandbox in its own process, runs the Meltano job into the embedded ClickHouse (a full
 sync), edits, creates and deletes some sandbox records, runs it again (incremental, from the state
 Meltano kept), prints a short report (tables, row counts, records read per run, a query through a
-`_current` view), and stops the sandbox. Everything lands in `output/demo/`: the ClickHouse data,
+`_current` view, the versions of the changed leads through `history_mode`'s `_history` view),
+and stops the sandbox. Everything lands in `output/demo/`: the ClickHouse data,
 Meltano's state database and the logs of both runs.
 """
 
@@ -51,6 +52,7 @@ def meltano_env(url: str, out: Path = OUT) -> dict[str, str]:
         "TAP_ZOHO_REFRESH_TOKEN": config["refresh_token"],
         "TAP_ZOHO_API_DOMAIN": url,
         "TARGET_CLICKHOUSE_PATH": str(CLICKHOUSE),
+        "TARGET_CLICKHOUSE_HISTORY_MODE": "true",  # the demo prints a history query
     }
 
 
@@ -116,7 +118,7 @@ import sys, clickhouse_connect
 client = clickhouse_connect.get_client(interface="chdb", path=sys.argv[1])
 tables = [t for (t,) in client.query(
     "SELECT name FROM system.tables WHERE database = 'default' AND engine LIKE '%MergeTree' "
-    "ORDER BY name").result_rows]
+    "AND comment LIKE 'target-clickhouse stream:%' ORDER BY name").result_rows]
 print("\nClickHouse tables (rows in the _current view / rows stored before merges):")
 for table in tables:
     live = client.query(f"SELECT count() FROM `{table}_current`").result_rows[0][0]
@@ -126,6 +128,13 @@ print("\nSELECT id, Last_Name, Lead_Status, Modified_Time FROM zoho_leads_curren
       "ORDER BY Modified_Time DESC LIMIT 5")
 for row in client.query("SELECT id, Last_Name, Lead_Status, Modified_Time FROM zoho_leads_current "
                         "ORDER BY Modified_Time DESC LIMIT 5").result_rows:
+    print("  ", row)
+HISTORY = ("SELECT id, Lead_Status, valid_from, valid_to, is_current, is_deleted\n"
+           "FROM zoho_leads_history\n"
+           "WHERE id IN (SELECT id FROM zoho_leads_versions GROUP BY id HAVING count() > 1)\n"
+           "ORDER BY id, valid_from")
+print("\nhistory_mode: every version of the leads the demo changed\n" + HISTORY)
+for row in client.query(HISTORY).result_rows:
     print("  ", row)
 """
 

@@ -37,7 +37,6 @@ MODULES = [
     "tap_zoho/keyset.py",
     "tap_zoho/schema.py",
     "target_clickhouse/ddl.py",
-    "target_clickhouse/convert.py",
     "target_tsh_postgres/mapping.py",
 ]
 #: The fast tests that exercise those modules (globs: files other branches add join in).
@@ -47,7 +46,6 @@ TESTS = [
     "tests/tap/test_schema.py",
     "tests/tap/test_schema_units.py",
     "tests/clickhouse/test_ddl*.py",
-    "tests/clickhouse/test_convert*.py",
     "tests/erp/test_mapping*.py",
 ]
 #: Tests of a module that also run the target end to end are left out (chDB does not fork).

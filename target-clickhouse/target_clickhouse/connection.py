@@ -12,16 +12,17 @@ import typing as t
 from pathlib import Path
 
 import clickhouse_connect
+from clickhouse_connect.driver.external import ExternalData
 
 from .errors import ClickHouseUnavailableError
-from .rawload import INPUT_SETTINGS
+from .loadplan import INPUT_SETTINGS, MISFIT_SETTINGS
 
 if t.TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-    from .rawload import LoadPlan
+    from .loadplan import LoadPlan
 
-__all__ = ["DEFAULT_EMBEDDED_PATH", "ClickHouseUnavailableError", "Connection", "client_kwargs"]
+__all__ = ["DEFAULT_EMBEDDED_PATH", "Connection", "client_kwargs"]
 
 DEFAULT_EMBEDDED_PATH = ".clickhouse"
 
@@ -74,27 +75,8 @@ class Connection:
         with self._guard():
             return list(self.client.query(sql, parameters=parameters).result_rows)
 
-    def insert(
-        self,
-        table: str,
-        database: str,
-        columns: list[list[t.Any]],
-        names: list[str],
-        settings: dict[str, t.Any],
-    ) -> None:
-        """Insert column-oriented data; returns once ClickHouse acknowledged it."""
-        with self._guard():
-            self.client.insert(
-                table,
-                columns,
-                column_names=names,
-                database=database,
-                column_oriented=True,
-                settings=settings,
-            )
-
-    def insert_raw_batch(self, plan: LoadPlan, path: str, settings: dict[str, t.Any]) -> None:
-        """Insert a file of raw JSON records through ``plan``; returns once acknowledged.
+    def insert_batch(self, plan: LoadPlan, path: str, settings: dict[str, t.Any]) -> None:
+        """Insert a batch file of record JSON lines through ``plan``; returns once acknowledged.
 
         The embedded engine reads the file itself (``file()``); a server gets its bytes as the
         request body of an ``INSERT ... SELECT ... FROM input()``.
@@ -109,6 +91,27 @@ class Connection:
             return
         body = Path(path).read_bytes()
         self.client.command(plan.insert_from_body(), data=body, settings=settings)
+
+    def misfit(self, plan: LoadPlan, path: str, index: int) -> tuple[int, str | None] | None:
+        """(0-based line, JSON text) of the first value of a batch file failing ``index``'s check.
+
+        The embedded engine reads the file; a server gets it as external data (a temporary
+        table of this query only).
+        """
+        if self.embedded:
+            sql = plan.misfit_query(index, plan.file_source(path))
+            with self._guard():
+                rows = self.client.query(sql, settings=MISFIT_SETTINGS).result_rows
+        else:
+            data = ExternalData(
+                file_name="batch.jsonl",
+                data=Path(path).read_bytes(),
+                fmt="JSONEachRow",
+                structure=plan.structure(),
+            )
+            sql = plan.misfit_query(index, "batch")
+            rows = self.client.query(sql, settings=MISFIT_SETTINGS, external_data=data).result_rows
+        return (int(rows[0][0]), rows[0][1]) if rows else None
 
     def close(self) -> None:
         """Close the client (chDB releases its data path lock)."""

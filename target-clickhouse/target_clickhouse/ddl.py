@@ -7,6 +7,7 @@ cannot run) is unit-tested as text.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,8 +23,21 @@ DATETIME_TYPE = "DateTime64(6, 'UTC')"
 
 
 def quote(identifier: str) -> str:
-    """Backtick-quote any identifier (spaces, dots, quotes, ``$``, non-ASCII all survive)."""
-    return "`" + identifier.replace("\\", "\\\\").replace("`", "\\`") + "`"
+    """Backtick-quote any identifier (spaces, dots, quotes, ``$``, NUL, non-ASCII all survive)."""
+    escaped = identifier.replace("\\", "\\\\").replace("`", "\\`").replace("\0", "\\0")
+    return "`" + escaped + "`"
+
+
+#: Names of the objects that go with a table ``t``: ``t_current`` and the history objects.
+DERIVED_SUFFIXES = ("_current", "_versions", "_history", "_versions_mv")
+#: Longest table name made from a stream name: ClickHouse allows about 200 bytes, and the
+#: derived names and a collision suffix must still fit.
+MAX_TABLE_NAME = 150
+
+
+def short_hash(text: str) -> str:
+    """Eight hex digits of a name: the same name always gives the same digits."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
 
 
 def table_name(prefix: str, stream: str) -> str:
@@ -32,15 +46,35 @@ def table_name(prefix: str, stream: str) -> str:
     Tables are named for people to type; columns keep the source's exact names (quoted).
     Accents are dropped (``Categorías`` -> ``Categorias``); a name with any non-ASCII character
     also gets a short hash of the exact stream name (``Лиды`` -> ``stream_3f9c2a1b``), so two
-    such names never share a table.
+    such names never share a table. A name longer than :data:`MAX_TABLE_NAME` is cut and gets
+    the hash too. Two ASCII names that still sanitise alike are told apart by :mod:`.claims`.
     """
     name = f"{prefix}{stream}"
     plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     cleaned = re.sub(r"[^0-9A-Za-z_]+", "_", plain).strip("_")
-    if not name.isascii():
-        digest = hashlib.blake2b(stream.encode(), digest_size=4).hexdigest()
-        return f"{cleaned or 'stream'}_{digest}"
+    if not name.isascii() or len(cleaned) > MAX_TABLE_NAME:
+        cut = cleaned[: MAX_TABLE_NAME - 9].rstrip("_")
+        return f"{cut or 'stream'}_{short_hash(stream)}"
     return cleaned or "_stream"
+
+
+STAMP = "target-clickhouse stream: "
+
+
+def stamp(stream: str) -> str:
+    """The table comment recording which stream owns a table (the stream name as JSON)."""
+    return STAMP + json.dumps(stream)
+
+
+def stamped_stream(comment: str) -> str | None:
+    """The stream a table comment names as the table's owner, None if it names none."""
+    if not comment.startswith(STAMP):
+        return None
+    try:
+        stream = json.loads(comment[len(STAMP) :])
+    except ValueError:
+        return None
+    return stream if isinstance(stream, str) else None
 
 
 def json_types(schema: dict[str, Any]) -> list[str]:
@@ -150,6 +184,7 @@ class TableSpec:
     columns: dict[str, str]  # name -> full type (Nullable applied)
     keys: tuple[str, ...]
     cluster: str | None = None
+    owner: str | None = None  # the stream recorded in the table comment
 
     @property
     def qualified(self) -> str:
@@ -165,9 +200,10 @@ def column_name(prop: str) -> str:
     """The column of a source property: its own name, unless the target already uses it.
 
     A source property named like one of the target's columns (``load_time``, ``_sdc_version``,
-    ``_sdc_is_deleted``) is kept as ``_source_<name>``.
+    ``_sdc_is_deleted``) is kept as ``_source_<name>``; a property with an empty name (which
+    ClickHouse cannot name a column) as ``_source_``.
     """
-    return SOURCE_PREFIX + prop if prop in META_COLUMNS else prop
+    return SOURCE_PREFIX + prop if prop in META_COLUMNS or not prop else prop
 
 
 def column_types(
@@ -202,10 +238,23 @@ def create_table(spec: TableSpec) -> str:
         # Lets a retried insert with the same deduplication token be ignored (no duplicates).
         settings = " SETTINGS non_replicated_deduplication_window = 1000"
     body = ",\n  ".join(cols)
+    comment = f"\nCOMMENT {literal(stamp(spec.owner))}" if spec.owner is not None else ""
     return (
         f"CREATE TABLE IF NOT EXISTS {spec.qualified}{spec.on_cluster()} (\n  {body}\n)\n"
-        f"ENGINE = {engine}\nORDER BY ({order}){settings}"
+        f"ENGINE = {engine}\nORDER BY ({order}){settings}{comment}"
     )
+
+
+def literal(text: str) -> str:
+    """A single-quoted ClickHouse string literal (NUL escaped: chDB reads queries as C strings)."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\0", "\\0")
+    return "'" + escaped + "'"
+
+
+def stamp_comment(spec: TableSpec) -> str:
+    """ALTER TABLE MODIFY COMMENT: record the owning stream on a table created without it."""
+    owner = stamp(spec.owner or "")
+    return f"ALTER TABLE {spec.qualified}{spec.on_cluster()} MODIFY COMMENT {literal(owner)}"
 
 
 def add_column(spec: TableSpec, name: str, ch_type: str) -> str:

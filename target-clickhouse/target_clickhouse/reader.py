@@ -1,14 +1,15 @@
 """Reading Singer messages: RECORD lines of fast streams stay raw JSON; the rest become dicts.
 
 The SDK's reader turns every line into a dict, every field into a Python object. For a stream
-loaded by ClickHouse itself (see :mod:`target_clickhouse.rawload`) only the envelope is decoded:
+loaded by ClickHouse itself (see :mod:`target_clickhouse.loadplan`) only the envelope is decoded:
 ``type`` and ``stream``, with ``record`` kept as :class:`msgspec.Raw` (a view of its JSON text).
 The target decides per stream (``raw_record_handler``); every other line goes through the usual
 SDK callbacks. This is the SDK's public ``message_reader_class`` hook; ``process_lines`` keeps the
 base reader's contract (callbacks per message type, a counter of lines per type). The target's
 other hooks into the message loop live here too, so the target overrides no private SDK member:
-``schema_handler`` sees each SCHEMA message before the SDK does, ``flush_handler`` runs when
-``flush_at`` (a :func:`time.monotonic` instant) has passed, ``on_error`` when reading stops.
+``schema_handler`` sees each SCHEMA message before the SDK does, ``state_handler`` receives each
+STATE value instead of the SDK, ``flush_handler`` runs when ``flush_at`` (a
+:func:`time.monotonic` instant) has passed, ``on_error`` when reading stops on an error.
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ def _invalid(line: str | bytes, exc: Exception) -> InvalidInputLine:
     return InvalidInputLine(f"invalid JSON on input ({exc}): {text.strip()[:80]!r}")
 
 
+def _head(envelope: t.Callable[[t.Any], _Envelope], line: str | bytes) -> _Envelope | None:
+    """The envelope of a line; None when it is odd (the full decode then reports it)."""
+    try:
+        return envelope(line)
+    except msgspec.ValidationError:
+        return None
+    except msgspec.DecodeError as exc:
+        raise _invalid(line, exc) from None
+    except RecursionError:
+        raise _invalid(line, ValueError("nested too deeply to read")) from None
+
+
 class QuietMsgSpecReader(MsgSpecReader):
     """msgspec reader whose parse errors are one short line (no traceback, no full line dump)."""
 
@@ -62,6 +75,8 @@ class QuietMsgSpecReader(MsgSpecReader):
             message = _DECODER.decode(line)
         except msgspec.DecodeError as exc:
             raise _invalid(line, exc) from None
+        except RecursionError:
+            raise _invalid(line, ValueError("nested too deeply to read")) from None
         if not isinstance(message, dict):
             raise _invalid(line, ValueError("not a JSON object"))
         return message
@@ -73,11 +88,13 @@ class RawRecordReader(QuietMsgSpecReader):
     raw_record_handler: RawRecordHandler | None = None
     #: Called with each SCHEMA message before the SDK's own SCHEMA callback.
     schema_handler: Callback | None = None
+    #: Called with each STATE value instead of the SDK's STATE callback.
+    state_handler: Callback | None = None
     #: Called once ``flush_at`` has passed; returns the next ``flush_at``.
     flush_handler: t.Callable[[], float] | None = None
     flush_at: float = math.inf
     #: Called when reading stops on an error, before it propagates (inserts in flight finish).
-    on_error: t.Callable[[], None] | None = None
+    on_error: t.Callable[[BaseException], None] | None = None
 
     @override
     def process_lines(
@@ -88,9 +105,9 @@ class RawRecordReader(QuietMsgSpecReader):
         """Read every line; RECORDs the handler accepts never become dicts."""
         try:
             return self._process_lines(file_input, callbacks)
-        except BaseException:
+        except BaseException as exc:
             if self.on_error is not None:
-                self.on_error()
+                self.on_error(exc)
             raise
 
     def _process_lines(
@@ -120,12 +137,7 @@ class RawRecordReader(QuietMsgSpecReader):
                 except UnicodeDecodeError as exc:
                     raise _invalid(line, ValueError(f"not UTF-8: {exc.reason}")) from None
             if handler is not None:
-                try:
-                    head = envelope(line)
-                except msgspec.ValidationError:
-                    head = None  # an odd envelope: the full decode below reports it
-                except msgspec.DecodeError as exc:
-                    raise _invalid(line, exc) from None
+                head = _head(envelope, line)
                 if (
                     head is not None
                     and head.type == "RECORD"
@@ -145,7 +157,10 @@ class RawRecordReader(QuietMsgSpecReader):
         kind: str = message["type"]
         if kind == "SCHEMA" and self.schema_handler is not None:
             self.schema_handler(message)
-        if callback := callbacks.get(kind):
+        if kind == "STATE" and self.state_handler is not None:
+            self.assert_line_requires(message, requires={"value"})
+            self.state_handler(message["value"])
+        elif callback := callbacks.get(kind):
             callback(message)
         else:
             self._process_unknown_message(message)

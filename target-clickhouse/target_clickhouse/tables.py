@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from . import ddl
+from . import ddl, history
 from .errors import SchemaChangeError
 
 if t.TYPE_CHECKING:
@@ -13,7 +13,7 @@ if t.TYPE_CHECKING:
     from .connection import Connection
 
 
-__all__ = ["SchemaChangeError", "SchemaManager"]
+__all__ = ["SchemaManager"]
 
 
 class SchemaManager:
@@ -29,6 +29,14 @@ class SchemaManager:
         """Run one DDL statement."""
         self.connection.command(sql)
 
+    def objects(self, database: str) -> dict[str, tuple[str, str]]:
+        """Name -> (engine, comment) of every table and view in ``database``."""
+        rows = self.connection.query_rows(
+            "SELECT name, engine, comment FROM system.tables WHERE database = {db:String}",
+            {"db": database},
+        )
+        return {str(name): (str(engine), str(comment)) for name, engine, comment in rows}
+
     def existing_columns(self, database: str, table: str) -> dict[str, str]:
         """Column name -> type of an existing table (empty when it does not exist)."""
         rows = self.connection.query_rows(
@@ -38,8 +46,49 @@ class SchemaManager:
         )
         return {str(name): str(kind) for name, kind in rows}
 
-    def ensure_table(self, spec: ddl.TableSpec) -> dict[str, str]:
-        """Make the table fit ``spec``; return its actual column types."""
+    def ensure_table(self, spec: ddl.TableSpec, *, keep_history: bool = False) -> dict[str, str]:
+        """Make the table fit ``spec`` (and its history objects, if asked); return its columns."""
+        actual = self._ensure_table(spec)
+        if keep_history and spec.keys:
+            self._ensure_history(spec, actual)
+        return actual
+
+    def _ensure_history(self, spec: ddl.TableSpec, actual: dict[str, str]) -> None:
+        """``<table>_versions`` with ``actual``'s columns, fed by ``<table>_versions_mv``.
+
+        A new ``_versions`` table first gets the versions the table holds now; a changed one
+        gets the same new or widened columns, and the feed and the view are made again.
+        """
+        versions = history.versions_spec(spec)
+        existing = self.existing_columns(spec.database, versions.table)
+        columns = list(actual)
+        if not existing:
+            self.run(history.create_versions(spec))
+            self.run(history.backfill(spec, columns))
+            self.logger.info("Created table %s.%s", spec.database, versions.table)
+        changed = not existing
+        for name, wanted in actual.items():
+            if name not in existing:
+                if existing:
+                    self.run(ddl.add_column(versions, name, wanted))
+                changed = True
+            elif existing[name] != wanted:
+                self.run(ddl.modify_column(versions, name, wanted))
+                changed = True
+        if changed or not self._feed_exists(spec):
+            self.run(history.drop_feed(spec))
+            self.run(history.create_feed(spec, columns))
+            self.run(history.history_view(spec, actual))
+
+    def _feed_exists(self, spec: ddl.TableSpec) -> bool:
+        return bool(
+            self.connection.query_rows(
+                "SELECT 1 FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+                {"db": spec.database, "t": spec.table + history.FEED},
+            )
+        )
+
+    def _ensure_table(self, spec: ddl.TableSpec) -> dict[str, str]:
         if spec.database not in self._databases:
             self.run(ddl.create_database(spec.database, spec.cluster))
             self._databases.add(spec.database)
@@ -49,6 +98,8 @@ class SchemaManager:
             self.run(ddl.current_view(spec))
             self.logger.info("Created table %s.%s", spec.database, spec.table)
             return self.existing_columns(spec.database, spec.table)
+        if spec.owner is not None:
+            self._stamp_if_unowned(spec)
         changed = False
         for name, wanted in spec.columns.items():
             if name not in existing:
@@ -73,3 +124,15 @@ class SchemaManager:
             self.run(ddl.current_view(spec))
             return self.existing_columns(spec.database, spec.table)
         return existing
+
+    def _stamp_if_unowned(self, spec: ddl.TableSpec) -> None:
+        """Record the owning stream on a table created before owners were recorded.
+
+        A comment someone else wrote is left as it is.
+        """
+        rows = self.connection.query_rows(
+            "SELECT comment FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+            {"db": spec.database, "t": spec.table},
+        )
+        if rows and not str(rows[0][0]):
+            self.run(ddl.stamp_comment(spec))

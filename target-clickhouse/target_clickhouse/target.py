@@ -1,7 +1,22 @@
-"""target-clickhouse: settings, the shared connection, and the command line."""
+"""target-clickhouse: settings, the hooks into the SDK's message loop, and the command line.
+
+Everything the target guarantees about writes lives in :class:`.writer.ClickHouseWriter`. What it
+relies on from the Singer SDK, all of it checked by a test that fails when a new SDK release
+changes it (the SDK range is pinned in ``pyproject.toml``):
+
+* the public reader hook (``message_reader_class``, ``process_lines(file_input, callbacks)``):
+  :class:`.reader.RawRecordReader` hands raw RECORD text to the writer, each STATE to
+  :meth:`TargetClickHouse.receive_state` (the SDK never sees a STATE, so it never writes one),
+  and runs :meth:`TargetClickHouse.flush` every ``flush_interval_seconds``;
+* ``drain_all`` calling ``process_batch`` of every sink whose ``current_size`` is not 0, and
+  ``add_sink`` calling ``setup`` of each new sink (a new SCHEMA gives a new sink);
+* ``Sink._validate_and_parse``, the one private SDK member overridden (:mod:`.sinks`).
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import sys
 import time
 import typing as t
@@ -19,14 +34,10 @@ from singer_sdk.exceptions import (
 from typing_extensions import override
 
 from .connection import DEFAULT_EMBEDDED_PATH, Connection
-from .errors import SchemaChangeError, TargetClickHouseError
+from .errors import TargetClickHouseError
 from .reader import QuietMsgSpecReader, RawRecordReader
 from .sinks import ClickHouseSink
-from .tables import SchemaManager
-
-if t.TYPE_CHECKING:
-    import msgspec
-    from singer_sdk.sinks import Sink
+from .writer import ClickHouseWriter, WriterSettings
 
 __all__ = ["QuietMsgSpecReader", "TargetClickHouse", "main"]
 
@@ -104,6 +115,15 @@ class TargetClickHouse(Target):
             description="Cluster name: DDL runs ON CLUSTER with Replicated engines.",
         ),
         th.Property(
+            "history_mode",
+            th.BooleanType,
+            default=False,
+            description="Also keep every version of every record of a stream with key "
+            "properties: <table>_versions (one row per distinct key and version, deletions "
+            "included) and the view <table>_history (valid_from, valid_to, is_current, "
+            "is_deleted).",
+        ),
+        th.Property(
             "batch_size_bytes",
             th.IntegerType,
             default=64 * 1024 * 1024,
@@ -145,17 +165,17 @@ class TargetClickHouse(Target):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Hook into the message loop through the reader (no private SDK member is overridden)."""
-        self._bookmarks: dict[str, list[str]] = {}
-        self._raw_sinks: dict[str, ClickHouseSink | None] = {}  # None: the stream takes dicts
-        self._table_streams: dict[tuple[str, str], str] = {}
-        self._clickhouse_sinks: list[ClickHouseSink] = []
+        """Hook the target into the message loop through its reader (see the module docstring)."""
+        self._bookmarks: dict[str, tuple[str, ...]] = {}
+        self._received_state: dict[str, t.Any] | None = None
         super().__init__(*args, **kwargs)
         self._flush_seconds = float(self.config.get("flush_interval_seconds", 300))
         reader = self.message_reader
         if isinstance(reader, RawRecordReader):
-            reader.raw_record_handler = self.accept_raw_record
+            if self.raw_records:
+                reader.raw_record_handler = self.writer.accept_raw
             reader.schema_handler = self.note_schema
+            reader.state_handler = self.receive_state
             reader.flush_handler = self.flush
             reader.flush_at = time.monotonic() + self._flush_seconds
             reader.on_error = self.abort
@@ -163,8 +183,8 @@ class TargetClickHouse(Target):
     @property  # type: ignore[explicit-override]  # mypy misses @override on a getter+setter pair
     @override
     def max_parallelism(self) -> int:
-        """Drain streams one at a time on the embedded engine (one engine, one lock)."""
-        return 1 if not self.config.get("host") else 4
+        """Sinks are drained one by one: a drain only hands a spool to the writer."""
+        return 1
 
     @max_parallelism.setter
     @override
@@ -172,128 +192,94 @@ class TargetClickHouse(Target):
         self._max_parallelism = new_value
 
     @cached_property
-    def connection(self) -> Connection:
-        """The one client of this run (closed by :meth:`process_endofpipe` or :meth:`abort`)."""
-        return Connection(self.config)
+    def writer(self) -> ClickHouseWriter:
+        """The owner of the connection, the tables, the inserts and STATE."""
+        config = self.config
+        settings = WriterSettings(
+            table_prefix=config.get("table_prefix") or "",
+            batch_rows=int(config.get("batch_size_rows") or ClickHouseSink.MAX_SIZE_DEFAULT),
+            batch_bytes=int(config.get("batch_size_bytes") or 64 * 1024 * 1024),
+            workers=4 if config.get("host") else 1,  # one embedded engine: one insert at a time
+            keep_history=bool(config.get("history_mode", False)),
+        )
+        return ClickHouseWriter(lambda: Connection(config), settings, self.logger, _write_state)
 
     @cached_property
-    def schema_manager(self) -> SchemaManager:
-        """DDL for every sink."""
-        return SchemaManager(self.connection, self.logger)
+    def raw_records(self) -> bool:
+        """Whether records skip the SDK: only when Python has nothing to do with them.
 
-    def claim_table(self, database: str, table: str, sink: ClickHouseSink) -> None:
-        """Refuse a second stream whose name sanitises to a table another stream loads.
-
-        Also remembers the sink, so inserts in flight can be awaited when the run fails.
+        Validation, record metadata, stream maps and flattening all work on dicts.
         """
-        stream = sink.stream_name
-        owner = self._table_streams.setdefault((database, table), stream)
-        if owner != stream:
-            msg = (
-                f"streams {owner!r} and {stream!r} both map to table {table!r}; "
-                "rename one with a stream map alias"
-            )
-            raise SchemaChangeError(msg)
-        self._clickhouse_sinks.append(sink)
-
-    def bookmark_properties(self, stream: str) -> list[str]:
-        """The ``bookmark_properties`` of a stream's SCHEMA message (its version source)."""
-        return self._bookmarks.get(stream, [])
-
-    def note_schema(self, message: dict[str, t.Any]) -> None:
-        """Before the SDK handles a SCHEMA: keep its bookmark properties, re-route its records."""
-        stream = message.get("stream")
-        if isinstance(stream, str):
-            self._bookmarks[stream] = list(message.get("bookmark_properties") or [])
-            self._raw_sinks.pop(stream, None)
-
-    @cached_property
-    def rewrites_records(self) -> bool:
-        """Stream maps or flattening change records in Python: those need the dict path."""
-        return bool(self.config.get("stream_maps") or self.config.get("flattening_enabled"))
-
-    def _raw_sink(self, stream: str) -> ClickHouseSink | None:
-        """The stream's sink when it loads raw records (see :mod:`.sinks`), else None."""
-        sink: ClickHouseSink | None = None
-        if not self.rewrites_records and self.sink_exists(stream):
-            candidate = self.get_sink(stream)
-            if isinstance(candidate, ClickHouseSink) and candidate.loads_raw:
-                sink = candidate
-        self._raw_sinks[stream] = sink
-        return sink
-
-    def accept_raw_record(self, stream: str, record: msgspec.Raw) -> bool:
-        """Buffer one raw RECORD of a fast stream; False hands it to the dict path."""
-        sink = self._raw_sinks[stream] if stream in self._raw_sinks else self._raw_sink(stream)
-        if sink is None:
-            return False
-        if sink.add_raw_record(record):
-            self.logger.info(
-                "Target sink for '%s' is full (%d rows). Inserting...", stream, sink.current_size
-            )
-            sink.submit_batch()
-        return True
-
-    def flush(self) -> float:
-        """Every ``flush_interval_seconds``: insert what is buffered and emit STATE.
-
-        Returns when the next flush is due. (The SDK also drains every five minutes.)
-        """
-        self.drain_all()
-        return time.monotonic() + self._flush_seconds
-
-    @override
-    def get_sink(
-        self,
-        stream_name: str,
-        *,
-        record: dict[str, t.Any] | None = None,
-        schema: dict[str, t.Any] | None = None,
-        key_properties: t.Sequence[str] | None = None,
-    ) -> Sink:
-        """Drain a sink about to be replaced first, so its rows keep the layout they were read for.
-
-        The SDK replaces a stream's sink when its schema or key properties change, and drains
-        the old one only later, after the new one altered the table.
-        """
-        if schema is not None and self.sink_exists(stream_name):
-            current = super().get_sink(stream_name)
-            if current.original_schema != schema or current.key_properties != key_properties:
-                self.drain_one(current)
-                if isinstance(current, ClickHouseSink):
-                    current.wait_pending()
-        return super().get_sink(
-            stream_name, record=record, schema=schema, key_properties=key_properties
+        config = self.config
+        return not (
+            config.get("validate_records")
+            or config.get("add_record_metadata")
+            or config.get("stream_maps")
+            or config.get("flattening_enabled")
         )
 
-    def abort(self) -> None:
+    def bookmark_properties(self, stream: str) -> tuple[str, ...]:
+        """The ``bookmark_properties`` of a stream's SCHEMA message (its version source)."""
+        return self._bookmarks.get(stream, ())
+
+    def note_schema(self, message: dict[str, t.Any]) -> None:
+        """Before the SDK handles a SCHEMA: keep its bookmark properties."""
+        stream = message.get("stream")
+        if isinstance(stream, str):
+            self._bookmarks[stream] = tuple(message.get("bookmark_properties") or ())
+
+    def receive_state(self, state: dict[str, t.Any]) -> None:
+        """Keep the latest STATE until the rows read before it are inserted (:meth:`flush`)."""
+        self._received_state = state
+
+    def flush(self) -> float:
+        """Every ``flush_interval_seconds``: hand every buffered row and the STATE to the writer.
+
+        The writer emits that STATE once the inserts before it are acknowledged. Returns when
+        the next flush is due.
+        """
+        self.drain_all()
+        self._hand_over_state()
+        return time.monotonic() + self._flush_seconds
+
+    def _hand_over_state(self) -> None:
+        if self._received_state is not None:
+            self.writer.state(copy.deepcopy(self._received_state))
+        else:
+            self.writer.hand_over_all()
+
+    def abort(self, error: BaseException | None = None) -> None:
         """On a fatal error: let inserts in flight finish (their rows were read before it).
 
-        Batch files that will not be inserted are removed, and the client is closed.
+        SIGTERM/SIGINT end the run with ``SystemExit(0)`` after the SDK drained every sink:
+        then the last STATE is handed over too, as at the end of input.
         """
-        for sink in self._clickhouse_sinks:
-            try:
-                sink.wait_pending()
-            except Exception as exc:  # noqa: BLE001 - the first error is the one reported
-                self.logger.warning("An insert of %s also failed: %s", sink.stream_name, exc)
-            sink.discard_spool()
-        self.close()
-
-    def close(self) -> None:
-        """Close the client, if one was opened."""
-        connection = self.__dict__.pop("connection", None)
-        if isinstance(connection, Connection):
-            connection.close()
+        graceful = isinstance(error, SystemExit) and error.code in (0, None)
+        try:
+            if graceful:
+                self._hand_over_state()
+                self.writer.close()
+                return
+        except Exception as exc:  # noqa: BLE001 - the first error is the one reported
+            self.logger.warning("The inserts in flight also failed: %s", exc)
+        self.writer.abort()
 
     @override
     def process_endofpipe(self) -> None:
-        """Drain every sink (STATE only after each insert is acknowledged), then close."""
+        """Hand every row and the last STATE to the writer; wait for the inserts; close."""
         try:
             super().process_endofpipe()
+            self._hand_over_state()
+            self.writer.close()
         except BaseException:
-            self.abort()
+            self.writer.abort()
             raise
-        self.close()
+
+
+def _write_state(state: dict[str, t.Any]) -> None:
+    """Emit one STATE line, as the SDK's targets do (the state value itself, as JSON)."""
+    sys.stdout.write(json.dumps(state) + "\n")
+    sys.stdout.flush()
 
 
 _ONE_LINE_ERRORS = (

@@ -1,19 +1,38 @@
 """Pure mapping of Zoho records to ERP rows: which table, which columns, which key.
 
-No I/O: every rule (active flag, stock filter, customers only, newest wins inside a batch) is
-unit-testable. The ERP tables are described once here; :mod:`.erp` turns them into SQL.
+No I/O: every rule (active flag, stock filter, customers only, base prices) is unit-testable.
+The ERP tables are described once here; :mod:`.ddl` and :mod:`.upsert` turn them into SQL.
+Each record passes :func:`.storable.source` first, so every row holds only what PostgreSQL can
+store as text (or the record is refused).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import msgspec
+from .errors import BadRecord, RecordRefusedError, SkipRow
+from .storable import READ_AT, is_storable, preview, source
 
-_JSON = msgspec.json.Encoder(decimal_format="number", enc_hook=str)
+__all__ = [
+    "BASE_PRICE_KEY",
+    "CUSTOMERS",
+    "PRODUCTS",
+    "PRODUCT_PRICES",
+    "TABLES",
+    "BadRecord",
+    "SkipRow",
+    "Table",
+    "base_price_row",
+    "customer_row",
+    "item_rows",
+    "price_rows",
+    "product_row",
+    "table_for",
+]
+
+REPAIRED = "_repaired"  # in a row (never a column): the fields characters were removed from
 
 
 @dataclass(frozen=True)
@@ -108,14 +127,6 @@ BASE_PRICE_KEY = "base"
 BASE_PRICE_NAME = "Base price (item rate)"
 
 
-class SkipRow(Exception):  # noqa: N818 - a decision, not an error
-    """The record is deliberately not loaded (the reason is counted as skipped)."""
-
-
-class BadRecord(ValueError):  # noqa: N818
-    """A record that cannot become a row (missing id, unreadable time)."""
-
-
 def table_for(stream: str) -> Table | None:
     """Route ``books_items`` / ``inventory_items`` etc. to their ERP table."""
     if stream.endswith("_items") or stream == "items":
@@ -131,7 +142,8 @@ def _time(value: Any) -> str | None:
     """The modified time as sent (PostgreSQL reads ``+0530`` offsets); checked, not converted.
 
     A time without an offset (Zoho always sends one; a stream map or another tap may not) is
-    UTC, as :func:`instant` reads it: it gets ``+00:00`` rather than the session's time zone.
+    UTC: it gets ``+00:00`` rather than the session's time zone, so every server and session
+    reads the same instant from it.
     """
     if value in (None, ""):
         return None
@@ -143,25 +155,6 @@ def _time(value: Any) -> str | None:
     return text
 
 
-def instant(value: str | None) -> datetime | None:
-    """A modified time as an aware datetime, for comparisons (only needed on duplicates)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRecord(f"unreadable last_modified_time {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-READ_AT = "_sdc_extracted_at"  # when the tap read the record (the RECORD's time_extracted)
-
-
-def _source(record: dict[str, Any]) -> str:
-    """The record as Zoho sent it (JSON), without the Singer metadata the SDK added."""
-    return _JSON.encode({k: v for k, v in record.items() if not k.startswith("_sdc_")}).decode()
-
-
 def _required(record: dict[str, Any], key: str) -> str:
     value = record.get(key)
     if value in (None, ""):
@@ -169,24 +162,40 @@ def _required(record: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, Any]:
-    """A ``products`` row from an item record."""
+def _with_repairs(row: dict[str, Any], repaired: tuple[str, ...]) -> dict[str, Any]:
+    if repaired:
+        row[REPAIRED] = repaired
+    return row
+
+
+def item_rows(
+    record: dict[str, Any], *, with_stock_only: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An item's ``products`` row and its base-price ``product_prices`` row.
+
+    ``SkipRow`` for an item without stock under ``with_stock_only``; ``RecordRefusedError``
+    for an item PostgreSQL cannot store (:mod:`.storable`).
+    """
     stock = record.get("stock_on_hand")
     if with_stock_only and not (
         isinstance(stock, (int, float, Decimal)) and not isinstance(stock, bool) and stock > 0
     ):
         raise SkipRow("no stock")
+    stored = source(record, ("item_id",))
+    record = stored.record
+    item_id = _required(record, "item_id")
+    name = record.get("name") or record.get("item_name")
     available = record.get("available_stock")
-    return {
-        "zoho_item_id": _required(record, "item_id"),
+    product = {
+        "zoho_item_id": item_id,
         "organization_id": record.get("organization_id"),
         "sku": record.get("sku"),
-        "name": record.get("name") or record.get("item_name"),
+        "name": name,
         "description": record.get("description"),
         "unit": record.get("unit"),
         "price": record.get("rate"),
         "cost": record.get("purchase_rate"),
-        "stock_on_hand": stock,
+        "stock_on_hand": record.get("stock_on_hand"),
         "available_stock": available
         if available is not None
         else record.get("actual_available_stock"),
@@ -196,8 +205,24 @@ def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, A
         "category": record.get("category_name") or None,
         "source_modified_at": _time(record.get("last_modified_time")),
         "source_read_at": record.get(READ_AT),
-        "zoho_data": _source(record),
+        "zoho_data": stored.json,
     }
+    # ``name`` is not a column: it names the product in the run report when the row is refused.
+    base_price = {
+        "zoho_item_id": item_id,
+        "zoho_pricebook_id": BASE_PRICE_KEY,
+        "organization_id": record.get("organization_id"),
+        "pricebook_name": BASE_PRICE_NAME,
+        "currency_code": None,  # item rows carry no currency: the organisation's base currency
+        "price": record.get("rate"),
+        "name": name,
+    }
+    return _with_repairs(product, stored.repaired), base_price
+
+
+def product_row(record: dict[str, Any], *, with_stock_only: bool) -> dict[str, Any]:
+    """A ``products`` row from an item record."""
+    return item_rows(record, with_stock_only=with_stock_only)[0]
 
 
 def base_price_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -205,22 +230,16 @@ def base_price_row(record: dict[str, Any]) -> dict[str, Any]:
 
     ``name`` is not a column: it names the product in the run report when the row is refused.
     """
-    return {
-        "zoho_item_id": _required(record, "item_id"),
-        "zoho_pricebook_id": BASE_PRICE_KEY,
-        "organization_id": record.get("organization_id"),
-        "pricebook_name": BASE_PRICE_NAME,
-        "currency_code": None,  # item rows carry no currency: the organisation's base currency
-        "price": record.get("rate"),
-        "name": record.get("name") or record.get("item_name"),
-    }
+    return item_rows(record, with_stock_only=False)[1]
 
 
 def customer_row(record: dict[str, Any]) -> dict[str, Any]:
     """A ``customers`` row from a contact record (vendors are skipped)."""
     if record.get("contact_type", "customer") != "customer":
         raise SkipRow("not a customer")
-    return {
+    stored = source(record, ("contact_id",))
+    record = stored.record
+    row = {
         "zoho_contact_id": _required(record, "contact_id"),
         "organization_id": record.get("organization_id"),
         "name": record.get("contact_name"),
@@ -234,8 +253,9 @@ def customer_row(record: dict[str, Any]) -> dict[str, Any]:
         "is_active": record.get("status", "active") == "active",
         "source_modified_at": _time(record.get("last_modified_time")),
         "source_read_at": record.get(READ_AT),
-        "zoho_data": _source(record),
+        "zoho_data": stored.json,
     }
+    return _with_repairs(row, stored.repaired)
 
 
 def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -247,7 +267,19 @@ def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     book_id = _required(record, "pricebook_id")
     if record.get("sales_or_purchase_type") == "purchases":
         raise SkipRow("purchase price list")
-    return [
+    stored = source(record, ("pricebook_id",))
+    entries = record.get("pricebook_items") or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise BadRecord(f"pricebook_items is not a list of items: {preview(entries)}")
+    if "pricebook_items" in stored.repaired:  # ids are never altered: refused instead
+        for entry in entries:
+            item_id = entry.get("item_id")
+            if isinstance(item_id, str) and not is_storable(item_id):
+                reason = "an id holding characters PostgreSQL cannot store (NUL, lone surrogates)"
+                raise RecordRefusedError("pricebook_items.item_id", preview(item_id), reason)
+    record = stored.record
+    entries = record["pricebook_items"] if "pricebook_items" in stored.repaired else entries
+    rows = [
         {
             "zoho_item_id": _required(entry, "item_id"),
             "zoho_pricebook_id": book_id,
@@ -256,24 +288,8 @@ def price_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
             "currency_code": record.get("currency_code"),
             "price": entry.get("pricebook_rate"),
         }
-        for entry in record.get("pricebook_items") or []
+        for entry in entries
     ]
-
-
-def latest_per_key(rows: list[dict[str, Any]], table: Table) -> list[dict[str, Any]]:
-    """One row per key: the newest by the guard column (later rows win ties).
-
-    ``ON CONFLICT`` fails when one statement touches a key twice, so batches are reduced first.
-    """
-    best: dict[tuple[Any, ...], dict[str, Any]] = {}
-    guard = table.guard
-    for row in rows:
-        key = tuple(row[k] for k in table.key)
-        current = best.get(key)
-        if current is None or guard is None:
-            best[key] = row
-            continue
-        new_time, old_time = instant(row[guard]), instant(current[guard])
-        if old_time is None or (new_time is not None and new_time >= old_time):
-            best[key] = row
-    return list(best.values())
+    if rows and stored.repaired:
+        rows[0][REPAIRED] = stored.repaired
+    return rows

@@ -1,7 +1,9 @@
-"""One sink per stream: Zoho records become ERP rows, handed a batch at a time to the writer.
+"""One sink per stream: Zoho records become ERP rows, buffered and handed to the writer.
 
-A sink maps, buffers and de-duplicates; it owns no connection and commits nothing. Writing,
-retrying, counting results and releasing STATE belong to :class:`.writer.ErpWriter`.
+A sink maps and buffers; it owns no connection, commits nothing and never calls its target.
+Writing, retrying, de-duplicating by "newest wins", counting results and releasing STATE belong
+to :class:`.writer.ErpWriter`, which the target hands to its sinks through the class it gives
+the SDK (:meth:`ErpSink.writing_to`).
 
 An item becomes a ``products`` row and its base-price ``product_prices`` row; the two tables are
 written as separate batches (transactions), so prices the database refuses never hold products
@@ -11,62 +13,84 @@ back.
 from __future__ import annotations
 
 import typing as t
-from functools import cached_property
+from functools import cached_property, partial
 
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
-from . import erp
-from .errors import BadInputError
+from .errors import BadInputError, BadRecord, RecordRefusedError, SkipRow
 from .mapping import (
     PRODUCT_PRICES,
     PRODUCTS,
-    BadRecord,
-    SkipRow,
-    base_price_row,
+    REPAIRED,
+    Table,
     customer_row,
-    latest_per_key,
+    item_rows,
     price_rows,
-    product_row,
     table_for,
 )
-from .reconcile import SEEN_TABLE, Seen
+from .reconcile import Listings, Seen
+from .storable import preview, shown
+from .writer import Batch, ErpWriter, Refused
 
 if t.TYPE_CHECKING:
-    from psycopg2.extensions import connection
-
     from .report import TableStats
-    from .target import TargetTshPostgres
-    from .writer import ErpWriter
 
 __all__ = ["BadInputError", "ErpSink"]
 
+_ID_FIELDS = {"products": "item_id", "customers": "contact_id", "product_prices": "pricebook_id"}
+
+
+class _Buffer:
+    """One table's rows waiting for the next batch, with what was refused or repaired on the way."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.rows: list[dict[str, t.Any]] = []
+        self.refused: list[Refused] = []
+        self.repaired: list[tuple[str, tuple[str, ...]]] = []
+
+    def take(self, stream: str) -> Batch | None:
+        """The buffered batch (None when empty), leaving the buffer empty."""
+        if not (self.rows or self.refused):
+            return None
+        batch = Batch(stream, self.table, self.rows, self.refused, self.repaired)
+        self.rows, self.refused, self.repaired = [], [], []
+        return batch
+
 
 class ErpSink(BatchSink):
-    """Maps, buffers and upserts one stream's records into its ERP table."""
+    """Maps and buffers one stream's records for its ERP table."""
 
     MAX_SIZE_DEFAULT = 5_000
+    writer: t.ClassVar[ErpWriter]  # set on the class the target hands the SDK
 
-    def __init__(self, target: TargetTshPostgres, *args: t.Any, **kwargs: t.Any) -> None:
+    @classmethod
+    def writing_to(cls, writer: ErpWriter) -> type[ErpSink]:
+        """This sink class, handing its batches to ``writer``."""
+        return t.cast("type[ErpSink]", type(cls.__name__, (cls,), {"writer": writer}))
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Route the stream to its table (streams of other shapes are ignored)."""
-        self._writer: ErpWriter = target.writer
-        self._erp_target = target
-        super().__init__(target, *args, **kwargs)
+        super().__init__(*args, **kwargs)
         self.table = table_for(self.stream_name)
-        self._rows: list[dict[str, t.Any]] = []
-        self._prices: list[dict[str, t.Any]] = []  # base prices of the buffered products
+        self._main = _Buffer(self.table) if self.table is not None else None
+        self._prices = _Buffer(PRODUCT_PRICES)  # base prices of the buffered products
+        settings = self.writer.settings
         # Items listings (ACTIVATE_VERSION): which ids each version held, see :mod:`.reconcile`.
-        self._seen = (
-            Seen(
-                self._writer.settings.schema,
+        self._listings = (
+            Listings(
+                settings.schema,
                 self.stream_name,
-                create=self._writer.settings.create_tables,
+                PRODUCTS,
+                self.writer.report.table(PRODUCTS.name),
+                self.logger,
+                create=settings.create_tables,
             )
             if self.table is PRODUCTS
             else None
         )
-        self._seen_rows: list[tuple[str, str, str, int]] = []
-        self._seen_table: bool | None = None  # known once checked: present (or created)
+        self._seen: list[Seen] = []
         if self.table is None:
             self.logger.warning(
                 "Stream %s has no ERP table; its records are ignored.", self.stream_name
@@ -76,7 +100,7 @@ class ErpSink(BatchSink):
     def setup(self) -> None:
         """Connect (and create the tables) before the first record, so errors come early."""
         if self.table is not None:
-            self._writer.open()
+            self.writer.open()
 
     @cached_property
     @override
@@ -91,24 +115,27 @@ class ErpSink(BatchSink):
     @cached_property
     def _stats(self) -> TableStats:
         assert self.table is not None  # noqa: S101 - only called for routed streams
-        return self._writer.report.table(self.table.name)
+        return self.writer.report.table(self.table.name)
 
     @cached_property
     def _price_stats(self) -> TableStats:
         """Counters of the base-price rows items write next to their products."""
-        return self._writer.report.table(PRODUCT_PRICES.name)
+        return self.writer.report.table(PRODUCT_PRICES.name)
 
     @property
     @override
     def current_size(self) -> int:
-        """Buffered rows (and listed ids, which skipped items also leave)."""
-        return len(self._rows) + len(self._seen_rows)
+        """Buffered rows, refused records and listed ids (which skipped items also leave)."""
+        main = self._main
+        buffered = len(main.rows) + len(main.refused) if main is not None else 0
+        return buffered + len(self._seen)
 
     @property
     @override
     def is_full(self) -> bool:
         """Full at ``batch_size_rows`` rows (or listed ids)."""
-        return max(len(self._rows), len(self._seen_rows)) >= self.max_size
+        rows = len(self._main.rows) if self._main is not None else 0
+        return max(rows, len(self._seen)) >= self.max_size
 
     @property
     @override
@@ -129,7 +156,7 @@ class ErpSink(BatchSink):
         The one private SDK member target-tsh-postgres overrides: the SDK's version also turns
         every date-time string of the record into a ``datetime`` (a cost per property per
         record) that the ERP would only turn back into text, and no public hook skips it. The
-        SDK range is pinned in ``pyproject.toml``; ``tests/erp/test_sdk_assumptions.py`` fails
+        SDK range is pinned in ``pyproject.toml``, and a test of the SDK's assumptions fails
         when the SDK stops calling this member or changes what it does.
         """
         if self._validator is not None:
@@ -138,112 +165,103 @@ class ErpSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
-        """Map the record to rows and buffer them (skips are counted, not written)."""
-        table = self.table
-        if table is None:
+        """Map the record to rows and buffer them (skips are counted, refusals handed over)."""
+        table, main = self.table, self._main
+        if table is None or main is None:
             return
-        stats = self._stats
-        if self._seen is not None and (seen := self._seen.row(record)) is not None:
-            self._seen_rows.append(seen)  # skipped or not, the item exists in Zoho
+        if self._listings is not None and (seen := self._listings.row(record)) is not None:
+            self._seen.append(seen)  # skipped or not, the item exists in Zoho
         try:
             if table is PRODUCTS:
-                rows = [product_row(record, with_stock_only=self._stock_only)]
-                self._prices.append(base_price_row(record))
+                product, base_price = item_rows(record, with_stock_only=self._stock_only)
+                rows = [product]
+                self._prices.rows.append(base_price)
                 self._price_stats.total_processed += 1
             elif table is PRODUCT_PRICES:
                 rows = price_rows(record)
             else:
                 rows = [customer_row(record)]
         except SkipRow:
-            stats.total_processed += 1
-            stats.skipped += 1
+            self._stats.total_processed += 1
+            self._stats.skipped += 1
+            return
+        except RecordRefusedError as refusal:
+            self._refuse(record, refusal, main)
             return
         except BadRecord as exc:
-            self._writer.wait()  # rows read before the bad one are committed
-            msg = f"stream {self.stream_name!r}: {exc}: {str(record)[:200]}"
+            self.writer.wait()  # rows read before the bad one are committed
+            msg = f"stream {self.stream_name!r}: {exc}: {preview(record)}"
             raise BadInputError(msg) from None
-        stats.total_processed += len(rows)
-        self._rows.extend(rows)
+        self._stats.total_processed += len(rows)
+        main.rows.extend(rows)
+        if rows and REPAIRED in rows[0]:
+            self._repaired(rows[0], main)
+
+    def _refuse(self, record: dict[str, t.Any], refusal: RecordRefusedError, main: _Buffer) -> None:
+        """Hand a refused record to the writer with the batch (an item's base price too)."""
+        zoho_id = shown(record.get(_ID_FIELDS[main.table.name]))
+        name = record.get("name") or record.get("item_name") or record.get("contact_name")
+        shown_name = None if name is None else shown(name)
+        field = shown(refusal.field)
+        refused = Refused(zoho_id, shown_name, field, refusal.value, refusal.reason)
+        self._stats.total_processed += 1
+        main.refused.append(refused)
+        if main.table is PRODUCTS:  # its base price is refused with it
+            self._price_stats.total_processed += 1
+            self._prices.refused.append(refused)
+
+    def _repaired(self, row: dict[str, t.Any], main: _Buffer) -> None:
+        fields = row.pop(REPAIRED)
+        zoho_id = shown("/".join(str(row[k]) for k in main.table.key))
+        main.repaired.append((zoho_id, fields))
+        self.logger.warning(
+            "stream %r: %s %s (%s) stored without characters PostgreSQL cannot store (NUL, "
+            "lone surrogates), removed from: %s",
+            self.stream_name,
+            main.table.name,
+            zoho_id,
+            shown(row.get("name") or row.get("pricebook_name")),
+            ", ".join(shown(f) for f in fields),
+        )
 
     @override
     def start_drain(self) -> dict[str, t.Any]:
         """Hand the buffered rows (and products' base prices) to :meth:`process_batch`."""
-        rows, self._rows = self._rows, []
-        prices, self._prices = self._prices, []
-        seen, self._seen_rows = self._seen_rows, []
-        return {"rows": rows, "prices": prices, "seen": seen}
+        stream = self.stream_name
+        main = self._main.take(stream) if self._main is not None else None
+        seen, self._seen = self._seen, []
+        return {"batches": [main, self._prices.take(stream)], "seen": seen}
 
     @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
-        """De-duplicate by key (newest wins) and hand the batch to the writer.
-
-        The database work of this batch overlaps with reading the next one; the writer holds
-        back any STATE until it is committed.
-        """
-        table = self.table
-        if table is None:
-            return
-        for batch_table, rows in ((table, context["rows"]), (PRODUCT_PRICES, context["prices"])):
-            if rows:
-                unique = latest_per_key(rows, batch_table)
-                self._writer.submit(batch_table, rows, unique, erp.copy_data(unique, batch_table))
-        seen_rows = context.get("seen")
-        if self._seen is not None and seen_rows:
-            seen = self._seen
-
-            def write_seen(conn: connection) -> None:
-                if self._seen_table_ready(conn):
-                    seen.write(conn, seen_rows)
-
-            self._writer.submit_job(SEEN_TABLE, len(seen_rows), write_seen)
-
-    def _seen_table_ready(self, conn: connection) -> bool:
-        """Whether listed ids can be kept; a role that may not create their table gets a warning.
-
-        Without the table, items are still written; only deletions are not reconciled.
-        """
-        if self._seen_table is None:
-            assert self._seen is not None  # noqa: S101 - only called for items streams
-            self._seen_table = self._seen.ensure_table(conn)
-            if not self._seen_table:
-                self.logger.warning(
-                    "%s: table %s.%s is missing and may not be created (create_tables off, or "
-                    "no CREATE privilege): items deleted in Zoho are not marked inactive",
-                    self.stream_name,
-                    self._writer.settings.schema,
-                    SEEN_TABLE,
-                )
-        return self._seen_table
+        """Hand the batches to the writer: it writes each in the background, in order."""
+        for batch in context["batches"]:
+            if batch is not None:
+                self.writer.submit(batch)
+        seen = context.get("seen")
+        if self._listings is not None and seen:
+            self.writer.submit_job(SEEN_JOB, len(seen), partial(self._listings.write, rows=seen))
 
     @override
     def activate_version(self, new_version: int) -> None:
         """A complete items listing: mark the products it lacks inactive (never delete them).
 
-        Every buffered row is written first; the marking runs in the writer's sequence after
-        them, retried like a batch, and STATE waits for it (:mod:`.reconcile`).
+        The target drained every sink before this message reached the SDK, so the listing's
+        rows are submitted; the marking runs in the writer's sequence after them, retried like
+        a batch, and STATE waits for it (:mod:`.reconcile`).
         """
-        seen = self._seen
-        if seen is None:
+        listings = self._listings
+        if listings is None:
             self.logger.info(
                 "ACTIVATE_VERSION of %s ignored: only items listings mark rows inactive",
                 self.stream_name,
             )
             return
-        # The listing's last rows go first, also those an earlier sink of this stream (replaced
-        # when a grown SCHEMA arrived) still buffers: the SDK drains it only at its next drain.
-        self._erp_target.drain_all()
-        stats, logger, stream = self._stats, self.logger, self.stream_name
+        self.writer.submit_job(
+            f"{PRODUCTS.name} (items gone from Zoho)",
+            0,
+            partial(listings.mark_missing, version=new_version),
+        )
 
-        def mark(conn: connection) -> None:
-            if not self._seen_table_ready(conn):
-                return
-            marked = seen.activate(conn, PRODUCTS, new_version)
-            stats.deactivated += marked
-            logger.info(
-                "%s: listing %d complete; %d products no longer in Zoho marked inactive",
-                stream,
-                new_version,
-                marked,
-            )
 
-        self._writer.submit_job(f"{PRODUCTS.name} (items gone from Zoho)", 0, mark)
+SEEN_JOB = "zoho_item_versions"

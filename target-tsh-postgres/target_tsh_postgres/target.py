@@ -1,11 +1,16 @@
-"""target-tsh-postgres: settings, the ERP connection, the end-of-run report, the command line.
+"""target-tsh-postgres: settings, when rows and STATE go to the writer, the report, the CLI.
 
 When STATE goes out is decided in two places, both reached through public SDK hooks: the
-:class:`ErpReader` hands each STATE message to the target instead of the SDK, and after each
-RECORD asks the target whether to flush (a batch was just handed to the writer, or
+:class:`.reader.ErpReader` hands each STATE message to the target instead of the SDK, and after
+each RECORD asks the target whether to flush (a batch was just handed to the writer, or
 ``flush_interval_seconds`` passed). A flush drains every sink (SDK), so every row read before
 the STATE is in a submitted batch, and hands the STATE to :class:`.writer.ErpWriter`, which
 emits it once those batches are committed. The SDK never sees a STATE, so it never writes one.
+Before an ACTIVATE_VERSION reaches the SDK, every sink is drained too, so the marking it asks
+for follows every row of the listing (also rows a sink replaced by a grown SCHEMA still holds).
+
+The target owns the writer and hands it to its sinks through the sink class it gives the SDK;
+no sink calls the target.
 """
 
 from __future__ import annotations
@@ -18,11 +23,9 @@ import typing as t
 from functools import cached_property
 from pathlib import Path
 
-import msgspec
 import psycopg2
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
     InvalidInputLine,
     InvalidRecord,
@@ -30,87 +33,19 @@ from singer_sdk.exceptions import (
     RecordsWithoutSchemaException,
 )
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
-from singer_sdk.singerlib import SingerMessageType
 from typing_extensions import override
 
 from .errors import ErpError, TooManyFailuresError
+from .reader import ErpReader
 from .report import Report
 from .sinks import ErpSink
 from .writer import ErpWriter, WriterSettings
 
 if t.TYPE_CHECKING:
     from psycopg2.extensions import connection
+    from singer_sdk.sinks import Sink
 
-__all__ = ["TargetTshPostgres", "TooManyFailuresError", "main"]
-
-
-# Floats stay floats: prices and stock have far fewer than 15 significant digits, and str() of a
-# float is its shortest round-trip form, so NUMERIC receives exactly the digits Zoho sent.
-_DECODER = msgspec.json.Decoder()
-
-
-def _non_blank(lines: t.Iterable[str]) -> t.Iterator[str]:
-    """Blank lines carry no message (a shell pipe or an editor may add them): skip them."""
-    return (line for line in lines if line.strip())
-
-
-Callback = t.Callable[[dict[str, t.Any]], None]
-
-
-class ErpReader(MsgSpecReader):
-    """msgspec reader; a line that is not JSON (or not text) becomes one short error.
-
-    The target's hooks into the message loop (see the module docstring) are set on it:
-    ``state_handler`` receives each STATE value in place of the SDK, ``after_record`` runs
-    after each RECORD, ``on_error`` when reading stops on an error.
-    """
-
-    state_handler: t.Callable[[dict[str, t.Any]], None] | None = None
-    after_record: t.Callable[[], None] | None = None
-    on_error: t.Callable[[BaseException], None] | None = None
-
-    @override
-    def process_lines(
-        self, file_input: t.IO[str] | None, callbacks: dict[str, Callback]
-    ) -> t.Counter[str]:
-        """The SDK's loop over the input, without its blank lines, with the target's hooks."""
-        lines = _non_blank(file_input or self.default_input)
-        routed = dict(callbacks)
-        if self.state_handler is not None:
-            routed[SingerMessageType.STATE] = self._state
-        after = self.after_record
-        if after is not None:
-            process_record = callbacks[SingerMessageType.RECORD]
-
-            def record_then_check(message: dict[str, t.Any]) -> None:
-                process_record(message)
-                after()
-
-            routed[SingerMessageType.RECORD] = record_then_check
-        try:
-            return super().process_lines(lines, routed)  # type: ignore[arg-type]
-        except BaseException as exc:
-            if self.on_error is not None:
-                self.on_error(exc)
-            raise
-
-    def _state(self, message: dict[str, t.Any]) -> None:
-        self.assert_line_requires(message, requires={"value"})
-        assert self.state_handler is not None  # noqa: S101 - only routed when set
-        self.state_handler(message["value"])
-
-    @override
-    def deserialize_json(self, line: str) -> dict[str, t.Any]:
-        """Parse one line or raise InvalidInputLine naming what is wrong."""
-        try:
-            return t.cast("dict[str, t.Any]", _DECODER.decode(line))  # as the SDK reader assumes
-        except msgspec.DecodeError as exc:
-            msg = f"invalid JSON on input ({exc}): {line.strip()[:80]!r}"
-            raise InvalidInputLine(msg) from None
-        except UnicodeError:  # bytes that are not UTF-8 arrive as surrogates
-            shown = line.strip()[:40].encode("utf-8", "backslashreplace").decode()
-            msg = f"input is not UTF-8 text (binary data?): {shown!r}"
-            raise InvalidInputLine(msg) from None
+__all__ = ["ErpReader", "TargetTshPostgres", "TooManyFailuresError", "main"]
 
 
 class TargetTshPostgres(Target):
@@ -208,6 +143,7 @@ class TargetTshPostgres(Target):
         if isinstance(reader, ErpReader):
             reader.state_handler = self.receive_state
             reader.after_record = self.after_record
+            reader.before_activate_version = self.drain_all
             reader.on_error = self.abort
 
     @property  # type: ignore[explicit-override]  # mypy misses @override on a getter+setter pair
@@ -239,6 +175,15 @@ class TargetTshPostgres(Target):
         self._next_flush = time.monotonic() + self._flush_seconds
         if self._received_state is not None:
             self.writer.state(copy.deepcopy(self._received_state))
+
+    @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """The sink class, handing its batches to this target's writer."""
+        return self._sink_class
+
+    @cached_property
+    def _sink_class(self) -> type[ErpSink]:
+        return ErpSink.writing_to(self.writer)
 
     @cached_property
     def writer(self) -> ErpWriter:
@@ -305,11 +250,18 @@ class TargetTshPostgres(Target):
             Path(self.config["report_path"]).write_text(line + "\n")
         limit = int(self.config.get("max_failed_rows", 0))
         if self.report.failed > limit:
-            msg = (
-                f"{self.report.failed} rows were refused by the database (max_failed_rows is "
-                f"{limit}); the other rows were committed, STATE stops before the refused ones"
-            )
-            raise TooManyFailuresError(msg)
+            raise TooManyFailuresError(_too_many_failures(self.report, limit))
+
+
+def _too_many_failures(report: Report, limit: int) -> str:
+    """The one line a run with too many refused rows ends with: the first refusal, named."""
+    first = report.first_error or {}
+    return (
+        f"stream {first.get('stream')!r}: {first.get('table')} {first.get('zoho_id')} refused, "
+        f"column {first.get('field')}, value {first.get('value')}: {first.get('error')} "
+        f"({report.failed} rows refused, max_failed_rows is {limit}; the other rows were "
+        "committed, STATE stops before the refused ones)"
+    )
 
 
 def _write_state(state: dict[str, t.Any]) -> None:

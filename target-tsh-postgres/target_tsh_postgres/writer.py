@@ -5,17 +5,18 @@ The guarantees of the target live here, and only here:
 * **One batch in flight.** A batch is written on a background thread while the next one is read;
   :meth:`ErpWriter.submit` waits for the previous batch first, so batches commit in order.
 * **Transient errors are retried.** Lock or statement timeouts, deadlocks, serialization failures
-  and lost connections (:func:`.erp.is_transient`) are retried with exponential backoff for up
+  and lost connections (:func:`.errors.is_transient`) are retried with exponential backoff for up
   to ``write_retry_seconds``, reconnecting when the connection is gone; each retry is a WARNING
   with its attempt number. A batch that still fails ends the run (:class:`.WriteFailedError`).
 * **STATE only after the rows it covers are committed.** :meth:`ErpWriter.state` holds a STATE
   back until every batch submitted before it has committed, then emits it (from whichever thread
   sees the commit). After a failed batch no STATE is ever emitted again.
 * **Refused rows are counted, reported and decide STATE.** Rows PostgreSQL refuses for good
-  (:data:`.erp.REFUSALS`) are reported one by one. While at most ``max_failed_rows`` rows were
-  refused, STATE moves past them (they are accepted losses, listed in the report); once more
-  were refused, every other row is still written but no further STATE is emitted, so the next
-  run reads the refused rows again.
+  (:data:`.errors.REFUSALS`) and rows the sink refused on the way (:mod:`.storable`) are
+  reported one by one with their stream, id, column and value, in the order of their batches.
+  While at most ``max_failed_rows`` rows were refused, STATE moves past them (they are accepted
+  losses, listed in the report); once more were refused, every other row is still written but
+  no further STATE is emitted, so the next run reads the refused rows again.
 
 The worker thread is not a daemon: a run that ends with an error still finishes (commits) the
 batch in flight before the process exits.
@@ -23,20 +24,22 @@ batch in flight before the process exits.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg2
 
-from . import erp
-from .errors import ErpUnavailableError, WriteFailedError
+from . import upsert
+from .ddl import create_tables
+from .errors import ErpUnavailableError, WriteFailedError, is_transient
 from .mapping import TABLES
+from .storable import shown
 
 if t.TYPE_CHECKING:
-    import io
     import logging
     from collections.abc import Callable
 
@@ -59,14 +62,36 @@ class WriterSettings:
     retry_seconds: float
 
 
-@dataclass
-class _Batch:
-    """One de-duplicated batch: ``rows`` as read, ``unique`` as written, ``data`` as COPY text."""
+@dataclass(frozen=True)
+class Refused:
+    """A refused record or row, each part as one printable line (``storable.shown``)."""
 
+    zoho_id: str
+    name: t.Any
+    field: str
+    value: str
+    reason: str
+
+
+@dataclass
+class Batch:
+    """One stream's rows for one table, as read, and what the sink refused or repaired on the way.
+
+    ``repaired``: the id of each row stored without characters PostgreSQL cannot store, and the
+    fields they were removed from (the sink logged the warning when it read the record).
+    """
+
+    stream: str
     table: Table
     rows: list[dict[str, t.Any]]
-    unique: list[dict[str, t.Any]]
-    data: io.StringIO
+    refused: list[Refused] = field(default_factory=list)
+    repaired: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    batch: Batch
+    data: upsert.Prepared | None  # None: no rows, only refusals to count
 
 
 @dataclass
@@ -127,7 +152,7 @@ class ErpWriter:
     def _open(self) -> connection:
         conn = self._connect()
         if self.settings.create_tables:
-            erp.create_tables(conn, self.settings.schema, TABLES)
+            create_tables(conn, self.settings.schema, TABLES)
         return conn
 
     def _drop_broken_connection(self) -> None:
@@ -136,21 +161,18 @@ class ErpWriter:
             self._conn = None
 
     # ------------------------------------------------------------------ batches
-    def submit(
-        self,
-        table: Table,
-        rows: list[dict[str, t.Any]],
-        unique: list[dict[str, t.Any]],
-        data: io.StringIO,
-    ) -> None:
-        """Write a batch in the background once the previous one is committed."""
+    def submit(self, batch: Batch) -> None:
+        """Write a batch in the background once the previous one is committed.
+
+        Its COPY text is built here, on the caller's thread, while the previous batch is written.
+        """
+        prepared = _Prepared(batch, upsert.prepare(batch.rows, batch.table) if batch.rows else None)
         self.wait()
         with self._lock:
             self._submitted += 1
             sequence = self._submitted
         self._unstated_batches = True
-        batch = _Batch(table, rows, unique, data)
-        self._pending = self._executor.submit(self._write, sequence, batch)
+        self._pending = self._executor.submit(self._write, sequence, prepared)
 
     def submit_job(self, name: str, size: int, run: Callable[[connection], None]) -> None:
         """Run ``run(connection)`` once the batches before it are committed; STATE waits for it.
@@ -170,12 +192,12 @@ class ErpWriter:
         if pending is not None:
             pending.result()
 
-    def _write(self, sequence: int, batch: _Batch | _Job) -> None:
+    def _write(self, sequence: int, batch: _Prepared | _Job) -> None:
         try:
             if isinstance(batch, _Job):
                 self._with_retries(batch.name, batch.size, batch.run)
             else:
-                self._count(batch, self._upsert_with_retries(batch))
+                self._count(batch.batch, self._upsert_with_retries(batch))
         except BaseException as exc:
             with self._lock:
                 self._failed = exc
@@ -188,14 +210,15 @@ class ErpWriter:
                 self._held_state = None
                 self._release(held[1])
 
-    def _upsert_with_retries(self, batch: _Batch) -> erp.BatchResult:
-        def attempt(conn: connection) -> erp.BatchResult:
-            batch.data.seek(0)
-            return erp.upsert_batch(
-                conn, self.settings.schema, batch.table, batch.unique, batch.data
-            )
+    def _upsert_with_retries(self, prepared: _Prepared) -> upsert.BatchResult:
+        table, data = prepared.batch.table, prepared.data
+        if data is None:
+            return upsert.BatchResult()
 
-        return self._with_retries(batch.table.name, len(batch.unique), attempt)
+        def attempt(conn: connection) -> upsert.BatchResult:
+            return upsert.upsert_batch(conn, self.settings.schema, table, data)
+
+        return self._with_retries(table.name, len(data.rows), attempt)
 
     def _with_retries(self, name: str, size: int, attempt: Callable[[connection], _R]) -> _R:
         deadline = time.monotonic() + self.settings.retry_seconds
@@ -208,8 +231,8 @@ class ErpWriter:
                 return attempt(self._conn)
             except psycopg2.Error as exc:
                 if self._conn is not None:
-                    erp.rollback_quietly(self._conn)
-                if not erp.is_transient(exc):
+                    _rollback_quietly(self._conn)
+                if not is_transient(exc):
                     msg = f"table {name}: the database failed the batch: {_one_line(exc)}"
                     raise WriteFailedError(msg) from None
                 self._drop_broken_connection()
@@ -232,18 +255,45 @@ class ErpWriter:
                 delay = min(delay * 2, LONGEST_RETRY_SECONDS)
                 attempts += 1
 
-    def _count(self, batch: _Batch, result: erp.BatchResult) -> None:
-        table, rows, unique = batch.table, batch.rows, batch.unique
+    def _count(self, batch: Batch, result: upsert.BatchResult) -> None:
+        table, stream = batch.table, batch.stream
         stats = self.report.table(table.name)
         stats.inserted += result.inserted
         stats.updated += result.updated
-        stats.unchanged += result.unchanged + len(rows) - len(unique)
-        stats.successful += len(rows) - len(result.failed)
-        for row, error in result.failed:
-            zoho_id = "/".join(str(row[k]) for k in table.key)
-            name = row.get("name") or row.get("pricebook_name")
-            self.report.failure(table.name, zoho_id, name, error)
-            self._logger.error("%s %s (%s) refused: %s", table.name, zoho_id, name, error)
+        stats.unchanged += result.unchanged
+        stats.successful += len(batch.rows) - len(result.failed)
+        refusals = [
+            Refused(
+                shown("/".join(str(r.row[k]) for k in table.key)),
+                r.row.get("name") or r.row.get("pricebook_name"),
+                shown(r.column) if r.column else "(none named)",
+                r.value or "(not shown)",
+                r.reason,
+            )
+            for r in result.failed
+        ]
+        for zoho_id, fields in batch.repaired:
+            self.report.repair(table.name, stream, zoho_id, fields)
+        for refused in [*batch.refused, *refusals]:
+            self.report.failure(
+                table=table.name,
+                stream=stream,
+                zoho_id=refused.zoho_id,
+                name=refused.name,
+                column=refused.field,
+                value=refused.value,
+                error=refused.reason,
+            )
+            self._logger.error(
+                "stream %r: %s %s (%s) refused: column %s, value %s: %s",
+                stream,
+                table.name,
+                refused.zoho_id,
+                refused.name,
+                refused.field,
+                refused.value,
+                refused.reason,
+            )
 
     # ------------------------------------------------------------------ STATE
     def state(self, state: dict[str, t.Any]) -> None:
@@ -278,3 +328,10 @@ class ErpWriter:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _rollback_quietly(conn: connection) -> None:
+    """Roll back after a failure; a connection that is gone needs no rollback."""
+    if not conn.closed:
+        with contextlib.suppress(psycopg2.OperationalError, psycopg2.InterfaceError):
+            conn.rollback()

@@ -239,3 +239,20 @@ def test_alter_statements_and_the_database():
 )
 def test_more_widening_rules(existing, wanted, result):
     assert ddl.widen(existing, wanted) == result
+
+
+def test_a_table_records_its_stream_in_its_comment_on_a_cluster_too():
+    spec = ddl.TableSpec("db", "le_ads", {"id": "String"}, ("id",), "c1", owner="le;ads")
+
+    assert ddl.create_table(spec).endswith("\nCOMMENT 'target-clickhouse stream: \"le;ads\"'")
+    assert ddl.stamp_comment(spec) == (
+        "ALTER TABLE `db`.`le_ads` ON CLUSTER `c1` MODIFY COMMENT "
+        "'target-clickhouse stream: \"le;ads\"'"
+    )
+    assert ddl.stamped_stream(ddl.stamp("a'\x00\\b")) == "a'\x00\\b"
+    assert ddl.stamped_stream("a comment someone wrote") is None
+
+
+def test_nul_in_identifiers_and_literals_is_escaped_for_the_engine():
+    assert ddl.quote("a\x00b") == "`a\\0b`"
+    assert ddl.literal("a\x00'b") == "'a\\0\\'b'"

@@ -10,7 +10,7 @@ from clickhouse_connect.driver.exceptions import (
     ProgrammingError,
     StreamFailureError,
 )
-from target_clickhouse.sinks import transient
+from target_clickhouse.errors import transient
 
 
 @pytest.mark.parametrize(

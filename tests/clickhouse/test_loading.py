@@ -188,7 +188,7 @@ def test_a_retried_keyless_insert_does_not_duplicate_rows(ch, database, load_pat
     from target_clickhouse.target import TargetClickHouse
 
     calls = {"n": 0}
-    method = "insert_raw_batch" if load_path == "raw" else "insert"
+    method = "insert_batch"  # both load paths insert a batch file
     real_insert = getattr(Connection, method)
 
     def flaky_insert(self, *args, **kwargs):
@@ -497,14 +497,13 @@ def test_batches_are_bounded_by_bytes(ch, database, monkeypatch):
     from target_clickhouse.connection import Connection
 
     inserts = {"n": 0}
-    for method in ("insert", "insert_raw_batch"):
-        real = getattr(Connection, method)
+    real = Connection.insert_batch
 
-        def counted(self, *args, _real=real, **kwargs):
-            inserts["n"] += 1
-            return _real(self, *args, **kwargs)
+    def counted(self, *args, **kwargs):
+        inserts["n"] += 1
+        return real(self, *args, **kwargs)
 
-        monkeypatch.setattr(Connection, method, counted)
+    monkeypatch.setattr(Connection, "insert_batch", counted)
     name = "x" * 500
     messages = [leads_schema()] + [lead(str(i), name, "2024-01-01T00:00:00Z") for i in range(20)]
     run_target(target_config(database, batch_size_bytes=2_000), messages)
@@ -533,17 +532,6 @@ def test_non_ascii_stream_names_get_distinct_readable_tables(ch, database):
     assert table_name("zoho_", "Categorías").startswith("zoho_Categorias_")
     assert rows(ch, f"SELECT id FROM {database}.`{leads}`") == [("lead",)]
     assert rows(ch, f"SELECT id FROM {database}.`{deals}`") == [("deal",)]
-
-
-def test_two_streams_sharing_a_table_name_are_refused(database):
-    from target_clickhouse.tables import SchemaChangeError
-
-    props = {"id": {"type": ["string"]}}
-    with pytest.raises(SchemaChangeError, match="both map to table 'a_b'"):
-        run_target(
-            target_config(database),
-            [schema_message("a-b", props, ["id"]), schema_message("a.b", props, ["id"])],
-        )
 
 
 def test_source_properties_named_like_the_targets_columns_are_kept(ch, database):

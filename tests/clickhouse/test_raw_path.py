@@ -6,7 +6,7 @@ import io
 import typing as t
 
 import pytest
-from target_clickhouse import ddl, rawload
+from target_clickhouse import ddl, loadplan
 from target_clickhouse.reader import RawRecordReader
 
 from tests.clickhouse.conftest import record, rows, run_target, schema_message, target_config
@@ -17,10 +17,10 @@ if t.TYPE_CHECKING:
 ODD = "it's `q` $€"
 
 
-def plan(**columns: str) -> rawload.LoadPlan:
+def plan(**columns: str) -> loadplan.LoadPlan:
     spec = ddl.TableSpec("db", "t", dict(columns), ("id",))
-    cols = tuple(rawload.Column(n, t, key=n == "id") for n, t in columns.items())
-    return rawload.LoadPlan(spec, cols, bookmark="at" if "at" in columns else None)
+    cols = tuple(loadplan.Column(n, t, key=n == "id") for n, t in columns.items())
+    return loadplan.LoadPlan(spec, cols, bookmark="at" if "at" in columns else None)
 
 
 def test_the_input_structure_reads_every_property_as_text_and_quotes_odd_names():
@@ -48,8 +48,8 @@ def test_the_version_comes_from_the_bookmark_and_a_deletion_adds_a_microsecond()
     assert "toUnixTimestamp64Micro(if(match(`at`" in select
     assert "greatest(" in select
     assert "+ 1)" in select
-    assert rawload.failed_column("Code: 395. target-clickhouse check #3: while executing") == 3
-    assert rawload.failed_row("bad (while reading the value of key a.b): (at row 7) :") == (
+    assert loadplan.failed_column("Code: 395. target-clickhouse check #3: while executing") == 3
+    assert loadplan.failed_row("bad (while reading the value of key a.b): (at row 7) :") == (
         6,
         "a.b",
     )
@@ -60,7 +60,7 @@ def test_state_waits_for_the_insert_in_flight(ch, database, monkeypatch):
 
     from target_clickhouse.connection import Connection
 
-    real = Connection.insert_raw_batch
+    real = Connection.insert_batch
     acknowledged: list[int] = []
 
     def slow(self, *args, **kwargs):
@@ -68,7 +68,7 @@ def test_state_waits_for_the_insert_in_flight(ch, database, monkeypatch):
         real(self, *args, **kwargs)
         acknowledged.append(1)
 
-    monkeypatch.setattr(Connection, "insert_raw_batch", slow)
+    monkeypatch.setattr(Connection, "insert_batch", slow)
     acknowledged_at_state: list[int] = []
     props = {"id": {"type": ["string"]}}
     states = run_target(
@@ -111,12 +111,12 @@ def test_records_reach_the_table_without_becoming_dicts(ch, database, monkeypatc
     ],
 )
 def test_records_are_dicts_when_python_must_see_them(ch, database, config, monkeypatch):
-    from target_clickhouse.sinks import ClickHouseSink
+    from target_clickhouse.writer import ClickHouseWriter
 
     def no_raw(*_args, **_kwargs):
         raise AssertionError("a record skipped Python although it had to be seen")
 
-    monkeypatch.setattr(ClickHouseSink, "add_raw_record", no_raw)
+    monkeypatch.setattr(ClickHouseWriter, "accept_raw", no_raw)
     props = {"id": {"type": ["string"]}, "n": {"type": ["integer", "null"]}}
     run_target(
         target_config(database, **config),
@@ -172,7 +172,7 @@ def test_a_server_gets_the_batch_as_the_body_of_an_insert_from_input(tmp_path):
     connection._lock = None
     batch = tmp_path / "batch.jsonl"
     batch.write_bytes(b'{"id": "1"}\n{"id": "2"}\n')
-    connection.insert_raw_batch(plan(id="String"), str(batch), {"insert_deduplication_token": "x"})
+    connection.insert_batch(plan(id="String"), str(batch), {"insert_deduplication_token": "x"})
 
     [(sql, data, settings)] = sent
     assert sql == plan(id="String").insert_from_body()

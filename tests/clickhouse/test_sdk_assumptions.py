@@ -1,10 +1,10 @@
 """What target-clickhouse assumes of singer-sdk still holds (the SDK range is pinned).
 
-The target overrides one private SDK member, ``Sink._validate_and_parse`` (no public hook skips
-the SDK's date-time parsing on the dict path). The raw path and the flush interval build on the
-public reader hook (``message_reader_class``, ``process_lines(file_input, callbacks)``), the
-sinks' ``current_size`` (the SDK drains a sink only when it is not 0) and ``get_sink``. When a
-new SDK release changes one of these, a test here fails instead of a run going wrong quietly.
+The list lives in ``target_clickhouse/target.py``'s docstring: the public reader hook
+(``message_reader_class``, ``process_lines(file_input, callbacks)``) through which STATE goes to
+the writer instead of the SDK, ``drain_all`` handing every non-empty sink's batch over, ``add_sink``
+setting each new sink up, and the one private member overridden, ``Sink._validate_and_parse``.
+When a new SDK release changes one of these, a test here fails instead of a run going wrong.
 """
 
 from __future__ import annotations
@@ -34,16 +34,42 @@ def test_the_only_private_sdk_members_overridden_are_the_pinned_ones():
     assert private_overrides(TargetClickHouse, ClickHouseSink, RawRecordReader) == PRIVATE_OVERRIDES
 
 
-def test_the_public_members_the_raw_path_builds_on_still_work_as_assumed():
+def test_the_public_members_the_target_builds_on_still_work_as_assumed():
     params = list(inspect.signature(GenericSingerReader.process_lines).parameters)
     assert params == ["self", "file_input", "callbacks"]
-    # A sink with an insert in flight reports rows, so drain_one waits for it before STATE.
+    # drain_all hands over every sink with rows; drain_one calls process_batch for those.
     drain_one = inspect.getsource(Target.drain_one)
     assert "if sink.current_size == 0:" in drain_one
-    drain_all = inspect.getsource(Target.drain_all)
-    assert drain_all.rindex("self._drain_all(") < drain_all.index("self._write_state_message(")
-    # A changed schema reaches get_sink, which drains the sink it replaces first.
-    assert "self.get_sink(" in inspect.getsource(Target._process_schema_message)
+    assert "sink.process_batch(" in drain_one
+    assert "self._drain_all(self._sinks_active.values()" in inspect.getsource(Target.drain_all)
+    # A new sink (a new SCHEMA) is set up before any record reaches it.
+    assert "sink.setup()" in inspect.getsource(Target.add_sink)
+    # The SDK writes STATE only from what its STATE callback kept: routed away, it writes none.
+    assert "self._latest_state = state" in inspect.getsource(Target._process_state_message)
+    assert "if self._latest_state:" in inspect.getsource(Target.drain_all)
     target = TargetClickHouse(config=target_config("sdk_probe"))
     assert isinstance(target.message_reader, RawRecordReader)
-    assert target.message_reader.raw_record_handler == target.accept_raw_record
+    assert target.message_reader.raw_record_handler == target.writer.accept_raw
+    assert target.message_reader.state_handler == target.receive_state
+
+
+def test_a_state_never_reaches_the_sdk_so_only_the_writer_emits_it(database):
+    import io
+
+    from tests.clickhouse.conftest import record, schema_message
+
+    target = TargetClickHouse(config=target_config(database))
+    lines = [
+        schema_message("s", {"id": {"type": ["string"]}}, ["id"]),
+        record("s", {"id": "1"}),
+        {"type": "STATE", "value": {"n": 1}},
+    ]
+    import contextlib
+    import json
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in lines)))
+
+    assert target._latest_state is None
+    assert out.getvalue() == '{"n": 1}\n'

@@ -17,8 +17,9 @@ import json
 from singer_sdk import Target
 from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.singerlib.encoding.base import GenericSingerReader
+from target_tsh_postgres.reader import ErpReader
 from target_tsh_postgres.sinks import ErpSink
-from target_tsh_postgres.target import ErpReader, TargetTshPostgres
+from target_tsh_postgres.target import TargetTshPostgres
 
 from tests.sdk_assumptions import (
     assert_the_sdk_parses_records_in_validate_and_parse,

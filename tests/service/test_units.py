@@ -37,42 +37,55 @@ def hexmac(message: bytes) -> str:
     return hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
 
 
+def authentic(secret: str, headers: dict, query: list, body: bytes) -> bool:
+    """The service's two steps: the check before the body is read, then the signature."""
+    try:
+        if intake.books_precheck(secret, headers, query):
+            signature = headers["x-zoho-webhook-signature"]
+            content_type = headers.get("content-type", "")
+            intake.books_verify(secret, signature, query, body, content_type, tolerance=300)
+    except intake.RejectedError:
+        return False
+    return True
+
+
 def test_a_billing_style_signature_over_sorted_query_pairs_and_raw_json_verifies():
     query = [("org", "42"), ("entity", "item")]
     signature = books_signature(SECRET, dict(query), BODY)
     assert signature == hexmac(b"entityitemorg42" + BODY)
     headers = {"x-zoho-webhook-signature": signature, "content-type": "application/json"}
-    assert intake.books_authentic(SECRET, headers, query, BODY)
-    assert not intake.books_authentic(SECRET, headers, query, BODY.replace(b"Mouse", b"Mice"))
-    assert not intake.books_authentic("another-secret-000", headers, query, BODY)
+    assert authentic(SECRET, headers, query, BODY)
+    assert not authentic(SECRET, headers, query, BODY.replace(b"Mouse", b"Mice"))
+    assert not authentic("another-secret-000", headers, query, BODY)
 
 
 def test_other_documented_signature_readings_verify():
     raw = {"x-zoho-webhook-signature": hexmac(BODY).upper()}
-    assert intake.books_authentic(SECRET, raw, [("a", "b")], BODY)  # raw body, any hex case
+    assert authentic(SECRET, raw, [("a", "b")], BODY)  # raw body, any hex case
     digest = hmac.new(SECRET.encode(), BODY, hashlib.sha256).digest()
     b64 = {"x-zoho-webhook-signature": base64.b64encode(digest).decode()}
-    assert intake.books_authentic(SECRET, b64, [], BODY)
-    stamped = {"x-zoho-webhook-signature": f"t=1734340423138,v={hexmac(b'1734340423138.' + BODY)}"}
-    assert intake.books_authentic(SECRET, stamped, [], BODY)
+    assert authentic(SECRET, b64, [], BODY)
+    now = str(int(time.time() * 1000))
+    stamped = {"x-zoho-webhook-signature": f"t={now},v={hexmac(now.encode() + b'.' + BODY)}"}
+    assert authentic(SECRET, stamped, [], BODY)
     form = b"name=Mouse&item_id=1"
     signed_form = {
         "x-zoho-webhook-signature": hexmac(b"item_id1nameMouse"),
         "content-type": "application/x-www-form-urlencoded",
     }
-    assert intake.books_authentic(SECRET, signed_form, [], form)
+    assert authentic(SECRET, signed_form, [], form)
 
 
 def test_without_a_signature_the_secret_must_come_as_a_header_bearer_or_query_parameter():
-    assert intake.books_authentic(SECRET, {"x-zoho-webhook-secret": SECRET}, [], BODY)
-    assert intake.books_authentic(SECRET, {"authorization": f"Bearer {SECRET}"}, [], BODY)
-    assert intake.books_authentic(SECRET, {}, [("secret", SECRET)], BODY)
-    assert not intake.books_authentic(SECRET, {}, [("secret", "nope")], BODY)
-    assert not intake.books_authentic(SECRET, {}, [], BODY)
-    assert not intake.books_authentic("", {}, [("secret", "")], BODY)  # unset secret: refuse all
+    assert authentic(SECRET, {"x-zoho-webhook-secret": SECRET}, [], BODY)
+    assert authentic(SECRET, {"authorization": f"Bearer {SECRET}"}, [], BODY)
+    assert authentic(SECRET, {}, [("secret", SECRET)], BODY)
+    assert not authentic(SECRET, {}, [("secret", "nope")], BODY)
+    assert not authentic(SECRET, {}, [], BODY)
+    assert not authentic("", {}, [("secret", "")], BODY)  # unset secret: refuse all
     # a wrong signature is not rescued by a right token
     headers = {"x-zoho-webhook-signature": "00", "x-zoho-webhook-secret": SECRET}
-    assert not intake.books_authentic(SECRET, headers, [], BODY)
+    assert not authentic(SECRET, headers, [], BODY)
 
 
 def test_books_payloads_name_their_resources():
@@ -422,12 +435,14 @@ def test_channels_are_subscribed_renewed_and_removed_at_the_sandbox(sandbox, tmp
         first = made[0]
         assert 590 < first.expires_in() <= 600
         assert await manager.renew_due(renew_before=100) == []  # nothing due
-        # Zoho dropped the channel: renewal subscribes it again, same id and token
+        # Zoho dropped the channel: renewal subscribes it again, same id, a new token (rotated)
         del sandbox.notifications.channels[first.channel_id]
         manager.lifetime = 900
         renewed = await manager.renew_due(renew_before=100, everything=True)
         assert {c.channel_id for c in renewed} == {c.channel_id for c in made}
-        assert sandbox.notifications.channels[first.channel_id].token == first.token
+        stored = history.channel(first.channel_id)
+        assert sandbox.notifications.channels[first.channel_id].token == stored.token != first.token
+        assert stored.previous_token == first.token
         assert 890 < history.channel(first.channel_id).expires_in() <= 900
         # renewal comes halfway through the granted lifetime when that is shorter than the margin
         assert await manager.renew_due(renew_before=3 * 3600) == []
@@ -517,6 +532,8 @@ def test_the_running_service_renews_channels_before_they_expire(sandbox, tmp_pat
         while sandbox.notifications.channels[channel.channel_id].expiry <= first:
             assert time.monotonic() < deadline, "not renewed"
             await asyncio.sleep(0.2)
+        # each renewal gives the channel a new token (callbacks are not signed)
+        assert sandbox.notifications.channels[channel.channel_id].token != channel.token
         await service.stop()
 
     asyncio.run(scenario())

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -19,13 +19,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import intake, legacy
-from .service import SyncService, outcome_of
+from .service import Kind, SyncService, outcome_of
 
 if TYPE_CHECKING:
+    from .instance import InstanceLock
     from .settings import Settings
 
 LOG = logging.getLogger("zoho_sync_service.app")
 Handler = Callable[[Request], Awaitable[JSONResponse]]
+VERSION = metadata.version("zoho-sync-service")
 
 
 def _service(request: Request) -> SyncService:
@@ -44,7 +46,7 @@ def _guarded(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except intake.RejectedError as error:
-            if error.status in {401, 413}:
+            if error.status in {401, 408, 413}:
                 LOG.warning("%s %s refused: %s", request.method, request.url.path, error.message)
             return _refuse(error)
 
@@ -63,54 +65,95 @@ def _bearer(request: Request) -> None:
         raise intake.RejectedError(401, "missing or wrong bearer token")
 
 
+async def _read(request: Request) -> bytes:
+    settings = _service(request).settings
+    return await intake.read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
+
+
 async def _json_body(request: Request) -> Any:
-    body = await intake.read_body(request, _service(request).settings.max_body_bytes)
+    body = await _read(request)
     if not body.strip():
         return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise intake.RejectedError(400, "request body is not JSON") from None
+    return intake.json_value(body, "request body")
 
 
 # ---------------------------------------------------------------------- webhooks
+def _accepted(service: SyncService, kind: Kind, *, duplicate: bool = False) -> JSONResponse:
+    status = "duplicate" if duplicate else "accepted"
+    return JSONResponse({"status": status, "job": service.jobs[kind].name})
+
+
 async def books_webhook(request: Request) -> JSONResponse:
-    """Zoho Books/Inventory workflow webhook: authenticate, store the trigger, answer."""
+    """Zoho Books/Inventory workflow webhook: authenticate, store the trigger, answer.
+
+    Refused before the body is read when no signature or right secret came; the signature is
+    checked before the body is decoded; only what it covers decides what is synced.
+    """
     service = _service(request)
-    body = await intake.read_body(request, service.settings.max_body_bytes)
+    settings = service.settings
     query = list(request.query_params.multi_items())
-    if not intake.books_authentic(service.settings.webhook_secret, request.headers, query, body):
-        raise intake.RejectedError(401, "webhook signature or secret missing or wrong")
-    data = intake.books_payload(body, request.headers.get("content-type", ""))
-    resources = intake.books_resources(data, query)
+    signed = intake.books_precheck(settings.webhook_secret, request.headers, query)
+    body = await _read(request)
+    signed_query: list[tuple[str, str]] = []
+    content_type = request.headers.get("content-type", "")
+    if signed:
+        signed_query = intake.books_verify(
+            settings.webhook_secret,
+            request.headers[intake.SIGNATURE_HEADER],
+            query,
+            body,
+            content_type,
+            tolerance=settings.signature_tolerance_seconds,
+        )
+    delivery = intake.delivery_digest("books", signed_query, body)
+    if service.replays.seen(delivery):
+        return _accepted(service, "finance", duplicate=True)
+    data = intake.books_payload(body, content_type)
+    resources = intake.books_resources(data, signed_query)
     label = ",".join(sorted(resources)) if resources else "all"
-    service.trigger("finance", f"books webhook: {label}", resources)
-    return JSONResponse({"status": "accepted", "job": service.jobs["finance"].name})
+    service.trigger("finance", f"books webhook: {label}", resources, delivery=delivery)
+    return _accepted(service, "finance")
 
 
 async def crm_notification(request: Request) -> JSONResponse:
     """CRM Notification API callback: check the channel token, store the trigger, answer."""
     service = _service(request)
-    body = await intake.read_body(request, service.settings.max_body_bytes)
+    body = await _read(request)
     data = intake.crm_notification(body)
-    channel = service.history.channel(str(data.get("channel_id", "")))
-    expected = [service.settings.channel_token, channel.token if channel else ""]
-    if not intake.crm_token_valid(data, expected):
+    channel_id = intake.crm_channel_id(data)
+    channel = service.history.channel(channel_id) if channel_id else None
+    if not intake.crm_token_valid(data, service.callback_tokens(channel)):
         raise intake.RejectedError(401, "notification token missing or wrong")
+    delivery = intake.delivery_digest("crm", [], body)
+    if service.replays.seen(delivery):
+        return _accepted(service, "crm", duplicate=True)
     module = intake.crm_module(data, channel.modules if channel else [])
-    if channel and module not in channel.modules:
-        raise intake.RejectedError(400, f"channel {channel.channel_id} does not watch {module}")
-    operation = str(data.get("operation") or "change")
-    service.trigger("crm", f"crm notification: {module}.{operation}", frozenset({module}))
-    return JSONResponse({"status": "accepted", "job": service.jobs["crm"].name})
+    watched = channel.modules if channel else service.watched_modules()
+    if module not in watched:
+        where = f"channel {channel.channel_id}" if channel else "the CRM job (crm_modules)"
+        raise intake.RejectedError(400, f"{module} is not among the modules of {where}")
+    operation = intake.crm_operation(data)
+    service.trigger(
+        "crm", f"crm notification: {module}.{operation}", frozenset({module}), delivery=delivery
+    )
+    return _accepted(service, "crm")
 
 
 # ---------------------------------------------------------------------- legacy CRM service
 async def health(request: Request) -> JSONResponse:
-    """``GET /health``."""
-    _bearer(request)
+    """``GET /health``: open to monitors (status only); the details need the bearer token."""
     service = _service(request)
-    return JSONResponse({"status": "healthy", "service": "zoho-sync-service", **_jobs(service)})
+    problems = service.health()
+    answer = {
+        "status": "degraded" if problems else "healthy",
+        "service": "zoho-sync-service",
+        "version": VERSION,
+    }
+    if "authorization" not in request.headers:
+        return JSONResponse(answer)
+    _bearer(request)
+    details = {"problems": problems, "tasks": service.supervisor.status(), **_jobs(service)}
+    return JSONResponse({**answer, **details})
 
 
 def _jobs(service: SyncService) -> dict[str, Any]:
@@ -194,12 +237,12 @@ async def channels(request: Request) -> JSONResponse:
     return JSONResponse({"channels": items})
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The ASGI application; the service starts and stops with it."""
+def create_app(settings: Settings, lock: InstanceLock | None = None) -> Starlette:
+    """The ASGI application; the service starts and stops with it (``lock``: already claimed)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        service = SyncService(settings)
+        service = SyncService(settings, lock)
         app.state.service = service
         await service.start()
         try:

@@ -1,7 +1,10 @@
 """CRM notification channels (``/crm/v8/actions/watch``): subscribe, renew, list, remove.
 
 Each channel gets a random ``token`` (at most 50 characters, as Zoho documents); Zoho echoes it in
-every callback and the service accepts callbacks only with a token it stored. The maximum
+every callback and the service accepts callbacks only with a token it stored. Callbacks are not
+signed, so whoever reads one (a proxy's log, say) could forge others with its token: every
+renewal therefore gives the channel a new token, and the one it replaces is still accepted for
+``TOKEN_GRACE_SECONDS`` (callbacks Zoho queued before the renewal). The maximum
 ``channel_expiry`` is short and not confirmed (one day in older API versions, one week in newer
 ones), so channels are asked for just under a day and renewed well before they expire; if Zoho
 shortens the expiry, the one it answers is kept. A channel that Zoho no longer knows is
@@ -10,6 +13,7 @@ subscribed again under the same id and token.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -18,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .history import Channel, History
+from .errors import ChannelError
+from .history import Channel, History, now_iso
 
 if TYPE_CHECKING:
     from .settings import ZohoCredentials
@@ -26,10 +31,12 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("zoho_sync_service.channels")
 MAX_EVENTS_PER_CHANNEL = 10
 TOKEN_MARGIN_SECONDS = 60
+TOKEN_GRACE_SECONDS = 3600.0
 
 
-class ChannelError(RuntimeError):
-    """Zoho refused a channel call; the message names the call and Zoho's code."""
+def new_token() -> str:
+    """A channel token: 40 random hex digits (Zoho allows 50 characters)."""
+    return secrets.token_hex(20)
 
 
 def expiry_after(seconds: float) -> str:
@@ -124,14 +131,7 @@ class ZohoChannels:
         events = (result.get("details") or {}).get("events") or []
         expiries = [e.get("channel_expiry") for e in events if e.get("channel_expiry")]
         expiry = min(expiries) if expiries else channel.channel_expiry
-        return Channel(
-            channel.channel_id,
-            channel.modules,
-            channel.events,
-            channel.token,
-            channel.notify_url,
-            expiry,
-        )
+        return dataclasses.replace(channel, channel_expiry=expiry)
 
     async def remote(self) -> list[dict[str, Any]]:
         """The channels Zoho has for this user."""
@@ -181,7 +181,7 @@ class ChannelManager:
                 str(base + index),
                 chunk,
                 events_for(chunk),
-                secrets.token_hex(20),
+                new_token(),
                 notify_url,
                 expiry_after(self.lifetime),
             )
@@ -191,14 +191,16 @@ class ChannelManager:
         return created
 
     async def renew(self, channel: Channel) -> Channel:
-        """Move a channel's expiry forward; subscribe it again if Zoho has dropped it."""
-        fresh = Channel(
-            channel.channel_id,
-            channel.modules,
-            channel.events,
-            channel.token,
-            channel.notify_url,
-            expiry_after(self.lifetime),
+        """Move a channel's expiry forward with a new token; subscribe it again if Zoho dropped it.
+
+        Zoho is told first and the database after: a refused call changes nothing here.
+        """
+        fresh = dataclasses.replace(
+            channel,
+            token=new_token(),
+            channel_expiry=expiry_after(self.lifetime),
+            previous_token=channel.token,
+            rotated_at=now_iso(),
         )
         known = {str(w.get("channel_id")) for w in await self.zoho.remote()}
         renewed = await self.zoho.watch(fresh, update=channel.channel_id in known)

@@ -16,11 +16,13 @@ from typing import Any
 import httpx
 from typing_extensions import override
 
-from .channels import ChannelError, ChannelManager, ZohoChannels
+from .channels import ChannelManager, ZohoChannels
+from .errors import ServiceError, SettingsError
 from .history import History
+from .instance import InstanceLock
 from .jobs import Job
 from .runner import env_name
-from .settings import Settings, SettingsError
+from .settings import Settings
 
 LOG = logging.getLogger("zoho_sync_service")
 
@@ -124,12 +126,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from .app import create_app  # noqa: PLC0415
 
+    # First of all, before anything reads or writes the database: one service per database.
+    lock = InstanceLock(settings.database)
+    lock.acquire(f"http://{args.host}:{args.port}")
     if not settings.token:
         LOG.warning("ZOHO_SYNC_SERVICE_TOKEN is not set: the legacy endpoints answer 401")
     if not settings.webhook_secret:
         LOG.warning("ZOHO_WEBHOOK_SECRET is not set: POST /webhooks/books answers 401")
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, lock),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -156,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         history = History(settings.database)
         _print(history.runs(args.job, args.limit))
         history.close()
-    except (SettingsError, ChannelError, httpx.HTTPError) as exc:
+    except (ServiceError, httpx.HTTPError) as exc:
         sys.stderr.write(f"zoho-sync-service: {exc}\n")
         return 2
     return 0

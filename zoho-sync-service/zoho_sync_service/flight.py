@@ -1,7 +1,9 @@
 """Single flight per job: triggers are debounced, coalesced and retried.
 
 Triggers with the same run options merge into one waiting batch (the union of their selections),
-so however many arrive while a run is going, at most one follow-up run starts after it. A batch
+so however many arrive while a run is going, at most one follow-up run starts after it; options
+that only tune how a run writes (:data:`TUNING`) do not keep calls apart. A batch is stored as one
+pending row (:meth:`Batch.covers` tells the service when a trigger needs no write at all). A batch
 starts once no new trigger has joined it for ``debounce`` seconds (or ``max_delay`` after its
 first trigger, so a steady stream of notifications cannot postpone a run forever). A failed run is
 retried with exponential backoff, absorbing whatever joined meanwhile.
@@ -24,6 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LOG = logging.getLogger("zoho_sync_service.queue")
+# Options that change how a run writes, not what it reads: calls differing only in these share a run
+# (the batch keeps the value of the call that opened it).
+TUNING = frozenset({"batch_size"})
+MAX_LABELS = 20  # trigger labels a batch keeps (the run's trigger text names at most these)
 
 
 @dataclass
@@ -38,11 +44,23 @@ class Batch:
     urgent: bool = False
     first_at: float = field(default_factory=time.monotonic)
     last_at: float = field(default_factory=time.monotonic)
+    row_id: int | None = None  # the stored row that triggers joining this batch widen
 
     @property
     def key(self) -> str:
         """Batches with equal keys can share a run."""
-        return json.dumps(self.options, sort_keys=True)
+        what = {k: v for k, v in self.options.items() if k not in TUNING}
+        return json.dumps(what, sort_keys=True)
+
+    def covers(self, other: Batch) -> bool:
+        """Whether this batch's stored row already says all that ``other`` would add."""
+        selected = self.selection is None or (
+            other.selection is not None and other.selection <= self.selection
+        )
+        labelled = len(self.triggers) >= MAX_LABELS or all(
+            t in self.triggers for t in other.triggers
+        )
+        return selected and labelled
 
     def absorb(self, other: Batch) -> None:
         """Take another batch's triggers (its selection joins this one's)."""
@@ -50,7 +68,9 @@ class Batch:
             self.selection = None
         else:
             self.selection = self.selection | other.selection
-        self.triggers += [t for t in other.triggers if t not in self.triggers]
+        for label in other.triggers:
+            if len(self.triggers) < MAX_LABELS and label not in self.triggers:
+                self.triggers.append(label)
         self.pending_ids += other.pending_ids
         self.waiters += other.waiters
         self.urgent = self.urgent or other.urgent
@@ -75,6 +95,11 @@ class RunBudget:
         self.window = window
         self._starts: deque[float] = deque()
         self._lock = asyncio.Lock()
+
+    def seed(self, started: list[float]) -> None:
+        """Count the runs a previous process started (epoch seconds): a restart resets nothing."""
+        offset = time.monotonic() - time.time()
+        self._starts.extend(sorted(at + offset for at in started))
 
     def delay(self) -> float:
         """Seconds until a start would be allowed (0 when one is allowed now)."""
@@ -128,8 +153,8 @@ class JobQueue:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start the loop (inside a running event loop)."""
-        self._task = asyncio.create_task(self._loop(), name=f"queue:{self.job}")
+        """Start the loop on its own (the service runs :meth:`run` under its supervisor)."""
+        self._task = asyncio.create_task(self.run(), name=f"queue:{self.job}")
 
     async def stop(self) -> None:
         """Cancel the loop (a run in progress is interrupted by ``execute``)."""
@@ -142,6 +167,10 @@ class JobQueue:
         """Batches not started yet."""
         return len(self._batches)
 
+    def waiting_for(self, batch: Batch) -> Batch | None:
+        """The waiting batch ``batch`` would join (a running one never takes new triggers)."""
+        return next((b for b in self._batches if b.key == batch.key), None)
+
     def add(self, batch: Batch) -> None:
         """Queue a batch, merged into a waiting one with the same options."""
         for waiting in self._batches:
@@ -152,13 +181,24 @@ class JobQueue:
             self._batches.append(batch)
         self._wake.set()
 
-    async def _loop(self) -> None:
+    async def run(self, heartbeat: Callable[[], None] | None = None) -> None:
+        """Run batches one at a time, forever; ``heartbeat()`` after each wait for work.
+
+        If anything here raises, the batch in hand goes back to the head of the queue before the
+        exception leaves, so whoever restarts the loop loses no trigger and no waiter.
+        """
         while True:
+            if heartbeat is not None:
+                heartbeat()
             await self._wake.wait()
             batch = await self._next()
             self.running = batch
             try:
                 result = await self._run(batch)
+            except Exception:
+                self._batches.insert(0, batch)
+                self._wake.set()
+                raise
             finally:
                 self.running = None
             for waiter in batch.waiters:

@@ -31,14 +31,23 @@ class Job:
     loader: str | None = None
     allowed_modules: frozenset[str] | None = None
 
+    def configured_modules(self) -> frozenset[str] | None:
+        """The CRM modules this job may read: the service's ``crm_modules``, else the tap's."""
+        if self.allowed_modules is not None or self.kind != "crm":
+            return self.allowed_modules
+        return _configured_modules(self.extractor)
+
     def narrow(self, selection: frozenset[str] | None) -> frozenset[str] | None:
         """Keep only what this job reads (its configured CRM modules, when it names them)."""
-        allowed = self.allowed_modules
-        if allowed is None and self.kind == "crm":
-            allowed = _configured_modules(self.extractor)
+        allowed = self.configured_modules()
         if allowed is None:
             return selection
         return allowed if selection is None else selection & allowed
+
+    @property
+    def plugins(self) -> tuple[str, ...]:
+        """The plugins the service knows this job runs (the project may name more)."""
+        return (self.extractor, self.loader) if self.loader else (self.extractor,)
 
     def spec(
         self,

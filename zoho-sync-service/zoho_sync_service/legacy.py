@@ -11,12 +11,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .intake import RejectedError
+from .errors import RejectedError
+from .intake import module_name
 
 if TYPE_CHECKING:
     from .runner import RunOutcome
 
-CREDENTIAL_KEYS = ("zoho", "clickhouse", "refresh_token", "client_id", "client_secret", "password")
+# Keys that carry credentials (the legacy bodies sent them under "zoho" and "clickhouse"), at any
+# depth, compared case-insensitively with "-" read as "_".
+CREDENTIAL_KEYS = frozenset(
+    {
+        "zoho",
+        "clickhouse",
+        "postgres",
+        "credentials",
+        "refresh_token",
+        "access_token",
+        "client_id",
+        "client_secret",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "authorization",
+    }
+)
 CREDENTIALS_REFUSED = (
     "Credentials in the request body are refused: configure them in the service's environment "
     "(TAP_ZOHO_CLIENT_ID, TAP_ZOHO_CLIENT_SECRET, TAP_ZOHO_REFRESH_TOKEN, TAP_ZOHO_API_DOMAIN; "
@@ -24,6 +45,7 @@ CREDENTIALS_REFUSED = (
     "`meltano config`, and send only selected_modules."
 )
 MAX_BATCH_SIZE = 100_000
+MAX_MODULES = 500  # selected_modules (an organisation has a few hundred at most)
 
 
 @dataclass(frozen=True)
@@ -63,20 +85,35 @@ STATUS = {
 }
 
 
+def refuse_credentials(body: Any) -> None:
+    """400 with :data:`CREDENTIALS_REFUSED` when any key at any depth names a credential."""
+    todo = [body]
+    while todo:  # iterative: a body may nest as deep as the JSON parser allowed
+        value = todo.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).strip().lower().replace("-", "_") in CREDENTIAL_KEYS:
+                    raise RejectedError(400, CREDENTIALS_REFUSED)
+                todo.append(item)
+        elif isinstance(value, list):
+            todo.extend(value)
+
+
 def crm_selection(body: Any) -> frozenset[str] | None:
     """``selected_modules`` of a ``/sync/*`` body; refuses credentials and bad values (400)."""
     if body is None:
         return None
     if not isinstance(body, dict):
         raise RejectedError(400, "request body must be a JSON object")
-    if any(key in body for key in CREDENTIAL_KEYS):
-        raise RejectedError(400, CREDENTIALS_REFUSED)
+    refuse_credentials(body)
     modules = body.get("selected_modules")
     if modules is None:
         return None
-    if not isinstance(modules, list) or not all(isinstance(m, str) and m for m in modules):
-        raise RejectedError(400, "selected_modules must be a list of CRM module API names")
-    return frozenset(modules) or None
+    if not isinstance(modules, list) or len(modules) > MAX_MODULES:
+        raise RejectedError(
+            400, f"selected_modules must be a list of at most {MAX_MODULES} CRM module API names"
+        )
+    return frozenset(module_name(m, "an entry of selected_modules") for m in modules) or None
 
 
 def crm_answer(outcome: RunOutcome | None, error: str | None = None) -> dict[str, Any]:
@@ -123,6 +160,7 @@ def bulk_options(body: Any) -> dict[str, Any]:
         body = {}
     if not isinstance(body, dict):
         raise RejectedError(400, "request body must be a JSON object")
+    refuse_credentials(body)
     batch_size = body.get("batch_size", 100)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int):
         raise RejectedError(400, "batch_size must be a whole number")

@@ -47,11 +47,12 @@ class RunSpec:
     """Everything that makes one Meltano invocation."""
 
     job: str
-    env: dict[str, str]
+    env: dict[str, str]  # the job's overrides
     full_refresh: bool = False
     force: bool = False
     report_path: Path | None = None
     log_path: Path | None = None
+    base_env: dict[str, str] | None = None  # what the run inherits (None: this process's)
 
 
 @dataclass
@@ -158,7 +159,7 @@ class MeltanoRunner:
             asyncio.create_subprocess_exec(
                 *args,
                 cwd=self.project_dir,
-                env={**os.environ, **spec.env},
+                env={**(os.environ if spec.base_env is None else spec.base_env), **spec.env},
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,

@@ -14,11 +14,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SettingsError
+
 PREFIX = "ZOHO_SYNC_SERVICE_"
-
-
-class SettingsError(ValueError):
-    """A setting has a value the service cannot use."""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -38,7 +36,8 @@ def _number(name: str, default: float) -> float:
     return value
 
 
-def _modules(name: str) -> frozenset[str] | None:
+def _names(name: str) -> frozenset[str] | None:
+    """A JSON array or comma-separated list of names (None when unset)."""
     raw = _env(name)
     if not raw:
         return None
@@ -47,8 +46,8 @@ def _modules(name: str) -> frozenset[str] | None:
     except ValueError:
         value = [part.strip() for part in raw.split(",")]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SettingsError(f"{PREFIX}{name}: expected a list of module names: {raw!r}")
-    return frozenset(v for v in value if v)
+        raise SettingsError(f"{PREFIX}{name}: expected a list of names: {raw!r}")
+    return frozenset(v.strip() for v in value if v.strip())
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,7 @@ class Settings:
     books_extractor: str = "tap-zoho-products"
     books_loader: str = "target-tsh-postgres"
     debounce_seconds: float = 3.0
+    max_delay_seconds: float = 0.0  # 0: 30 s, or five debounces when that is longer
     max_body_bytes: int = 1_048_576
     retry_attempts: int = 3
     retry_backoff_seconds: float = 10.0
@@ -89,6 +89,10 @@ class Settings:
     channel_renew_before_seconds: float = 3 * 3600.0
     channel_check_seconds: float = 60.0
     crm_modules: frozenset[str] | None = None
+    replay_window_seconds: float = 600.0
+    signature_tolerance_seconds: float = 300.0
+    body_timeout_seconds: float = 10.0
+    pass_env: frozenset[str] = frozenset()
 
     @classmethod
     def from_environment(cls, project_dir: Path | None = None) -> Settings:
@@ -109,6 +113,7 @@ class Settings:
             books_extractor=_env("BOOKS_EXTRACTOR", cls.books_extractor),
             books_loader=_env("BOOKS_LOADER", cls.books_loader),
             debounce_seconds=_number("DEBOUNCE_SECONDS", cls.debounce_seconds),
+            max_delay_seconds=_number("MAX_DELAY_SECONDS", cls.max_delay_seconds),
             max_body_bytes=int(_number("MAX_BODY_BYTES", cls.max_body_bytes)),
             retry_attempts=max(1, int(_number("RETRY_ATTEMPTS", cls.retry_attempts))),
             retry_backoff_seconds=_number("RETRY_BACKOFF_SECONDS", cls.retry_backoff_seconds),
@@ -125,7 +130,15 @@ class Settings:
             channel_check_seconds=max(
                 0.2, _number("CHANNEL_CHECK_SECONDS", cls.channel_check_seconds)
             ),
-            crm_modules=_modules("CRM_MODULES"),
+            crm_modules=_names("CRM_MODULES"),
+            replay_window_seconds=_number("REPLAY_WINDOW_SECONDS", cls.replay_window_seconds),
+            signature_tolerance_seconds=_number(
+                "SIGNATURE_TOLERANCE_SECONDS", cls.signature_tolerance_seconds
+            ),
+            body_timeout_seconds=max(
+                0.1, _number("BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds)
+            ),
+            pass_env=_names("PASS_ENV") or frozenset(),
         )
 
     def zoho_credentials(self) -> ZohoCredentials:

@@ -1,6 +1,7 @@
-"""The fast load path's SQL: ClickHouse parses raw record JSON and computes the added columns.
+"""How a stream is loaded: its table's layout, and the SQL that turns record JSON into rows.
 
-A batch of raw ``record`` objects (JSON text, one per line, never parsed in Python) is read by
+Both load paths end here. A batch of ``record`` objects (JSON text, one per line: the raw text as
+the tap sent it, or a dict the SDK validated or mapped, encoded back to JSON) is read by
 ClickHouse as ``JSONEachRow``. Every property is read as ``Nullable(String)`` (numbers keep their
 exact JSON text) and converted by a strict expression, so that what cannot be stored stops the
 insert instead of being rounded, wrapped or defaulted the way lenient input parsing would:
@@ -13,10 +14,14 @@ insert instead of being rounded, wrapped or defaulted the way lenient input pars
 * a key property must be present and not null.
 
 Each check raises with a message naming the check's column index (``throwIf``), which
-:func:`failed_column` reads back, so the sink can name the stream, column and value.
-The version, deletion flag and load time are computed here too, with the same rules as the
-row-by-row path (``ClickHouseSink._versions``): the bookmark property in microseconds, and a
-deletion wins: its deletion instant plus one microsecond (or its bookmark, if later).
+:func:`failed_column` reads back; :meth:`LoadPlan.misfit_query` then finds the first record of the
+batch that fails that check, so the error can name the stream, column and value.
+
+The version and the deletion flag are computed here too, and only here (the one place these
+rules live, for every tap): the version is the bookmark property in microseconds (the load time
+when there is none), and a deletion wins: its version is its deletion instant plus one
+microsecond, or its bookmark if that is later, so it beats an edit made in the same second, and a
+record restored after its deletion still wins over it.
 No I/O here: every statement is unit-tested as text.
 """
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 import re
 import typing as t
 from dataclasses import dataclass
+from typing import Any
 
 from . import ddl
 
@@ -43,12 +49,93 @@ INPUT_SETTINGS: dict[str, int | str] = {
     "input_format_skip_unknown_fields": 1,
     "input_format_null_as_default": 1,
     "date_time_input_format": "best_effort",
+    # Any nesting a tap sends is kept as text (the default stops at 1,000 levels).
+    "input_format_json_max_depth": 100_000,
 }
 
 
-def sql_string(text: str) -> str:
-    """A single-quoted ClickHouse string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+sql_string = ddl.literal  # one quoting rule for every literal
+
+
+#: The SDK's record metadata properties (``add_record_metadata``), ``_sdc_deleted_at`` aside.
+SDC_METADATA = frozenset(
+    {
+        "_sdc_extracted_at",
+        "_sdc_received_at",
+        "_sdc_batched_at",
+        "_sdc_sequence",
+        "_sdc_table_version",
+        "_sdc_sync_started_at",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a stream asks of its table: the target's settings applied to one SCHEMA message."""
+
+    stream: str
+    properties: dict[str, Any]  # the properties that become columns, by property name
+    keys: tuple[str, ...]
+    bookmark_properties: tuple[str, ...] = ()
+    database: str = "default"
+    all_strings: bool = False
+    json_type: str = "String"
+    cluster: str | None = None
+
+    def columns(self) -> dict[str, str]:
+        """Full column types by column name (keys never Nullable)."""
+        wanted = ddl.column_types(
+            {"properties": self.properties},
+            self.keys,
+            all_strings=self.all_strings,
+            json_type=self.json_type,
+        )
+        if DELETED_AT in self.properties and not self.all_strings:
+            wanted[DELETED_AT] = ddl.nullable(ddl.DATETIME_TYPE)
+        return wanted
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """Property -> the JSON key it is written under, for names ``JSONEachRow`` cannot read.
+
+        Only the empty name: its records go through Python, which writes them under a key
+        that no other property of the stream has.
+        """
+        if "" not in self.properties:
+            return {}
+        key = ddl.SOURCE_PREFIX
+        while key in self.properties:
+            key += "_"
+        return {"": key}
+
+    def spec(self, table: str) -> ddl.TableSpec:
+        """The table this layout asks for, named ``table``."""
+        return ddl.TableSpec(
+            database=self.database,
+            table=table,
+            columns=self.columns(),
+            keys=tuple(ddl.column_name(k) for k in self.keys),
+            cluster=self.cluster,
+            owner=self.stream,
+        )
+
+
+def stored_properties(
+    schema: dict[str, Any], tap_schema: dict[str, Any], *, store_metadata: bool
+) -> dict[str, Any]:
+    """The properties that become columns: the tap's, plus the SDK's metadata if asked.
+
+    ``schema`` is the stream's schema as the SDK extended it, ``tap_schema`` as the tap sent it.
+    ``_sdc_deleted_at`` is a column when the tap's schema has it (that is how deletions arrive)
+    or with ``add_record_metadata``.
+    """
+    sent = tap_schema.get("properties", {})
+    return {
+        name: prop
+        for name, prop in schema.get("properties", {}).items()
+        if store_metadata or (name not in SDC_METADATA and (name != DELETED_AT or name in sent))
+    }
 
 
 @dataclass(frozen=True)
@@ -86,11 +173,29 @@ def _bool(q: str, _base: str) -> Converted:
     return value, f"isNotNull({q}) AND isNull({value})"
 
 
+DECIMAL128_DIGITS = 38
+
+
 def _decimal(q: str, base: str) -> Converted:
+    """Exact or refused: the text is parsed at a wider scale and must equal its stored value.
+
+    ``toDecimal*OrNull`` drops digits beyond the scale it parses at, so the wider scale is what
+    makes "more digits than the column keeps" visible. Decimal128 is several times cheaper than
+    Decimal256; it is used for texts short enough that every fraction digit fits its wider
+    scale (and without an exponent), Decimal256 for the rest.
+    """
     precision, scale = (int(x) for x in base[8:-1].split(","))
-    wide = f"toDecimal256OrNull({q}, {ddl.MAX_DECIMAL_PRECISION - (precision - scale)})"
-    value = f"accurateCastOrNull({wide}, {sql_string(base)})"
-    return value, f"isNotNull({q}) AND (isNull({value}) OR {value} != {wide})"
+    integer_digits = precision - scale
+    wide256 = f"toDecimal256OrNull({q}, {ddl.MAX_DECIMAL_PRECISION - integer_digits})"
+    exact256 = f"accurateCastOrNull({wide256}, {sql_string(base)})"
+    wide_scale = DECIMAL128_DIGITS - integer_digits
+    if wide_scale <= scale:  # no room for a wider scale in Decimal128
+        return exact256, f"isNotNull({q}) AND (isNull({exact256}) OR {exact256} != {wide256})"
+    wide128 = f"toDecimal128OrNull({q}, {wide_scale})"
+    value = f"accurateCastOrNull({wide128}, {sql_string(base)})"
+    short = f"length({q}) <= {wide_scale} AND position({q}, 'e') = 0 AND position({q}, 'E') = 0"
+    exact = f"if({short}, {value} = {wide128}, {exact256} = {wide256})"
+    return value, f"isNotNull({q}) AND (isNull({value}) OR NOT ifNull({exact}, false))"
 
 
 def _datetime(q: str, _base: str) -> Converted:
@@ -128,7 +233,7 @@ def _converted(column: Column) -> Converted:
     family = base.split("(", 1)[0]
     if family in _BY_FAMILY:
         return _BY_FAMILY[family](q, base)
-    if family == "String" and column.json_text:  # compact, as the row-by-row path writes them
+    if family == "String" and column.json_text:  # compact JSON text, whatever its spacing
         # One parse: JSONExtractRaw gives '' for what is not JSON, which is kept as sent.
         return f"ifNull(nullIf(JSONExtractRaw({q}), ''), {q})", None
     return q, None  # String, JSON, or any other type ClickHouse casts the text into
@@ -153,6 +258,35 @@ class LoadPlan:
     spec: ddl.TableSpec
     columns: tuple[Column, ...]
     bookmark: str | None = None
+
+    @classmethod
+    def build(cls, spec: ddl.TableSpec, layout: Layout, actual: dict[str, str]) -> LoadPlan:
+        """The plan loading ``layout``'s properties into a table whose columns are ``actual``."""
+        wanted = layout.columns()
+        renames = layout.renames
+        sources = {ddl.column_name(p): p for p in layout.properties}
+        columns = tuple(
+            Column(
+                name=name,
+                ch_type=actual[name],
+                key=name in spec.keys,
+                json_text=bool(
+                    {"object", "array"}
+                    & set(ddl.json_types(layout.properties.get(sources.get(name, name), {})))
+                ),
+                source=_json_key(name, sources.get(name, name), renames),
+            )
+            for name in wanted
+        )
+        bookmark = next(
+            (
+                ddl.column_name(b)
+                for b in layout.bookmark_properties
+                if ddl.column_name(b) in actual and ddl.column_name(b) in wanted
+            ),
+            None,
+        )
+        return cls(spec=spec, columns=columns, bookmark=bookmark)
 
     def structure(self) -> str:
         """The input structure: every property (and ``_sdc_deleted_at``) as JSON text."""
@@ -205,13 +339,51 @@ class LoadPlan:
 
     def insert_from_file(self, path: str) -> str:
         """The insert for the embedded engine, reading the batch from a local file."""
-        structure = sql_string(self.structure())
-        return f"{self._insert_head()}FROM file({sql_string(path)}, 'JSONEachRow', {structure})"
+        return f"{self._insert_head()}FROM {self.file_source(path)}"
 
     def insert_from_body(self) -> str:
         """The insert for a server: the batch is the request body (``input()``)."""
         structure = sql_string(self.structure())
         return f"{self._insert_head()}FROM input({structure})\nFORMAT JSONEachRow"
+
+    def checked_columns(self) -> list[int]:
+        """Indexes of the columns whose values are checked (keys, and every converted type)."""
+        return [i for i, c in enumerate(self.columns) if c.key or _converted(c)[1] is not None]
+
+    def misfit_query(self, index: int, source: str) -> str:
+        """(0-based line, JSON text) of the first value of ``source`` failing column ``index``.
+
+        ``source`` is a ``file(...)`` or an external table read with :meth:`structure`; the
+        query must run single-threaded (``MISFIT_SETTINGS``) so line numbers follow the file.
+        """
+        column = self.columns[index]
+        _, bad = _converted(column)
+        q = ddl.quote(column.prop)
+        if column.key:
+            bad = f"isNull({q})" + (f" OR ({bad})" if bad else "")
+        return (  # identifiers quoted, the file name a literal: no value pasted in
+            f"SELECT line, text FROM (SELECT rowNumberInAllBlocks() AS line, "  # noqa: S608
+            f"toString({q}) AS text, {bad} AS bad FROM {source}) WHERE bad LIMIT 1"
+        )
+
+    def file_source(self, path: str) -> str:
+        """A batch file on the engine's own disk as a table (the embedded engine)."""
+        return f"file({sql_string(path)}, 'JSONEachRow', {sql_string(self.structure())})"
+
+
+def _json_key(column: str, prop: str, renames: dict[str, str]) -> str:
+    """``Column.source``: the JSON key a column is read from, if not the column's own name."""
+    key = renames.get(prop, prop)
+    return "" if key == column else key
+
+
+#: Settings for :meth:`LoadPlan.misfit_query`: one thread, no parallel parsing, so the row
+#: numbers are the batch file's line numbers.
+MISFIT_SETTINGS: dict[str, int | str] = {
+    **INPUT_SETTINGS,
+    "max_threads": 1,
+    "input_format_parallel_parsing": 0,
+}
 
 
 def failed_column(message: str) -> int | None:
