@@ -16,10 +16,14 @@ credits and wall time with the setting on and off (``--detail-records``, ``--onl
 
     python bench/tap_crm.py --only bulk-read [--bulk-sizes 50000:72,50000:24,250000:24]
     python bench/tap_crm.py --only parallel
+    python bench/tap_crm.py --only complete [--complete-parents 10000]
 
 The first compares a module's first full sync by Bulk Read and by Get Records (API calls,
 credits, seconds, peak memory of the tap process, records emitted); the second times a 12-module
-full sync at 100 ms a call with one module at a time and with four side by side.
+full sync at 100 ms a call with one module at a time and with four side by side. The third
+(bench/tap_completion.py) prints, per 10,000 parents, the calls and credits of completing what
+lists leave out by each route (single-record reads, subform and linking lists, Bulk Read exports)
+beside the contract's floor, then a backfill's peak memory at two sizes.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ TAP = Path(sys.executable).with_name("tap-zoho")
 def start_sandbox(
     modules: list[str], config_path: Path, detail_modules: list[str] = ()
 ) -> tuple[subprocess.Popen, str]:
+    """The sandbox in its own process; a detail module's line items take single-record reads
+    (its subform module is refused, so the per-record cost is measured)."""
     # Every tap run mints one access token and a benchmark runs a dozen within ten minutes:
     # Zoho's 10 mints per 10 minutes (tested on its own) would refuse the eleventh.
     args = [sys.executable, "-m", "tests.zoho_sandbox", "--config-out", str(config_path)]
@@ -52,6 +58,8 @@ def start_sandbox(
         args += ["--module", module]
     for module in detail_modules:
         args += ["--detail-module", module]
+    if detail_modules:
+        args += ["--refuse-module", "Quoted_Items"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     return proc, url
@@ -257,8 +265,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument(
         "--only",
-        choices=["get-records", "bulk-read", "parallel", "details"],
-        help="run one part (default: all)",
+        choices=["get-records", "bulk-read", "parallel", "details", "complete"],
+        help="run one part (default: all but complete)",
+    )
+    parser.add_argument(
+        "--complete-parents", type=int, default=10_000, help="Leads for --only complete"
     )
     parser.add_argument(
         "--bulk-sizes",
@@ -272,6 +283,12 @@ def main() -> None:
         args.only = "details"
     if args.only == "details":
         bench_details(args.detail_records)
+        return
+    if args.only == "complete":  # bench/tap_completion.py: routes, then peak memory
+        from tap_completion import bench_memory, bench_routes
+
+        bench_routes(args.complete_parents, max(args.complete_parents, 50_000))
+        bench_memory([25_000, 50_000])
         return
     if args.only in {None, "bulk-read"}:
         sizes = [tuple(int(x) for x in pair.split(":")) for pair in args.bulk_sizes.split(",")]

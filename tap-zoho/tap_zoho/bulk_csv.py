@@ -169,19 +169,28 @@ def converter_for(field: dict[str, t.Any]) -> Converter:
 
 
 class RowConverter:
-    """Turns CSV rows with a given header into records keyed by field API name."""
+    """Turns CSV rows with a given header into records keyed by field API name.
+
+    A lookup may come as its own column (``Parent_Id``, the id) or as ``Parent_Id.id`` /
+    ``Parent_Id.name`` columns (the column form of subform and linking exports is unconfirmed,
+    3.3): either way the record holds ``{"id": ...}`` (and ``name`` when a column gives it).
+    """
 
     def __init__(self, header: list[str], fields: dict[str, dict[str, t.Any]], stream: str) -> None:
         """Map every column to its field; columns field metadata does not know are ignored."""
         self.stream = stream
         self.columns: list[tuple[int, str, Converter]] = []
+        self.parts: list[tuple[int, str, str]] = []  # (index, lookup field, key) of X.key columns
         id_index: int | None = None
         for index, column in enumerate(header):
             name = column.lstrip("\ufeff")
+            base, dot, key = name.partition(".")
             if name in ID_COLUMNS:
                 id_index = index
             elif name in fields:
                 self.columns.append((index, name, converter_for(fields[name])))
+            elif dot and base in fields and converter_for(fields[base]) is _lookup:
+                self.parts.append((index, base, key))
         if id_index is None:
             msg = f"{stream}: the Bulk Read CSV has no id column (header: {header[:5]}...)"
             raise BadCellError(msg)
@@ -200,6 +209,11 @@ class RowConverter:
             except (ValueError, InvalidOperation):
                 msg = f"{self.stream}: column {name} of record {record['id']}: bad value {cell!r}"
                 raise BadCellError(msg) from None
+        for index, name, key in self.parts:
+            cell = row[index] if index < len(row) else ""
+            record.setdefault(name, None)
+            if cell != "":
+                record[name] = {**(record[name] or {}), key: cell}
         return record
 
 

@@ -15,24 +15,28 @@ between the group calls, then single-record reads for values a list leaves out, 
 row of the page may be emitted, and the keyset cursor must see the first group's page before
 the next window is known. The SDK's loop sends one request per page and parses one response.
 The loop still sends every request through the SDK's request path (``request_decorator``:
-retries, token refresh) via :meth:`~tap_zoho.sdk.stream.ZohoStream.get_json`.
+retries, token refresh) via :meth:`~tap_zoho.client.ZohoStream.get_json`.
 """
 
 from __future__ import annotations
 
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import cached_property
 
 from typing_extensions import override
 
+from .bulk_jobs import BulkJobs
 from .bulk_read import BulkBackfill
+from .completion import Completer, CompletionRun
+from .completion_plan import CompletionFields, is_list_omitted
 from .datetimes import to_epoch, utc_iso
 from .deletions import DeletionReader, DeletionWindow
 from .deletions import bookmark as deletion_bookmark
-from .details import DetailPlan
 from .errors import ModuleUnavailableError, ZohoApiError
 from .keyset import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
+from .linked_rows import ALL_RECORDS
 from .progress_log import ProgressLog
 from .schema import DELETED_AT, bigint_fields, module_schema
 from .sdk.bookmarks import KeysetBookmarks
@@ -44,15 +48,9 @@ MODIFIED_TIME = "Modified_Time"
 MAX_FIELDS_PER_CALL = 50
 MAX_IDS_PER_CALL = 100
 MAX_PARALLEL_GROUPS = 4  # well under Zoho's per-organisation concurrency (10 and up)
-MAX_PARALLEL_DETAILS = 4
-# Get Records hides converted Leads (converted=false) and records under approval (approved=true)
-# by default; every list read asks for all of them.
-ALL_RECORDS = {"converted": "both", "approved": "both"}
 DISCRETE_CAP = 2000
 DELETED_SINCE = "deleted_since"
 DELETED_SEEN = "deleted_seen"
-DETAIL_PENDING = "detail_pending"  # ids emitted with list values only, completed on a later run
-MAX_DETAIL_PENDING = 100_000
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -109,10 +107,8 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         self._bigints = bigint_fields(fields)
         self.field_meta = {str(f["api_name"]): f for f in fields if f.get("api_name")}
         self._field_meta = fields
-        self._incomplete = 0
-        self._pending_before: list[str] = []
-        self._capped: list[str] = []
-        self._completed: set[str] = set()
+        self._omitted = {str(f["api_name"]) for f in fields if is_list_omitted(f)}
+        self._group_tokens: list[str | None] = []  # next page token of each field group
         self._allowed_keys = {"id", *self.field_names}
         super().__init__(
             tap, run_context, name=stream_name_for(self.module_name), schema=module_schema(fields)
@@ -127,25 +123,79 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         yield from self.isolated(self.module_name, self._live_then_deleted(context))
 
     def _live_then_deleted(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        self._pending_before = list(self.get_context_state(context).get(DETAIL_PENDING) or [])
-        backfill = BulkBackfill(self, context)  # a first full sync of a large module
-        yield from backfill.records()
-        yield from backfill.follow_up(self._live_records(context))
-        if self._detail_plan and (self._pending_before or self._capped):
+        completer = self._completer(context)
+        try:
+            state = self.get_context_state(context)
+            first = not self.has_modified_time or not state.get("replication_key_value")
+            count = self._count(context) if first else None  # /actions/count once a run
+            backfill = BulkBackfill(self, context, completer, count)  # a first full sync
+            yield from backfill.records()
+            whole = first and not (self.has_modified_time and self.config.get("start_date"))
+            if whole and not state.get("replication_key_value"):
+                completer.prepare_full(count)  # values lists leave out, before any parent
+            pages = backfill.follow_up(self._live_pages(context, count if whole else None))
+            for page in completer.pages(pages):
+                for row in page:
+                    yield self._clean(row)
+            selected = self._selected()
             self._bookmark_paused = True  # older records, completed: the bookmark stays
             try:
-                yield from self._catch_up(context)
+                for record in completer.catch_up(selected):
+                    yield self._clean(record)
             finally:
                 self._bookmark_paused = False
-        if self.config.get("crm_include_deleted", True):
-            self._bookmark_paused = True  # deletions have their own bookmark
+            if self.config.get("crm_include_deleted", True):
+                self._bookmark_paused = True  # deletions have their own bookmark
+                try:
+                    for record in self._deleted_records(context):
+                        completer.note_deletion(record["id"], record[DELETED_AT])
+                        yield record
+                finally:
+                    self._bookmark_paused = False
+            self._bookmark_paused = True
             try:
-                yield from self._deleted_records(context)
+                for record in completer.check_again(selected):
+                    yield self._clean(record)
             finally:
                 self._bookmark_paused = False
+        finally:
+            completer.finish()
+
+    def _completer(self, context: t.Any) -> Completer:
+        """What completes the values lists leave out, for this run of the module."""
+        run = CompletionRun(
+            module=self.module_name,
+            path=self.path,
+            get_json=lambda path, params, headers: self.get_json(path, params, headers, context),
+            logger=self.logger,
+            summary=self.run_context.summary,
+            budget=self.run_context.detail_budget,
+            enabled=bool(self.config.get("crm_detail_reads", True)),
+            cap=int(self.config.get("crm_detail_reads_max_per_run", 10_000)),
+            per_page=self._per_page,
+            has_modified_time=self.has_modified_time,
+        )
+        fields = CompletionFields.for_fields(self._field_meta, set(self._selected()))
+        return Completer(run, fields, self.get_context_state(context))
+
+    def bulk_jobs(self, context: t.Any) -> BulkJobs:
+        """Bulk Read jobs through this module's request path."""
+        return BulkJobs(self, context, self.module_name)
+
+    def _selected(self) -> list[str]:
+        """The fields the catalog selects (``Modified_Time`` always, where the module has it)."""
+        selected = [name for name in self.field_names if self.mask.get(("properties", name), True)]
+        if self.has_modified_time and MODIFIED_TIME not in selected:
+            selected.insert(0, MODIFIED_TIME)
+        return selected
 
     def _field_groups(self) -> list[list[str]]:
-        selected = [name for name in self.field_names if self.mask.get(("properties", name), True)]
+        """The selected fields a list returns, in groups of at most 50.
+
+        Values lists leave out are never asked for: they come back empty and may cost a field
+        group of their own.
+        """
+        selected = [name for name in self._selected() if name not in self._omitted]
         if self.has_modified_time and MODIFIED_TIME not in selected:
             selected.insert(0, MODIFIED_TIME)
         elif self.has_modified_time:
@@ -165,7 +215,8 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
     def _sort_by(self) -> str:
         return MODIFIED_TIME if self.has_modified_time else "id"
 
-    def _live_records(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
+    def _live_pages(self, context: t.Any, count: int | None) -> t.Iterator[list[dict[str, t.Any]]]:
+        """Pages of listed records, every field group merged, in keyset order."""
         groups = self._field_groups()
         cursor: ModifiedTimeCursor | PositionCursor
         if self.has_modified_time:
@@ -176,46 +227,31 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         else:
             bookmark = None
             cursor = PositionCursor()
-        progress = ProgressLog(
-            self.logger,
-            self.module_name,
-            self._total(bookmark),
-            float(self.config.get("progress_interval_seconds", 30)),
-        )
+        interval = float(self.config.get("progress_interval_seconds", 30))
+        progress = ProgressLog(self.logger, self.module_name, count, interval)
+        first = True
         while not cursor.finished:
             request = cursor.next_request()
-            pages = self._pages(groups, request, context)
-            rows, info = pages[0]
-            more = bool(info.get("more_records"))
-            token = info.get("next_page_token")
-            if isinstance(cursor, ModifiedTimeCursor):
-                # The first field group only: token pages carry no other group (see _pages).
-                prints = [fingerprint(row) for row in rows]
-                epochs = [to_epoch(row[MODIFIED_TIME]) for row in rows]  # read once, here
-                keep = cursor.accept(
-                    [(row["id"], epoch) for row, epoch in zip(rows, epochs, strict=True)],
-                    more=more,
-                    next_token=token,
-                    fingerprints=prints,
-                    server_now=self.server_now(),
-                )
-                self._read_horizon = cursor.horizon
-                kept = [
-                    (row, epoch, print_)
-                    for row, epoch, print_, wanted in zip(rows, epochs, prints, keep, strict=True)
-                    if wanted
-                ]
-                rows = [row for row, _, _ in kept]
-                for row, epoch, print_ in kept:
-                    self.remember_listed(row["id"], epoch, print_)
-            else:
-                cursor.accept([r["id"] for r in rows], more=more, next_token=token)
+            # Ask the first field group alone where rows are unlikely: an incremental run's first
+            # call (often a 304) and re-reads of a tie second; the others follow if rows are new.
+            lazy = len(groups) > 1 and (request.tie_pass > 0 or (first and bookmark is not None))
+            first = False
+            try:
+                pages = self._pages(groups[:1] if lazy else groups, request, context)
+            except ZohoApiError as exc:
+                refused = exc.code == "DISCRETE_PAGINATION_LIMIT_EXCEEDED"
+                if refused and isinstance(cursor, ModifiedTimeCursor) and cursor.position_refused():
+                    continue  # the same page again, by token
+                raise
+            rows = self._accept(cursor, *pages[0])
             if rows and len(groups) > 1:
+                if lazy:  # the same question with the other fields (a token is bound to its own)
+                    asked = [] if request.page_token else groups[1:]
+                    others = self._pages(asked, request, context) if asked else []
+                    pages = [pages[0], *others, *[([], {})] * (len(groups) - 1 - len(others))]
                 rows = self._merge_groups(rows, groups[1:], pages[1:], context)
-            if rows and self._detail_plan:
-                self._complete(rows, context)
-            for row in rows:
-                yield self._clean(row)
+            if rows:
+                yield rows
             progress.add(len(rows))
         progress.done()
         if isinstance(cursor, ModifiedTimeCursor) and cursor.reread_calls:
@@ -224,19 +260,46 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                 self.module_name,
                 cursor.reread_calls,
             )
-        if self._incomplete:
-            self.run_context.summary.incomplete(self.module_name, self._incomplete)
 
-    def _total(self, bookmark: int | None) -> int | None:
-        """How many records a full sync will read, for the ETA (one credit; None if unknown)."""
-        if bookmark is not None:
-            return None
+    def _accept(
+        self,
+        cursor: ModifiedTimeCursor | PositionCursor,
+        rows: list[dict[str, t.Any]],
+        info: dict[str, t.Any],
+    ) -> list[dict[str, t.Any]]:
+        """Hand the first field group's page to the cursor; the rows to emit."""
+        more = bool(info.get("more_records"))
+        token = info.get("next_page_token")
+        if isinstance(cursor, PositionCursor):
+            cursor.accept([r["id"] for r in rows], more=more, next_token=token)
+            return rows
+        prints = [fingerprint(row) for row in rows]
+        epochs = [to_epoch(row[MODIFIED_TIME]) for row in rows]  # read once, here
+        keep = cursor.accept(
+            [(row["id"], epoch) for row, epoch in zip(rows, epochs, strict=True)],
+            more=more,
+            next_token=token,
+            fingerprints=prints,
+            server_now=self.server_now(),
+        )
+        self._read_horizon = cursor.horizon
+        kept = [
+            (row, epoch, print_)
+            for row, epoch, print_, wanted in zip(rows, epochs, prints, keep, strict=True)
+            if wanted
+        ]
+        for row, epoch, print_ in kept:
+            self.remember_listed(row["id"], epoch, print_)
+        return [row for row, _, _ in kept]
+
+    def _count(self, context: t.Any) -> int | None:
+        """How many records a full read holds (one credit; None if Zoho will not say)."""
         try:
-            body = self.get_json(f"{self.path}/actions/count")
+            body = self.get_json(f"{self.path}/actions/count", None, None, context)
         except ZohoApiError:
             return None
         count = (body or {}).get("count")
-        return count if isinstance(count, int) else None
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
 
     def _page(
         self, fields: list[str], request: PageRequest, context: t.Any
@@ -265,23 +328,29 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
     ) -> list[tuple[list[dict[str, t.Any]], dict[str, t.Any]]]:
         """Ask the same question for every field group at once (one round trip per page).
 
-        A page token is bound to the fields it was issued for, so in token mode only the first
-        group asks by token; the others are then fetched by ``ids`` in :meth:`_merge_groups`.
+        A page token is bound to the fields it was issued for, so past the position cap each
+        group follows its own token chain; a group without one (it did not ask the page before)
+        is fetched by ``ids`` in :meth:`_merge_groups`.
         """
-        if len(groups) == 1 or request.page_token:
-            return [self._page(groups[0], request, context)] + [([], {})] * (len(groups) - 1)
+        asks: list[PageRequest | None] = [request] * len(groups)
+        if request.page_token:
+            tokens = [request.page_token, *self._group_tokens[1 : len(groups)]]
+            tokens += [None] * (len(groups) - len(tokens))
+            asks = [replace(request, page_token=token) if token else None for token in tokens]
         futures = [
-            self._group_pool.submit(self._page, fields, request, context) for fields in groups
+            self._group_pool.submit(self._page, fields, ask, context) if ask is not None else None
+            for fields, ask in zip(groups, asks, strict=True)
         ]
-        return [future.result() for future in futures]
+        pages = [future.result() if future else ([], {}) for future in futures]
+        self._group_tokens = [info.get("next_page_token") for _, info in pages]
+        return pages
 
     @override
     def close(self) -> None:
-        """Stop the worker threads of field groups and detail reads, if any were started."""
-        for name in ("_group_pool", "_detail_pool"):
-            pool = self.__dict__.pop(name, None)
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the worker threads of field groups, if any were started."""
+        pool = self.__dict__.pop("_group_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     @cached_property
     def _group_pool(self) -> ThreadPoolExecutor:
@@ -316,138 +385,6 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
                     )
                     del merged[rid]
         return list(merged.values())
-
-    # ------------------------------------------------------------------ detail reads
-    @cached_property
-    def _detail_plan(self) -> DetailPlan:
-        selected = {name for group in self._field_groups() for name in group}
-        return DetailPlan.for_fields(self._field_meta, selected)
-
-    @cached_property
-    def _detail_pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(
-            max_workers=MAX_PARALLEL_DETAILS, thread_name_prefix=f"{self.name}-details"
-        )
-
-    def _complete(self, rows: list[dict[str, t.Any]], context: t.Any) -> None:
-        """Fill in the values the list left out, by single-record reads within the run's budget."""
-        plan = self._detail_plan
-        wanted = [row for row in rows if plan.needs_detail(row)]
-        if not wanted:
-            return
-        if not self.config.get("crm_detail_reads", True):
-            self._incomplete += len(wanted)
-            return
-        budget = self.run_context.detail_budget
-        granted = budget.take(len(wanted))
-        if granted < len(wanted):
-            self._incomplete += len(wanted) - granted
-            self._remember_pending([row["id"] for row in wanted[granted:]], context)
-            if budget.first_refusal():
-                self.logger.warning(
-                    "crm_detail_reads_max_per_run (%d) reached in %s: the remaining records of "
-                    "this run keep the list's values (subforms, multi-select and multi-user "
-                    "lookups, line items empty; rich text cut at 500 characters); later runs "
-                    "complete them.",
-                    int(self.config.get("crm_detail_reads_max_per_run", 10_000)),
-                    self.module_name,
-                )
-        ids = [row["id"] for row in wanted[:granted]]
-        details = self._read_details(ids, plan.params(), context)
-        for row, detail in zip(wanted[:granted], details, strict=True):
-            self._completed.add(row["id"])
-            if detail is None:
-                self._incomplete += 1
-                self.logger.info(
-                    "%s record %s vanished before its single-record read.",
-                    self.module_name,
-                    row["id"],
-                )
-                continue
-            truncated = plan.merge(row, detail)
-            if truncated:
-                self._incomplete += 1
-                self.logger.warning(
-                    "%s record %s: Zoho says %s hold more rows than a single-record read returns.",
-                    self.module_name,
-                    row["id"],
-                    ", ".join(truncated),
-                )
-
-    def _read_details(
-        self, ids: list[str], params: dict[str, str], context: t.Any
-    ) -> list[dict[str, t.Any] | None]:
-        """Single-record reads of ``ids``, a few at a time, in order."""
-        futures = [self._detail_pool.submit(self._detail, rid, params, context) for rid in ids]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()  # the module stops: no more calls on its behalf
-            raise
-
-    def _remember_pending(self, ids: list[str], context: t.Any) -> None:
-        """Note records emitted incomplete, in state before any STATE covers them."""
-        self._capped += ids
-        state = self.get_context_state(context)
-        pending = state.setdefault(DETAIL_PENDING, list(self._pending_before))
-        room = MAX_DETAIL_PENDING - len(pending)
-        pending += ids[: max(room, 0)]
-        if room < len(ids):
-            self.logger.warning(
-                "%s: more than %d records wait for their single-record read; the rest stay "
-                "incomplete until they change or a full refresh.",
-                self.module_name,
-                MAX_DETAIL_PENDING,
-            )
-
-    def _catch_up(self, context: t.Any) -> t.Iterator[dict[str, t.Any]]:
-        """Complete records an earlier run emitted with list values only, within the budget.
-
-        Each is read whole (one credit) and emitted again: same ``Modified_Time``, whole values,
-        so targets keeping the last version of a tie replace the incomplete one.
-        """
-        state = self.get_context_state(context)
-        capped = set(self._capped)
-        todo = [
-            rid for rid in self._pending_before if rid not in self._completed and rid not in capped
-        ]
-        still: list[str] = todo
-        if todo and self.config.get("crm_detail_reads", True):
-            granted = self.run_context.detail_budget.take(len(todo))
-            still = todo[granted:]
-            selected = {"id", *(name for group in self._field_groups() for name in group)}
-            for record in self._read_details(todo[:granted], {}, context):
-                if record is None:
-                    continue  # deleted since: the deletions pass reports it
-                if self._detail_plan.truncated(record):
-                    self._incomplete += 1
-                for extra in record.keys() - selected:
-                    del record[extra]
-                yield self._clean(record)
-            self.logger.info(
-                "%s: completed %d records an earlier run left incomplete; %d still wait.",
-                self.module_name,
-                granted,
-                len(still) + len(self._capped),
-            )
-        pending = (still + self._capped)[:MAX_DETAIL_PENDING]
-        if pending:
-            state[DETAIL_PENDING] = pending
-        else:
-            state.pop(DETAIL_PENDING, None)
-
-    def _detail(self, rid: str, params: dict[str, str], context: t.Any) -> dict[str, t.Any] | None:
-        """``GET /{module}/{id}``: the whole record, or None when it is gone (204 or 400)."""
-        try:
-            body = self.get_json(f"{self.path}/{rid}", params, None, context)
-        except ZohoApiError as exc:
-            if exc.code == "INVALID_DATA":
-                return None
-            raise
-        data = (body or {}).get("data") or []
-        found = [r for r in data if isinstance(r, dict) and r.get("id") == rid]
-        return found[0] if found else None
 
     def _clean(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         """Drop ``$`` UI flags (not fields); ``bigint`` numbers become strings, as typed."""
@@ -515,10 +452,16 @@ def crm_streams(tap: Tap, run_context: RunContext) -> list[CrmModuleStream]:
     workers = max(1, int(tap.config.get("max_parallel_modules", 4)))
     with ThreadPoolExecutor(max_workers=workers) as pool:  # field metadata side by side too
         metadata = {
-            n: pool.submit(reader.fields, n) for n in names if modules[n].get("api_supported")
+            n: pool.submit(reader.fields, n)
+            for n in names
+            if modules[n].get("api_supported") and modules[n].get("generated_type") != "subform"
         }
     for name in names:
         module = modules[name]
+        if module.get("generated_type") == "subform":
+            # Its rows are delivered inside their parents' subform field (zoho-api.md 3.3).
+            tap.logger.info("Module %s is a subform: its rows are in its parent's records.", name)
+            continue
         if not module.get("api_supported"):
             run_context.summary.failed(
                 name, "not supported by the CRM API (api_supported: false)", expected=True

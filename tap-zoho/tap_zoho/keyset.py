@@ -130,6 +130,8 @@ class ModifiedTimeCursor:
     settled: Boundary = field(init=False)
     _page: int = 1
     _token: str | None = None
+    _after: int | None = None  # the window's If-Modified-Since, the same for each of its pages
+    _spare_token: str | None = None  # the last page's token, while paging by position
     _window_bookmark: int | None = None
     _tie: int | None = None  # the second being paged by position, re-read until a clean pass
     _fresh: int = 0  # rows new at the window's second in this pass
@@ -142,13 +144,12 @@ class ModifiedTimeCursor:
 
     def next_request(self) -> PageRequest:
         """The request to send now."""
-        after = None if self.bookmark is None else self.bookmark - 1
         again = self._passes
         if self._page == 1:
-            return PageRequest(after, tie_pass=again)
+            return PageRequest(None if self.bookmark is None else self.bookmark - 1, tie_pass=again)
         if self._token:
-            return PageRequest(after, page_token=self._token, tie_pass=again)
-        return PageRequest(after, page=self._page, tie_pass=again)
+            return PageRequest(self._after, page_token=self._token, tie_pass=again)
+        return PageRequest(self._after, page=self._page, tie_pass=again)
 
     def accept(
         self,
@@ -175,13 +176,14 @@ class ModifiedTimeCursor:
             self.reread_calls += 1
         if self._page == 1:
             self._window_bookmark = self.bookmark
+            self._after = None if self.bookmark is None else self.bookmark - 1
             self._fresh = 0
         keep, cut = self._take_page(rows, fingerprints or [None] * len(rows))
         if self._tie is not None and self._fresh and (cut or not more or not rows):
             self._reread_tie()
         elif not more or not rows:
             self.finished = True
-        elif self.bookmark != self._window_bookmark:
+        elif self.bookmark != self._window_bookmark and not self._one_second(epochs, keep):
             # The bookmark moved: a fresh window starting there skips nothing and re-reads little.
             self._page, self._token, self._tie, self._passes = 1, None, None, 0
         else:
@@ -192,8 +194,34 @@ class ModifiedTimeCursor:
                 raise UnsortedResponseError(msg)
             self._tie = self.bookmark
             self._page += 1
-            self._token = next_token
+            # By position while it reaches (every field group can ask the same page), then by
+            # this window's token.
+            past_cap = (self._page - 1) * self.per_page >= self.discrete_cap
+            self._token = next_token if past_cap else None
+            self._spare_token = next_token
         return keep
+
+    def position_refused(self) -> bool:
+        """Zoho refused the position (its cap is lower than documented): ask by token instead.
+
+        False when there is no token to ask by.
+        """
+        if self._page == 1 or self._token or not self._spare_token:
+            return False
+        self._token = self._spare_token
+        self.discrete_cap = (self._page - 1) * self.per_page
+        return True
+
+    def _one_second(self, epochs: list[int], keep: list[bool]) -> bool:
+        """A first page wholly inside one second: page through that second in this window.
+
+        A fresh window there would answer these very rows again, a call for nothing.
+        """
+        if self._page != 1 or epochs[0] != epochs[-1] or epochs[-1] != self.bookmark:
+            return False
+        self._window_bookmark = self.bookmark
+        self._fresh = sum(keep)
+        return True
 
     def _take_page(
         self, rows: list[tuple[str, int]], prints: t.Sequence[str | None]

@@ -7,6 +7,9 @@ import threading
 import typing as t
 from dataclasses import dataclass, field
 
+if t.TYPE_CHECKING:
+    import enum
+
 
 @dataclass
 class RunSummary:
@@ -24,6 +27,7 @@ class RunSummary:
     credits_used: int = 0
     incomplete_records: dict[str, int] = field(default_factory=dict)
     unlisted_deletions: list[dict[str, str]] = field(default_factory=list)
+    completion_routes: list[dict[str, str]] = field(default_factory=list)
     reference_streams: list[dict[str, object]] = field(default_factory=list)
     _fatal: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -58,6 +62,19 @@ class RunSummary:
         """Record records emitted with list values only (detail reads off or over the cap)."""
         with self._lock:
             self.incomplete_records[module] = self.incomplete_records.get(module, 0) + records
+
+    def completion(self, module: str, values: str, route: enum.Enum, reason: str) -> None:
+        """Record how the values a list leaves out reached ``module``'s records, and why.
+
+        ``values`` names where they live (a subform or linking module, or "rich text"); the
+        report names ``route`` by its value.
+        """
+        entry = {"module": module, "values": values, "route": str(route.value), "reason": reason}
+        with self._lock:
+            self.completion_routes = [
+                e for e in self.completion_routes if (e["module"], e["values"]) != (module, values)
+            ]
+            self.completion_routes.append(entry)
 
     def unlisted(self, module: str, kind: str, since: str, until: str) -> None:
         """Record deletions Zoho's ``/deleted`` holds past its cap, out of any request's reach."""
@@ -102,6 +119,8 @@ class RunSummary:
             report["incomplete_records"] = dict(self.incomplete_records)
         if self.unlisted_deletions:
             report["unlisted_deletions"] = list(self.unlisted_deletions)
+        if self.completion_routes:
+            report["completion"] = list(self.completion_routes)
         if self.reference_streams:
             report["reference_streams"] = list(self.reference_streams)
         return report

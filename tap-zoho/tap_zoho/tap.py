@@ -146,17 +146,21 @@ class TapZoho(ParallelTap):
             "crm_detail_reads",
             th.BooleanType,
             default=True,
-            description="Read a record once more (GET /{module}/{id}, one credit) when its list "
-            "values can be incomplete: subforms, multi-select and multi-user lookups, line items "
-            "(always left out of lists), rich text 500 characters long (cut in lists).",
+            description="Complete the values Zoho's record lists leave out or cut: subforms and "
+            "line items, multi-select and multi-user lookups, rich text of 500 characters or more. "
+            "By the cheapest route Zoho documents: their subform and linking modules (listed, or "
+            "exported beside a Bulk Read backfill), the Rich Text API; one single-record read per "
+            "record only where no cheaper route is available. false: records keep what lists "
+            "return.",
         ),
         th.Property(
             "crm_detail_reads_max_per_run",
             th.IntegerType(minimum=0),
             default=10_000,
-            description="At most this many single-record reads (credits) per run; past it "
-            "records keep their list values, with a warning and a count in the run summary, "
-            "and later runs complete them.",
+            description="At most this many reads of one record at a time per run (single-record "
+            "and Rich Text API reads, one credit each; listing or exporting subform and linking "
+            "modules does not count). Past it records keep their list values, with a warning and "
+            "a count in the run summary, and later runs complete them.",
         ),
         th.Property(
             "token_throttle_max_wait_seconds",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tap_zoho import bulk_read
+from tap_zoho import bulk_jobs
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Sandbox
@@ -83,7 +83,7 @@ def test_low_remaining_credits_reported_by_zoho_stop_the_run(two_modules):
 
 
 def test_bulk_read_jobs_are_charged_fifty_credits(monkeypatch):
-    monkeypatch.setattr(bulk_read, "DOWNLOADS", bulk_read.DownloadThrottle())
+    monkeypatch.setattr(bulk_jobs, "DOWNLOADS", bulk_jobs.DownloadThrottle())
     sandbox = Sandbox(
         specs=[wide_module_spec("Alpha_X", 8, 300)], bulk=BulkOptions(delay_seconds=0)
     )

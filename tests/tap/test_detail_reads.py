@@ -1,7 +1,10 @@
-"""Values lists leave out or cut arrive whole, at one credit per record that can be incomplete.
+"""Single-record reads: for every record of a module whose cheaper route Zoho refuses, and for
+rich text a list may have cut, at one credit a record within the run's cap.
 
 Get Records returns no subform, multi-select/multi-user lookup or line-item values and cuts rich
-text at 500 characters (zoho-api.md 3.2); the sandbox does the same.
+text at 500 characters (zoho-api.md 3.2); the sandbox does the same. It models the Subform API of
+Lead_Items and Quoted_Items only (3.3), so Deals, Invoices, Sales_Orders and Purchase_Orders take
+one single-record read per record here; tests/tap/test_completion.py covers the cheaper routes.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from tap_zoho.details import DetailPlan, may_be_cut
+from tap_zoho.budgeted_reads import BudgetedReads
+from tap_zoho.completion_plan import CompletionFields, Source, may_be_cut
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Limits, Sandbox
@@ -72,7 +76,8 @@ def test_rich_text_alone_costs_a_read_only_where_the_list_may_have_cut_it():
     expected = sandbox.records("Notes_X")
     at_least_500 = [r for r in expected.values() if len(r["Body"] or "") >= 500]
     assert 0 < len(at_least_500) < len(expected)
-    assert sandbox.stats.requests["record"] == len(at_least_500)
+    assert sandbox.stats.requests["crm_rich_text"] == len(at_least_500)  # the Rich Text API
+    assert sandbox.stats.requests["record"] == 0
     assert _live(run, "notes_x") == expected
     assert any(len(r["Body"] or "") > 500 for r in expected.values())
 
@@ -81,21 +86,22 @@ def test_the_per_run_cap_bounds_the_reads_and_the_summary_counts_what_it_left(sa
     caplog.set_level(logging.WARNING)
 
     run = run_tap(
-        sandbox.tap_config(crm_modules=["Deals", "Quotes"], crm_detail_reads_max_per_run=50)
+        sandbox.tap_config(crm_modules=["Deals", "Invoices"], crm_detail_reads_max_per_run=50)
     )
 
-    total = len(sandbox.records("Deals")) + len(sandbox.records("Quotes"))
+    total = len(sandbox.records("Deals")) + len(sandbox.records("Invoices"))
     assert run.error is None
     assert sandbox.stats.requests["record"] == 50
     assert sum(run.summary["incomplete_records"].values()) == total - 50
     assert "crm_detail_reads_max_per_run (50) reached" in caplog.text
-    assert len(_live(run, "quotes")) == len(sandbox.records("Quotes"))  # still every record
+    assert len(_live(run, "invoices")) == len(sandbox.records("Invoices"))  # still every record
 
 
 def test_detail_reads_can_be_turned_off(sandbox):
     run = run_tap(sandbox.tap_config(crm_modules=["Quotes"], crm_detail_reads=False))
 
     assert sandbox.stats.requests["record"] == 0
+    assert sandbox.stats.requests["crm_subform_list"] == 0
     assert run.summary["incomplete_records"] == {"Quotes": len(sandbox.records("Quotes"))}
     assert all(r["Quoted_Items"] is None for r in _live(run, "quotes").values())
 
@@ -104,25 +110,26 @@ def test_values_zoho_says_hold_more_are_counted_incomplete():
     sandbox = Sandbox(limits=Limits(detail_array_cap=2))
     sandbox.start()
     try:
-        run = run_tap(sandbox.tap_config(crm_modules=["Quotes"]))
+        run = run_tap(sandbox.tap_config(crm_modules=["Invoices"]))
     finally:
         sandbox.stop()
 
-    over = [r for r in sandbox.records("Quotes").values() if len(r["Quoted_Items"]) > 2]
+    over = [r for r in sandbox.records("Invoices").values() if len(r["Invoiced_Items"]) > 2]
     assert over
-    assert run.summary["incomplete_records"] == {"Quotes": len(over)}
+    assert run.summary["incomplete_records"] == {"Invoices": len(over)}
 
 
 def test_a_record_deleted_before_its_detail_read_does_not_fail_the_module(sandbox):
-    quotes = sorted(sandbox.records("Quotes"))
-    calls_before_details = 5  # modules, fields, count, the list, one detail read
-    sandbox.on_call(calls_before_details, lambda: sandbox.delete("Quotes", quotes[-1]))
+    invoices = sorted(sandbox.records("Invoices"))
+    # modules, fields, count, Invoiced_Items' fields (refused: not modelled), the list
+    calls_before_details = 5
+    sandbox.on_call(calls_before_details, lambda: sandbox.delete("Invoices", invoices[-1]))
 
-    run = run_tap(sandbox.tap_config(crm_modules=["Quotes"], crm_reference_data=False))
+    run = run_tap(sandbox.tap_config(crm_modules=["Invoices"], crm_reference_data=False))
 
     assert run.error is None
     assert sandbox.stats.requests["INVALID_DATA"] == 1  # its single-record read found nothing
-    assert quotes[-1] in run.ids("quotes", deleted=True)
+    assert invoices[-1] in run.ids("invoices", deleted=True)
 
 
 def test_deselected_fields_cost_no_detail_reads(sandbox):
@@ -139,7 +146,8 @@ def test_deselected_fields_cost_no_detail_reads(sandbox):
 
     run = run_tap(sandbox.tap_config(crm_modules=["Quotes"]), catalog=catalog)
 
-    assert sandbox.stats.requests["record"] == 0
+    for kind in ("record", "crm_rich_text", "crm_subform_list"):
+        assert sandbox.stats.requests[kind] == 0
     assert len(_live(run, "quotes")) == len(sandbox.records("Quotes"))
 
 
@@ -159,7 +167,9 @@ def test_the_plan_recognises_line_items_by_name_and_the_legacy_lineitem_type():
         {"api_name": "Plain", "data_type": "textarea", "textarea": {"type": "plain"}},
     ]
 
-    plan = DetailPlan.for_fields(fields, {"Quoted_Items", "Product_Details", "Notes", "Plain"})
+    plan = CompletionFields.for_fields(
+        fields, {"Quoted_Items", "Product_Details", "Notes", "Plain"}
+    )
 
     assert plan.omitted == ("Quoted_Items", "Product_Details")
     assert plan.rich_text == ("Notes",)
@@ -167,34 +177,33 @@ def test_the_plan_recognises_line_items_by_name_and_the_legacy_lineitem_type():
 
 @pytest.mark.parametrize("has_more", [{"Quoted_Items": True}, ["Quoted_Items"]])
 def test_has_more_is_read_as_a_map_or_a_list_of_field_names(has_more):
-    plan = DetailPlan(omitted=("Quoted_Items",))
-    record = {"id": "1", "Quoted_Items": None}
+    fields = CompletionFields(sources=(Source("Quoted_Items", "subform", None),))
+    reads = BudgetedReads.__new__(BudgetedReads)
+    reads.fields, reads.incomplete = fields, 0
+    reads.module, reads.logger = "Quotes", logging.getLogger("test")
 
-    truncated = plan.merge(
-        record, {"id": "1", "Quoted_Items": [{"id": "9"}], "$has_more": has_more}
-    )
+    reads.count_truncated("1", {"id": "1", "Quoted_Items": [{"id": "9"}], "$has_more": has_more})
 
-    assert truncated == ["Quoted_Items"]
-    assert record["Quoted_Items"] == [{"id": "9"}]
+    assert reads.incomplete == 1
 
 
 def test_records_the_cap_left_incomplete_are_completed_by_the_next_runs(sandbox):
-    config = sandbox.tap_config(crm_modules=["Quotes"], crm_detail_reads_max_per_run=25)
-    expected = sandbox.records("Quotes")
+    config = sandbox.tap_config(crm_modules=["Invoices"], crm_detail_reads_max_per_run=15)
+    expected = sandbox.records("Invoices")
 
     first = run_tap(config)
     second = run_tap(config, state=first.state)
     third = run_tap(config, state=second.state)
     fourth = run_tap(config, state=third.state)
 
-    assert first.summary["incomplete_records"] == {"Quotes": len(expected) - 25}
-    assert len(first.state["bookmarks"]["quotes"]["detail_pending"]) == len(expected) - 25
+    assert first.summary["incomplete_records"] == {"Invoices": len(expected) - 15}
+    assert len(first.state["bookmarks"]["invoices"]["detail_pending"]) == len(expected) - 15
     latest = {}
     for run in (first, second, third):
-        for record in run.records["quotes"]:
+        for record in run.records["invoices"]:
             latest[record["id"]] = record
     assert latest == expected  # the completed versions replace the incomplete ones
-    assert len(second.ids("quotes")) == 25
-    assert "detail_pending" not in third.state["bookmarks"]["quotes"]
-    assert fourth.ids("quotes") == []
+    assert len(second.ids("invoices")) == 15
+    assert "detail_pending" not in third.state["bookmarks"]["invoices"]
+    assert fourth.ids("invoices") == []
     assert sandbox.stats.requests["record"] == len(expected)  # each record read once

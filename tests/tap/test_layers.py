@@ -18,7 +18,21 @@ PACKAGE = Path(tap_zoho.__file__).parent
 # Top to bottom; a module belongs to the first layer with a prefix of its dotted name.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the tap", ("tap",)),
-    ("families", ("crm", "bulk_read", "finance.")),
+    (
+        "families",
+        (
+            "crm",
+            "bulk_read",
+            "finance.",
+            "completion",
+            "budgeted_reads",
+            "hidden_records",
+            "linked_rows",
+            "record_reads",
+            "bulk_jobs",
+            "spool",
+        ),
+    ),
     ("SDK adapters", ("sdk.",)),
     ("run context", ("run_context",)),
     ("HTTP layer", ("api.",)),

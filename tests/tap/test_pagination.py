@@ -17,10 +17,20 @@ from tap_zoho.keyset import (
 
 def _tied_cursor(*, discrete_cap: int) -> ModifiedTimeCursor:
     """A cursor whose window sits at second 5, after a first page entirely inside it."""
-    cursor = ModifiedTimeCursor(None, per_page=2, discrete_cap=discrete_cap)
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # bookmark moves to 5
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # same window: no progress
+    cursor = ModifiedTimeCursor(5, per_page=2, discrete_cap=discrete_cap)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # the window: no progress
     return cursor
+
+
+def test_a_first_page_inside_one_second_goes_on_by_position_in_its_own_window():
+    cursor = ModifiedTimeCursor(None, per_page=2)
+
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="t")
+
+    # A fresh window at second 5 would answer these very rows again: page 2 of the same window
+    # (the same question, so every field group can ask it too).
+    assert cursor.next_request() == PageRequest(None, page=2)
+    assert cursor.bookmark == 5
 
 
 def test_a_second_of_whole_pages_without_tokens_is_paged_by_position_inside_its_window():
@@ -57,7 +67,7 @@ def test_past_the_cap_the_window_follows_the_page_token():
 def test_a_tie_pass_with_new_rows_reads_its_second_again_before_moving_past_it():
     cursor = _tied_cursor(discrete_cap=100)
     cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
-    assert cursor.next_request() == PageRequest(4, page_token="tok")
+    assert cursor.next_request() == PageRequest(4, page=3)  # by position while it reaches
 
     keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")
 

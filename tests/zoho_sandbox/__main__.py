@@ -15,8 +15,9 @@ import threading
 from pathlib import Path
 
 from .bulk_read import BulkOptions
+from .crm_api import Limits
 from .reference_options import ReferenceOptions
-from .seed import default_specs, detail_module_spec, wide_module_spec
+from .seed import completion_specs, default_specs, detail_module_spec, wide_module_spec
 from .server import Sandbox
 
 
@@ -61,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME:RECORDS",
         help="also serve a Quotes-like module with line items and rich text (repeatable)",
     )
+    parser.add_argument(
+        "--complete-world",
+        metavar="LEADS:QUOTES",
+        help="serve only Leads (subform, multi lookups, rich text) and Quotes (line items)",
+    )
+    parser.add_argument(
+        "--subform-pairs", action="store_true", help="every --complete-world Lead has 2 rows"
+    )
+    _completion_readings(parser)
     parser.add_argument("--territories-off", action="store_true", help="400 FEATURE_NOT_ENABLED")
     parser.add_argument(
         "--multi-currency-off", action="store_true", help="403 CURRENCIES_NOT_ENABLED"
@@ -90,14 +100,35 @@ def main(argv: list[str] | None = None) -> int:
         all_users_include_deleted=args.all_users_include_deleted,
     )
     bulk = BulkOptions(args.bulk_delay, args.bulk_page_size, args.bulk_hide_converted)
+    bulk.dotted_lookups = args.bulk_dotted_lookups
+    bulk.rich_text_chars = 500 if args.bulk_cut_rich_text else None
 
     specs = [wide_module_spec(*_shape(m)) for m in args.module]
     for text in args.detail_module:
         name, records = text.split(":")
         specs.append(detail_module_spec(name, int(records)))
+    if args.complete_world:
+        leads, quotes = (int(n) for n in args.complete_world.split(":"))
+        specs += completion_specs(leads, quotes, subform_pairs=args.subform_pairs)
     specs = specs or default_specs(args.scale)
+    limits = Limits(
+        subform_modules=None
+        if args.subform_modules == "all"
+        else frozenset(name for name in args.subform_modules.split(",") if name),
+        list_subform_modules=args.list_subform_modules,
+        list_multiuser_linking=not args.hide_multiuser_linking,
+        subform_list_filters=args.subform_list_filters,
+        subform_page_tokens=not args.no_subform_page_tokens,
+        rich_text_api=not args.no_rich_text_api,
+        refused_modules=frozenset(args.refuse_module),
+    )
     sandbox = Sandbox(
-        specs=specs, zone=args.zone, token_ttl=args.token_ttl, bulk=bulk, reference=reference
+        specs=specs,
+        zone=args.zone,
+        token_ttl=args.token_ttl,
+        bulk=bulk,
+        limits=limits,
+        reference=reference,
     )
     for scope in args.deny_scope:
         sandbox.deny_scope(scope)
@@ -113,6 +144,53 @@ def main(argv: list[str] | None = None) -> int:
         stop.wait()
     sandbox.stop()
     return 0
+
+
+def _completion_readings(parser: argparse.ArgumentParser) -> None:
+    """Readings of what contract 3.3 leaves unconfirmed (each default is the stricter one)."""
+    parser.add_argument(
+        "--list-subform-modules",
+        action="store_true",
+        help="/settings/modules lists subform modules (default: only reachable by name)",
+    )
+    parser.add_argument(
+        "--subform-modules",
+        default="Lead_Items,Quoted_Items",
+        help="subform modules the Subform API serves (comma list, or 'all')",
+    )
+    parser.add_argument(
+        "--subform-list-filters",
+        action="store_true",
+        help="the Subform API honours If-Modified-Since, sort, ids, converted/approved",
+    )
+    parser.add_argument(
+        "--no-subform-page-tokens",
+        action="store_true",
+        help="the Subform API offers no page token past 2,000 rows",
+    )
+    parser.add_argument(
+        "--hide-multiuser-linking",
+        action="store_true",
+        help="/settings/modules leaves the linking modules of multi-user lookups out",
+    )
+    parser.add_argument(
+        "--no-rich-text-api", action="store_true", help="v8 has no actions/fetch_full_data"
+    )
+    parser.add_argument(
+        "--refuse-module",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer INVALID_MODULE for this module's records (repeatable)",
+    )
+    parser.add_argument(
+        "--bulk-dotted-lookups",
+        action="store_true",
+        help="exports of subform/linking modules head lookup columns X.id",
+    )
+    parser.add_argument(
+        "--bulk-cut-rich-text", action="store_true", help="exports cut rich text at 500"
+    )
 
 
 if __name__ == "__main__":

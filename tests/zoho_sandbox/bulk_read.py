@@ -20,6 +20,7 @@ import threading
 import time
 import zipfile
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,9 @@ class BulkOptions:
     hide_converted: bool = False
     downloads_per_window: int = 10
     download_window_seconds: float = 60.0
+    # Readings of what 3.3 leaves unconfirmed about exports of subform and linking modules:
+    dotted_lookups: bool = False  # their lookup columns headed ``Parent_Id.id``, not ``Parent_Id``
+    rich_text_chars: int | None = None  # exports cut rich text to this many characters
 
 
 @dataclass
@@ -105,6 +109,7 @@ class BulkRead:
     downloads: deque[float] = field(default_factory=deque)
     fail_next: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    reachable: Callable[[Module], bool] = lambda module: True  # set by the server
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -221,13 +226,14 @@ class BulkRead:
             raise _invalid("module", 'module must be {"api_name": ...}')
         name = spec["api_name"]
         module = self.store.modules.get(name)
-        if module is None:
+        if module is None or not self.reachable(module):
             raise ApiError(
                 400, "INVALID_MODULE", "the module name given seems to be invalid", {"module": name}
             )
         if not module.permitted:
             raise ApiError(403, "NO_PERMISSION", "permission denied", {"module": name})
-        if name in self.refused or not module.api_supported or module.generated_type == "subform":
+        # A subform or linking module is exported as its own module (Kaizen #124, #195; 3.3).
+        if name in self.refused or not module.api_supported:
             raise ApiError(
                 400,
                 "MODULE_NOT_SUPPORTED",
@@ -328,14 +334,28 @@ class BulkRead:
             columns = job.fields
         text = io.StringIO()
         writer = csv.writer(text, delimiter=",", quotechar='"', lineterminator="\r\n")
-        writer.writerow(["Id" if c == "id" else c for c in columns])
+        writer.writerow([self._header(module, metas.get(c), c) for c in columns])
+        cut = self.options.rich_text_chars
+        rich = {f.api_name for f in module.fields if _is_rich_text(f)} if cut else set()
         for rid in job.result_ids:
             record = module.records[rid]
-            writer.writerow([_cell(metas.get(c.partition(".")[0]), c, record) for c in columns])
+            cells = [_cell(metas.get(c.partition(".")[0]), c, record) for c in columns]
+            if rich:
+                cells = [v[:cut] if c in rich else v for c, v in zip(columns, cells, strict=True)]
+            writer.writerow(cells)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(f"{job.job_id}.csv", text.getvalue().encode("utf-8"))
         return buffer.getvalue()
+
+    def _header(self, module: Module, meta: FieldMeta | None, column: str) -> str:
+        """``Id``; a subform or linking module's lookup as ``X.id`` in the dotted reading."""
+        if column == "id":
+            return "Id"
+        dotted = self.options.dotted_lookups and module.parent is not None
+        if dotted and meta is not None and meta.data_type in ID_ONLY and "." not in column:
+            return f"{column}.id"
+        return column
 
     # ------------------------------------------------------------ poll / download
     def _job(self, job_id: str) -> Job:
@@ -427,6 +447,12 @@ def _criterion_field(node: dict[str, Any]) -> str | None:
     if isinstance(spec, dict):
         return spec.get("api_name")
     return node.get("api_name")  # the v2 form
+
+
+def _is_rich_text(meta: FieldMeta) -> bool:
+    return meta.data_type == "textarea" and (meta.extra.get("textarea") or {}).get("type") == (
+        "rich_text"
+    )
 
 
 def _effective_type(meta: FieldMeta) -> str:

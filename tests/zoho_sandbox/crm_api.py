@@ -33,6 +33,14 @@ class Limits:
     deleted_if_modified_since: bool = True  # off: ``/deleted`` ignores ``If-Modified-Since``
     rich_text_list_chars: int = 500
     detail_array_cap: int | None = None  # rows of a subform/lookup array a single GET returns
+    # Completing what lists leave out (3.3); each flag picks a reading of an unconfirmed point.
+    subform_modules: frozenset[str] | None = frozenset({"Lead_Items", "Quoted_Items"})
+    list_subform_modules: bool = False  # /settings/modules lists subform modules
+    list_multiuser_linking: bool = True  # /settings/modules lists multi-user linking modules
+    subform_list_filters: bool = False  # the Subform API honours If-Modified-Since/sort/ids/...
+    subform_page_tokens: bool = True  # the Subform API pages by token past the position cap
+    rich_text_api: bool = True  # ``actions/fetch_full_data`` exists on v8
+    refused_modules: frozenset[str] = frozenset()  # answer INVALID_MODULE (a route refused)
 
 
 class ApiError(Exception):
@@ -106,28 +114,48 @@ class CrmApi:
         self.tokens: dict[str, PageToken] = {}
 
     # ------------------------------------------------------------ metadata
+    def reachable(self, module: Module) -> bool:
+        """False for a subform module this sandbox does not model (3.3): as if it did not exist."""
+        modelled = self.limits.subform_modules
+        return module.generated_type != "subform" or modelled is None or module.api_name in modelled
+
+    def _listed_module(self, module: Module) -> bool:
+        """Whether ``/settings/modules`` names this module (subform and multi-user linking
+        modules are reachable either way; 3.3 leaves their listing unconfirmed)."""
+        if module.generated_type == "subform":
+            return self.reachable(module) and self.limits.list_subform_modules
+        view = self.store.views.get(module.api_name)
+        return not (view and view.multiuser and not self.limits.list_multiuser_linking)
+
+    def _module_json(self, m: Module) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": m.module_id,
+            "api_name": m.api_name,
+            "module_name": m.api_name,
+            "singular_label": m.api_name.rstrip("s"),
+            "plural_label": m.api_name.replace("_", " "),
+            "api_supported": m.api_supported,
+            "generated_type": m.generated_type,
+            "creatable": m.permitted,
+            "editable": m.permitted,
+            "viewable": m.permitted,
+            "deletable": m.permitted,
+            "visibility": 1,
+            "status": "visible",
+            "modified_time": None,
+        }
+        if m.parent is not None:
+            body["parent_module"] = {"api_name": m.parent.api_name, "id": m.parent.module_id}
+        return body
+
+    def module(self, name: str) -> Response:
+        """``GET /crm/v8/settings/modules/{name}``: answers whether the listing names it or not."""
+        return 200, {"modules": [self._module_json(self._module(name, for_records=False))]}
+
     def modules(self) -> Response:
         """``GET /crm/v8/settings/modules``."""
-        body = [
-            {
-                "id": m.module_id,
-                "api_name": m.api_name,
-                "module_name": m.api_name,
-                "singular_label": m.api_name.rstrip("s"),
-                "plural_label": m.api_name.replace("_", " "),
-                "api_supported": m.api_supported,
-                "generated_type": m.generated_type,
-                "creatable": m.permitted,
-                "editable": m.permitted,
-                "viewable": m.permitted,
-                "deletable": m.permitted,
-                "visibility": 1,
-                "status": "visible",
-                "modified_time": None,
-            }
-            for m in self.store.modules.values()
-        ]
-        return 200, {"modules": body}
+        listed = [m for m in self.store.modules.values() if self._listed_module(m)]
+        return 200, {"modules": [self._module_json(m) for m in listed]}
 
     def fields(self, query: dict[str, str]) -> Response:
         """``GET /crm/v8/settings/fields?module=X``."""
@@ -148,7 +176,14 @@ class CrmApi:
 
     def _module(self, name: str, *, for_records: bool) -> Module:
         module = self.store.modules.get(name)
-        if module is None:
+        if module is None or not self.reachable(module):
+            raise ApiError(
+                400,
+                "INVALID_MODULE",
+                "the module name given seems to be invalid",
+                {"resource_path_index": 0},
+            )
+        if for_records and name in self.limits.refused_modules:
             raise ApiError(
                 400,
                 "INVALID_MODULE",
@@ -170,8 +205,17 @@ class CrmApi:
 
     # ------------------------------------------------------------ Get Records
     def records(self, name: str, query: dict[str, str], headers: dict[str, str]) -> Response:
-        """``GET /crm/v8/{module}``."""
+        """``GET /crm/v8/{module}``; also the Subform API's list of a subform module (3.3)."""
         module = self._module(name, for_records=True)
+        subform = module.generated_type == "subform"
+        if subform and not self.limits.subform_list_filters:
+            # The stricter reading: every row of every live parent, ascending id, never 304.
+            kept = {
+                k: v for k, v in query.items() if k in {"fields", "per_page", "page", "page_token"}
+            }
+            query = {**kept, "sort_by": "id", "sort_order": "asc"}
+            query.update(converted="both", approved="both")
+            headers = {}
         fields = self._fields_param(module, query)
         per_page = self._int_param(query, "per_page", 200, 1, self.limits.max_per_page)
         sort_by = query.get("sort_by", "id")
@@ -239,7 +283,8 @@ class CrmApi:
             if not chunk:
                 return (304 if since is not None and offset == 0 else 204), None
             more = offset + per_page < len(matching)
-            next_token = self._mint_token(bound, offset + per_page) if more else None
+            tokens = not subform or self.limits.subform_page_tokens
+            next_token = self._mint_token(bound, offset + per_page) if more and tokens else None
             omitted, rich = list_omitted(module), rich_text_fields(module)
             data = [self._list_row(module, rid, fields, omitted, rich) for rid in chunk]
         info = {
@@ -309,6 +354,37 @@ class CrmApi:
                 out[field_name] = value[:cap]
         if has_more:
             out["$has_more"] = has_more
+        return 200, {"data": [out]}
+
+    def rich_text(self, name: str, rid: str, query: dict[str, str]) -> Response:
+        """``GET /crm/v8/{module}/{id}/actions/fetch_full_data``: rich-text fields whole (3.3).
+
+        Only rich-text fields (all of them without ``fields``); any other field or an unknown id
+        is 400 ``INVALID_DATA``. Whether v8 has this endpoint at all is unconfirmed: with
+        ``Limits.rich_text_api`` off it answers as an unknown URL.
+        """
+        if not self.limits.rich_text_api:
+            raise ApiError(
+                404,
+                "INVALID_URL_PATTERN",
+                "Please check if the URL trying to access is a correct one",
+            )
+        module = self._module(name, for_records=True)
+        if not rid.isdigit() or rid not in module.records:
+            raise ApiError(
+                400, "INVALID_DATA", "the id given seems to be invalid", {"resource_path_index": 1}
+            )
+        rich = rich_text_fields(module)
+        raw = query.get("fields")
+        names = [f for f in raw.split(",") if f and f != "id"] if raw else sorted(rich)
+        for field_name in names:
+            if field_name not in rich:
+                raise ApiError(
+                    400, "INVALID_DATA", "not a rich text field", {"api_name": field_name}
+                )
+        with self.store.lock:
+            record = module.records[rid]
+            out = {"id": rid, **{f: record.get(f) for f in names}}
         return 200, {"data": [out]}
 
     @staticmethod

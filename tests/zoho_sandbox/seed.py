@@ -13,6 +13,7 @@ from typing import Any
 
 from .deal_pipelines import deal_pipeline, deal_stage, pipeline_picklist, stage_picklist
 from .reference_seed import record_users
+from .seed_views import register_views
 from .store import BASE_INSTANT, CrmStore, FieldMeta, Module
 
 Gen = Callable[[random.Random, int], Any]
@@ -104,19 +105,18 @@ TYPE_SPECS: dict[str, TypeSpec] = {
     ),
     "ownerlookup": TypeSpec("ownerlookup", "jsonobject", lambda r, i: USERS[i % len(USERS)]),
     "userlookup": TypeSpec("userlookup", "jsonobject", lambda r, i: USERS[(i + 1) % 2]),
+    # Links and subform rows get their ids, Parent_Id and times from the store (views.py).
     "multiuserlookup": TypeSpec(
         "multiuserlookup",
         "jsonarray",
-        lambda r, i: [{"Users_Field": USERS[i % 2], "id": str(5843104000000900000 + i)}],
+        lambda r, i: [{"Users_Field": USERS[(i + k) % 2]} for k in range(1 + i % 2)],
     ),
     "multiselectlookup": TypeSpec(
         "multiselectlookup",
         "jsonarray",
         lambda r, i: [
-            {
-                "Contacts_Link": {"name": f"Contact {i}", "id": str(5843104000000702000 + i)},
-                "id": str(5843104000000799000 + i),
-            }
+            {"Contacts_Link": {"name": f"Contact {i + k}", "id": str(5843104000000702000 + i + k)}}
+            for k in range(i % 3)
         ],
     ),
     "multi_module_lookup": TypeSpec(
@@ -132,16 +132,9 @@ TYPE_SPECS: dict[str, TypeSpec] = {
         "subform",
         "jsonarray",
         lambda r, i: [
-            {
-                "id": str(5843104000000600000 + i * 3 + k),
-                "Item": f"Bolt {k}",
-                "Qty": k + 1,
-                "Unit_Price": round(1.5 * (k + 1), 2),
-                "Parent_Id": {"name": f"Parent {i}", "id": str(5843104000000700000 + i)},
-            }
+            {"Item": f"Bolt {k}", "Qty": k + 1, "Unit_Price": round(1.5 * (k + 1), 2)}
             for k in range(i % 3)
         ],
-        extra=(("associated_module", {"module": "Line_Items", "id": "5843104000000060001"}),),
     ),
     "autonumber": TypeSpec(
         "autonumber",
@@ -283,7 +276,6 @@ def _line_items(r: random.Random, i: int) -> list[dict[str, Any]]:
         discount = round(price * quantity * 0.05, 2) if k % 2 else 0.0
         rows.append(
             {
-                "id": str(5843104000001500000 + i * 10 + k),
                 "Product_Name": {
                     "name": f"Product {(i + k) % 40}",
                     "id": str(5843104000000800000 + (i + k) % 40),
@@ -320,11 +312,15 @@ SPECIAL_SPECS: dict[str, TypeSpec] = {
     "converted_time": TypeSpec(
         "datetime", "string", lambda r, i: _dt(r, i) if _is_converted(i) else None
     ),
-    "line_items": TypeSpec(
+    "line_items": TypeSpec("subform", "jsonarray", _line_items),
+    # Two rows a parent, for benchmarks of large subforms (50,000 parents, 100,000 rows).
+    "subform_pair": TypeSpec(
         "subform",
         "jsonarray",
-        _line_items,
-        extra=(("associated_module", {"module": "Line_Items", "id": "5843104000000060002"}),),
+        lambda r, i: [
+            {"Item": f"Bolt {k}", "Qty": k + 1, "Unit_Price": round(1.5 * (k + 1), 2)}
+            for k in range(2)
+        ],
     ),
 }
 
@@ -372,19 +368,22 @@ class ModuleSpec:
     unapproved_every: int = 0  # every n-th record is still in an approval process
 
 
+def field_types(spec: ModuleSpec) -> list[tuple[str, str, bool]]:
+    """``(api_name, type key, custom)`` of every field of a module spec, in metadata order."""
+    system = SYSTEM_FIELDS if spec.with_timestamps else []
+    out = [(name, type_key, False) for name, type_key in [*spec.standard, *system]]
+    for n, type_key in enumerate(spec.custom_types):
+        out.append((f"{type_key.title().replace('_', '')}_{n + 1}", type_key, True))
+    return out
+
+
 def build_fields(spec: ModuleSpec) -> tuple[list[FieldMeta], dict[str, TypeSpec]]:
     """Field metadata and value generators for a module spec."""
     metas: list[FieldMeta] = []
     gens: dict[str, TypeSpec] = {}
-    system = SYSTEM_FIELDS if spec.with_timestamps else []
-    for name, type_key in [*spec.standard, *system]:
+    for name, type_key, custom in field_types(spec):
         type_spec = TYPE_SPECS.get(type_key) or SPECIAL_SPECS[type_key]
-        metas.append(_meta(name, type_spec, custom=False))
-        gens[name] = type_spec
-    for n, type_key in enumerate(spec.custom_types):
-        name = f"{type_key.title().replace('_', '')}_{n + 1}"
-        type_spec = TYPE_SPECS[type_key]
-        metas.append(_meta(name, type_spec, custom=True))
+        metas.append(_meta(name, type_spec, custom=custom))
         gens[name] = type_spec
     return metas, gens
 
@@ -407,6 +406,7 @@ def populate(store: CrmStore, spec: ModuleSpec, seed: int = 7) -> Module:
             fields=fields,
         )
     )
+    register_views(store, spec.api_name, fields, [key for _, key, _ in field_types(spec)])
     rng = random.Random(f"{seed}:{spec.api_name}")
     start = int(BASE_INSTANT.timestamp()) - 365 * 86400
     skip = {"Created_Time", "Modified_Time"}
@@ -560,6 +560,46 @@ def wide_module_spec(name: str, fields: int, records: int) -> ModuleSpec:
 def detail_module_spec(name: str, records: int) -> ModuleSpec:
     """A Quotes-like module (line items, rich text) whose lists leave values out, for benchmarks."""
     return _inventory_module(name, "Quoted_Items", records)
+
+
+COMPLETION_LEADS_CUSTOM = ["subform", "multiselectlookup", "multiuserlookup", "richtext"]
+
+
+def completion_specs(
+    leads: int, quotes: int, *, seconds_apart: int = 3, subform_pairs: bool = False
+) -> list[ModuleSpec]:
+    """Leads with a subform, multi-select and multi-user lookups and rich text, and Quotes with
+    line items and rich text: the values lists leave out, each with its own module (3.3).
+
+    ``subform_pairs``: every Lead holds two subform rows (default: 0, 1 or 2).
+    """
+    custom = list(COMPLETION_LEADS_CUSTOM)
+    if subform_pairs:
+        custom[0] = "subform_pair"
+    return [
+        ModuleSpec(
+            "Leads",
+            leads,
+            LEADS_STANDARD,
+            custom,
+            unapproved_every=40,
+            seconds_apart=seconds_apart,
+        ),
+        ModuleSpec(
+            "Quotes",
+            quotes,
+            [
+                ("Subject", "text"),
+                ("Account_Name", "lookup"),
+                ("Grand_Total", "currency"),
+                ("Terms_and_Conditions", "richtext"),
+                ("Quoted_Items", "line_items"),
+            ],
+            [],
+            unapproved_every=9,
+            seconds_apart=seconds_apart,
+        ),
+    ]
 
 
 def seed_store(store: CrmStore, specs: list[ModuleSpec], seed: int = 7) -> None:

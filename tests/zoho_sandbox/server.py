@@ -55,6 +55,8 @@ class Sandbox:
         self.limits = limits or Limits()
         self.crm = CrmApi(self.store, self.limits)
         self.bulk = BulkRead(self.store, bulk or BulkOptions())
+        # Late bound: ReadHooks may replace ``self.crm``.
+        self.bulk.reachable = lambda module: self.crm.reachable(module)  # noqa: PLW0108
         self.accounts = Accounts(dc=dc, token_ttl=token_ttl)
         self.accounts.register_client(CLIENT_ID, CLIENT_SECRET)
         self.accounts.issue_refresh_token(CLIENT_ID, token=REFRESH_TOKEN)
@@ -146,6 +148,13 @@ class Sandbox:
         Lets a test edit records between two pages of one read (records shifting mid-paging).
         """
         self.faults.path_hooks.append([path_contains, nth, action])
+
+
+def list_kind(store: CrmStore, module: str) -> str:
+    """The request kind of a list: Get Records, the Subform API, or a linking module (3.3)."""
+    found = store.modules.get(module)
+    kind = found.generated_type if found is not None else ""
+    return {"subform": "crm_subform_list", "linking": "crm_linking_list"}.get(kind, "records")
 
 
 def _json_bytes(body: Any) -> bytes:
@@ -355,7 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
             return {}
         return {"X-API-CREDITS-REMAINING": str(max(budget - used, 0))}
 
-    def _crm(
+    def _crm(  # noqa: PLR0911 - one return per route
         self, method: str, path: str, query: dict[str, str], scopes: frozenset[str]
     ) -> tuple[str, int, Any]:
         crm = self.sandbox.crm
@@ -375,6 +384,9 @@ class _Handler(BaseHTTPRequestHandler):
         if rest == ["settings", "modules"]:
             self._need(scopes, "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.READ")
             return ("modules", *crm.modules())
+        if rest[:2] == ["settings", "modules"] and len(rest) == 3:
+            self._need(scopes, "ZohoCRM.settings.modules.READ", "ZohoCRM.settings.READ")
+            return ("module", *crm.module(rest[2]))
         if rest == ["settings", "fields"]:
             self._need(scopes, "ZohoCRM.settings.fields.READ", "ZohoCRM.settings.READ")
             return ("fields", *crm.fields(query))
@@ -383,7 +395,9 @@ class _Handler(BaseHTTPRequestHandler):
         if len(rest) == 1:
             with self.sandbox.stats.lock:
                 self.sandbox.stats.queries.append((path, dict(query)))
-            return ("records", *crm.records(module, query, headers))
+            return (list_kind(self.sandbox.store, module), *crm.records(module, query, headers))
+        if len(rest) == 4 and rest[2:] == ["actions", "fetch_full_data"]:
+            return ("crm_rich_text", *crm.rich_text(module, rest[1], query))
         if rest[1:] == ["deleted"]:
             with self.sandbox.stats.lock:
                 self.sandbox.stats.queries.append((path, dict(query)))
@@ -443,6 +457,19 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "items":
             org = sandbox.finance.orgs[query["organization_id"]]
             self._send(200, org.items)
+        elif action == "limits":  # readings and limits of the CRM endpoints (crm_api.Limits)
+            for key, value in args.items():
+                if not hasattr(sandbox.limits, key):
+                    self._send(400, {"error": f"unknown limit {key}"})
+                    return
+                is_set = isinstance(getattr(sandbox.limits, key), frozenset) or key in {
+                    "subform_modules",
+                    "refused_modules",
+                }
+                setattr(
+                    sandbox.limits, key, frozenset(value) if is_set and value is not None else value
+                )
+            self._send(200, {"ok": True})
         elif action == "latency":
             sandbox.faults.latency_seconds = float(args["seconds"])
             self._send(200, {"ok": True})

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import visibility
+from .views import View, normalise, view_records
 
 BASE_INSTANT = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -145,6 +146,10 @@ class Module:
     created: dict[str, int] = field(default_factory=dict)
     deleted: list[DeletedEntry] = field(default_factory=list)
     unapproved: set[str] = field(default_factory=set)
+    # A subform or linking module (views.py): its rows belong to records of ``parent``.
+    parent: Module | None = None
+    row_parent: dict[str, str] = field(default_factory=dict)
+    children: dict[str, list[str]] = field(default_factory=dict)
     _order_cache: dict[str, tuple[list[str], list[int]]] = field(default_factory=dict)
 
     @property
@@ -157,7 +162,12 @@ class Module:
         return any(f.api_name == name for f in self.fields)
 
     def is_approved(self, rid: str) -> bool:
-        """False while the record is in an approval process (seeded, or ``$approved: false``)."""
+        """False while the record is in an approval process (seeded, or ``$approved: false``).
+
+        A subform row or a link is as approved as its parent record.
+        """
+        if self.parent is not None:
+            return self.parent.is_approved(self.row_parent[rid])
         return rid not in self.unapproved and not visibility.is_unapproved(self.records[rid])
 
     def listed(self, rid: str, *, converted: str, approved: str) -> bool:
@@ -167,6 +177,9 @@ class Module:
         ``both`` shows all; ``approved``: ``true`` (default) hides records still in an approval
         process, ``false`` shows only those, ``both`` shows all.
         """
+        if self.parent is not None:  # a row is shown with its parent record
+            parent_id = self.row_parent[rid]
+            return self.parent.listed(parent_id, converted=converted, approved=approved)
         is_converted = visibility.is_converted(self.records[rid])
         is_approved = self.is_approved(rid)
         return (converted == "both" or (converted == "true") == is_converted) and (
@@ -203,6 +216,8 @@ class CrmStore:
         self.modules: dict[str, Module] = {}
         self.lock = threading.RLock()
         self._next_id = 5843104000001000000
+        self.views: dict[str, View] = {}  # subform and linking modules by name (views.py)
+        self.link_created: dict[str, int] = {}  # when each link of a multi lookup was made
 
     # ----------------------------------------------------------------- identity
     def new_id(self) -> str:
@@ -222,6 +237,57 @@ class CrmStore:
             self.modules[module.api_name] = module
             return module
 
+    def add_view(self, view: View, fields: list[FieldMeta]) -> Module:
+        """Register the subform or linking module fed by ``view.field`` of ``view.parent``."""
+        with self.lock:
+            parent = self.modules[view.parent]
+            module = self.add_module(
+                Module(
+                    api_name=view.name,
+                    module_id=str(5843104000000003000 + len(self.modules)),
+                    generated_type=view.kind,
+                    fields=fields,
+                    parent=parent,
+                )
+            )
+            self.views[view.name] = view
+            for rid, record in parent.records.items():
+                epoch = parent.modified.get(rid, self.clock.now())
+                record[view.field] = normalise(self, view, rid, record, old=None, epoch=epoch)
+                self._refresh_views(parent, rid)
+            return module
+
+    def views_of(self, module_name: str) -> list[View]:
+        """The subform and linking modules fed by a module's fields."""
+        return [v for v in self.views.values() if v.parent == module_name]
+
+    def _normalise_views(
+        self, module: Module, rid: str, record: dict[str, Any], old: dict[str, Any], epoch: int
+    ) -> None:
+        for view in self.views_of(module.api_name):
+            record[view.field] = normalise(
+                self, view, rid, record, old=old.get(view.field), epoch=epoch
+            )
+
+    def _refresh_views(self, module: Module, rid: str) -> None:
+        """Make every view module hold exactly the rows the parent record ``rid`` holds now."""
+        record = module.records.get(rid)
+        for view in self.views_of(module.api_name):
+            rows = self.modules[view.name]
+            for row_id in rows.children.pop(rid, []):
+                rows.records.pop(row_id, None)
+                rows.modified.pop(row_id, None)
+                rows.created.pop(row_id, None)
+                rows.row_parent.pop(row_id, None)
+            if record is not None:
+                for row, epoch in view_records(self, view, rid, record):
+                    rows.records[row["id"]] = row
+                    rows.modified[row["id"]] = epoch
+                    rows.created.setdefault(row["id"], epoch)
+                    rows.row_parent[row["id"]] = rid
+                    rows.children.setdefault(rid, []).append(row["id"])
+            rows.invalidate()
+
     def put_record(
         self,
         module_name: str,
@@ -239,6 +305,7 @@ class CrmStore:
             record = dict.fromkeys(module.field_names)
             record.update(values)
             record["id"] = rid
+            self._normalise_views(module, rid, record, module.records.get(rid) or {}, epoch)
             module.created.setdefault(rid, epoch)
             if module.has_field("Created_Time"):
                 record["Created_Time"] = self.dt(module.created[rid])
@@ -247,6 +314,7 @@ class CrmStore:
             module.records[rid] = record
             module.modified[rid] = epoch
             module.invalidate()
+            self._refresh_views(module, rid)
             return rid
 
     def update_record(self, module_name: str, record_id: str, changes: dict[str, Any]) -> None:
@@ -255,11 +323,14 @@ class CrmStore:
             module = self.modules[module_name]
             record = module.records[record_id]
             epoch = self.clock.advance()
+            old = dict(record)
             record.update(changes)
+            self._normalise_views(module, record_id, record, old, epoch)
             if module.has_field("Modified_Time"):
                 record["Modified_Time"] = self.dt(epoch)
             module.modified[record_id] = epoch
             module.invalidate()
+            self._refresh_views(module, record_id)
 
     def delete_record(self, module_name: str, record_id: str, *, permanent: bool = False) -> None:
         """Move a record to the recycle bin (or purge it) at the clock's next second."""
@@ -274,6 +345,7 @@ class CrmStore:
                 DeletedEntry(record_id, name, "permanent" if permanent else "recycle", epoch)
             )
             module.invalidate()
+            self._refresh_views(module, record_id)
 
     def add_field(self, module_name: str, meta: FieldMeta, default: Any = None) -> None:
         """Add a custom field; existing records get ``default`` without changing Modified_Time."""

@@ -1,0 +1,151 @@
+"""Reads of one record at a time within ``crm_detail_reads_max_per_run``, and what waits for them.
+
+Every single-record read and Rich Text API read of a run takes a credit from the run's
+:class:`~tap_zoho.details.DetailBudget`. Records the budget refuses are emitted with what the list
+gave, counted as incomplete, and their ids kept in the module's state (``detail_pending``, at most
+100,000): a later run reads them whole and emits them again (same ``Modified_Time``, whole values,
+so targets keeping the last version of a tie replace the incomplete one).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .completion_plan import CompletionFields
+    from .completion_run import CompletionRun
+    from .record_reads import RecordReads
+
+DETAIL_PENDING = "detail_pending"  # ids emitted with list values only, completed on a later run
+MAX_DETAIL_PENDING = 100_000
+
+
+class BudgetedReads:
+    """Per-record reads of one module within the run's budget; the rest wait in state."""
+
+    def __init__(
+        self,
+        reads: RecordReads,
+        run: CompletionRun,
+        fields: CompletionFields,
+        state: dict[str, t.Any],
+    ) -> None:
+        """``state`` is the module's state, where pending ids live."""
+        self.reads = reads
+        self.budget = run.budget
+        self.fields = fields
+        self.state = state
+        self.cap = run.cap
+        self.logger = run.logger
+        self.module = run.module
+        self.incomplete = 0
+        self._pending_before = [str(i) for i in state.get(DETAIL_PENDING) or []]
+        self._waiting = set(self._pending_before)
+        self.done: set[str] = set()  # of those waiting: completed by this run's own reads
+        self._pending: list[str] = []
+
+    def read(self, rows: list[dict[str, t.Any]], *, whole: bool) -> None:
+        """Complete ``rows`` in place: whole (every field a list leaves out) or rich text only."""
+        if not rows:
+            return
+        granted = self.budget.take(len(rows))
+        if granted < len(rows):
+            self.incomplete += len(rows) - granted
+            self._remember_pending([str(r["id"]) for r in rows[granted:]])
+        rows = rows[:granted]
+        ids = [str(r["id"]) for r in rows]
+        if whole:
+            details = self.reads.whole(ids, self.fields.fields)
+        else:
+            details = self.reads.rich_text(ids, self.fields.rich_text)
+        names = self.fields.fields if whole else self.fields.rich_text
+        for row, detail in zip(rows, details, strict=True):
+            self.completed(str(row["id"]))
+            if detail is None:
+                self.incomplete += 1
+                self.logger.info("%s record %s vanished before its read.", self.module, row["id"])
+                continue
+            for name in names:
+                if name in detail:
+                    row[name] = detail[name]
+            self.count_truncated(row["id"], detail)
+
+    def completed(self, rid: str) -> None:
+        """Note a record this run completed (so a later run need not read it again)."""
+        if rid in self._waiting:
+            self.done.add(rid)
+
+    def count_truncated(self, rid: t.Any, detail: dict[str, t.Any]) -> None:
+        """Count a record whose single-record read says an array holds more rows (``$has_more``)."""
+        has_more = detail.get("$has_more")
+        if isinstance(has_more, list):  # the shape is not documented: a list of names, or
+            has_more = dict.fromkeys(has_more, True)
+        if not isinstance(has_more, dict):  # a map of field name to flag
+            return
+        held = [name for name in self.fields.omitted if has_more.get(name)]
+        if held:
+            self.incomplete += 1
+            self.logger.warning(
+                "%s record %s: Zoho says %s hold more rows than a single-record read returns.",
+                self.module,
+                rid,
+                ", ".join(held),
+            )
+
+    def _remember_pending(self, ids: list[str]) -> None:
+        """Note records emitted incomplete, in state before any STATE covers them."""
+        if self.budget.first_refusal():
+            self.logger.warning(
+                "crm_detail_reads_max_per_run (%d) reached in %s: the remaining records of this "
+                "run keep the list's values (subforms, multi-select and multi-user lookups, line "
+                "items empty; rich text cut at 500 characters); later runs complete them.",
+                self.cap,
+                self.module,
+            )
+        self._pending += ids
+        pending = self.state.setdefault(DETAIL_PENDING, list(self._pending_before))
+        room = MAX_DETAIL_PENDING - len(pending)
+        pending += ids[: max(room, 0)]
+        if room < len(ids):
+            self.logger.warning(
+                "%s: more than %d records wait for their single-record read; the rest stay "
+                "incomplete until they change or a full refresh.",
+                self.module,
+                MAX_DETAIL_PENDING,
+            )
+
+    def catch_up(self, selected: t.Collection[str], *, enabled: bool) -> Iterator[dict[str, t.Any]]:
+        """Records an earlier run emitted with list values only, read whole within the budget."""
+        pending = set(self._pending)
+        todo = [i for i in self._pending_before if i not in self.done and i not in pending]
+        still = todo
+        if todo and enabled:
+            granted = self.budget.take(len(todo))
+            still = todo[granted:]
+            yield from self.whole_records(todo[:granted], selected)
+            self.logger.info(
+                "%s: completed %d records an earlier run left incomplete; %d still wait.",
+                self.module,
+                granted,
+                len(still) + len(self._pending),
+            )
+        waiting = (still + self._pending)[:MAX_DETAIL_PENDING]
+        if waiting:
+            self.state[DETAIL_PENDING] = waiting
+        else:
+            self.state.pop(DETAIL_PENDING, None)
+
+    def whole_records(
+        self, ids: list[str], selected: t.Collection[str]
+    ) -> Iterator[dict[str, t.Any]]:
+        """Each record read whole (every field), reduced to the selected ones; none if gone."""
+        keep = {"id", *selected}
+        for record in self.reads.whole(ids):
+            if record is None:
+                continue  # deleted since: the deletions pass reports it
+            self.count_truncated(record.get("id"), record)
+            for extra in record.keys() - keep:
+                del record[extra]
+            yield record
