@@ -35,7 +35,7 @@ PACKAGES = {
 }
 MODULES = [
     "tap_zoho/keyset.py",
-    "tap_zoho/schema.py",
+    "tap_zoho/crm/schema.py",
     "target_clickhouse/ddl.py",
     "target_tsh_postgres/mapping.py",
 ]
@@ -104,7 +104,7 @@ def _toml_list(items: Iterable[object]) -> str:
 def main() -> int:
     """Stage, run mutmut, report the survivors; exit 1 when mutmut itself failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", default=MODULES, help="e.g. tap_zoho/schema.py")
+    parser.add_argument("modules", nargs="*", default=MODULES, help="e.g. tap_zoho/crm/schema.py")
     modules = parser.parse_args().modules
     _stage(modules)
     run = _mutmut("run", "--max-children", str(max(1, (os.cpu_count() or 2) // 2)))

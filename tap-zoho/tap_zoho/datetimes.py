@@ -2,8 +2,9 @@
 
 A record's modification time is parsed once, where its page is read: the keyset cursor decides
 with that instant which rows are new, and the bookmark takes it from there (the UTC instant in
-STATE). The conversions are memoised because records share their second: a page of 200 records
-holds few distinct values. The caches are bounded.
+STATE). The conversions are memoised, so a later reader of the same text (the completion's check
+for a record modified since its rows were listed) gets the parsed instant back, and records that
+share their second share one parse. The caches are bounded.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ any of them into one line on stderr:
   token once and retries, so it only escapes when that is not possible;
 * :class:`ZohoApiError` and its kinds: one module (or organisation) stops, the others go on;
   :class:`ModuleUnavailableError` is expected (permissions), :class:`RetriesExhaustedError`
-  is a transient failure that outlived every retry;
+  is a transient failure that outlived every retry, :class:`BulkRefusedError` a Bulk Read
+  export Zoho refused (the module is read by Get Records instead) and :class:`BadCellError` an
+  exported cell that is not of its field's type;
 * :class:`UnsortedResponseError`: Zoho ignored the requested sort order, so keyset paging
   would be unsafe for that module;
 * :class:`CreditBudgetExhaustedError`: the run's credit budget is spent; the module stops
@@ -61,6 +63,14 @@ class ModuleUnavailableError(ZohoApiError):
 
 class RetriesExhaustedError(ZohoApiError):
     """A transient failure (429, 5xx, timeout, dropped connection) that outlived every retry."""
+
+
+class BulkRefusedError(ZohoApiError):
+    """Bulk Read cannot export this module (or its job failed): read it another way."""
+
+
+class BadCellError(ZohoApiError):
+    """A Bulk Read CSV cell that does not parse as its field's type: the module stops, named."""
 
 
 class UnsortedResponseError(ZohoError):

@@ -2,7 +2,7 @@
 
 One of each per run: the access token (Zoho allows about 10 mints per 10 minutes, 1.4), the gated
 session that counts credits and caps concurrent calls (5.1, 5.2), the per-organisation pacing of
-Books and Inventory (6.3), the budget of single-record reads and the run summary. A stream asks
+Books and Inventory (6.3) and the run summary. A stream asks
 :meth:`RunContext.client` for its own :class:`~tap_zoho.api.client.ZohoClient` over those, and
 writes SCHEMA messages and reads stream maps through :attr:`RunContext.output`, the tap: nothing
 below the tap reaches up to it for a service.
@@ -18,7 +18,6 @@ from .api.client import ClientSettings, Connection, ZohoClient
 from .api.credits import CreditBudget, GatedSession
 from .api.datacenters import accounts_domain_for, normalise_api_domain
 from .api.pacing import Pacer
-from .details import DetailBudget
 from .summary import RunSummary
 
 if t.TYPE_CHECKING:
@@ -86,11 +85,6 @@ class RunContext:
     def pacer(self) -> Pacer:
         """Per-organisation pacing of every Books/Inventory call."""
         return Pacer(int(self.config.get("finance_requests_per_minute", 90)))
-
-    @cached_property
-    def detail_budget(self) -> DetailBudget:
-        """Single-record reads this run may still make (``crm_detail_reads_max_per_run``)."""
-        return DetailBudget(int(self.config.get("crm_detail_reads_max_per_run", 10_000)))
 
     @cached_property
     def summary(self) -> RunSummary:

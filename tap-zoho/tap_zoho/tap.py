@@ -15,8 +15,8 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from .crm import crm_streams
-from .crm_reference import reference_streams
+from .crm.discovery import crm_streams
+from .crm.reference import reference_streams
 from .errors import ModuleUnavailableError, ZohoError
 from .finance.products import finance_streams
 from .run_context import RunContext
@@ -314,7 +314,7 @@ class TapZoho(ParallelTap):
             else:
                 streams += modules
                 if self.config.get("crm_reference_data", True):
-                    deals = next((m for m in modules if m.module_name == "Deals"), None)
+                    deals = next((m.module for m in modules if m.module.api_name == "Deals"), None)
                     streams += reference_streams(self, run, deals.field_meta if deals else None)
         streams += finance
         self._built_streams += tuple(s for s in streams if isinstance(s, ZohoStream))

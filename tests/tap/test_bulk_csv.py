@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tap_zoho.bulk_csv import BadCellError, RowConverter, converter_for
+from tap_zoho.crm.bulk_read.csv_rows import RowConverter, converter_for
+from tap_zoho.errors import BadCellError
 
 PICKLIST = {
     "api_name": "Channels",

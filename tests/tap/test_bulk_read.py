@@ -6,7 +6,7 @@ import logging
 import math
 
 import pytest
-from tap_zoho import bulk_jobs
+from tap_zoho.crm.bulk_read import jobs as bulk_jobs
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Sandbox

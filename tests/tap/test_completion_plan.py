@@ -1,9 +1,9 @@
-"""Unit tests of the pure planning of completion (``tap_zoho.completion_plan``) and its spool."""
+"""Unit tests of the pure planning of completion (``tap_zoho.crm.completion.plan``) and its spool."""
 
 from __future__ import annotations
 
 import pytest
-from tap_zoho.completion_plan import (
+from tap_zoho.crm.completion.plan import (
     CompletionFields,
     Cost,
     Source,
@@ -12,7 +12,7 @@ from tap_zoho.completion_plan import (
     list_cost,
     relist_is_cheaper,
 )
-from tap_zoho.spool import Spool, digest
+from tap_zoho.crm.completion.spool import Spool, digest
 
 LINKED = {
     "api_name": "Contacts",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from tap_zoho.budgeted_reads import BudgetedReads
-from tap_zoho.completion_plan import CompletionFields, Source, may_be_cut
+from tap_zoho.crm.completion.budgeted_reads import BudgetedReads
+from tap_zoho.crm.completion.plan import CompletionFields, Source, may_be_cut
 
 from tests.conftest import run_tap
 from tests.zoho_sandbox import Limits, Sandbox

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tap_zoho.schema import module_schema, property_schema
+from tap_zoho.crm.schema import module_schema, property_schema
 
 from tests.zoho_sandbox.seed import TYPE_SPECS
 from tests.zoho_sandbox.store import FieldMeta

@@ -1,4 +1,4 @@
-"""Unit tests of ``tap_zoho.schema``: the exact JSON Schema each kind of field metadata becomes.
+"""Unit tests of ``tap_zoho.crm.schema``: the exact JSON Schema each kind of field metadata becomes.
 
 ``test_schema.py`` checks every sandbox data type's JSON type; these pin the whole shapes
 (nullable types, nested items, decimal precision) on hand-written ``/settings/fields`` entries.
@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import pytest
-from tap_zoho.schema import bigint_fields, module_schema, property_schema
+from tap_zoho.crm.schema import bigint_fields, module_schema, property_schema
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 

@@ -3,7 +3,7 @@
 ``tap_zoho/sdk/bookmarks.py`` overrides ``Stream._increment_stream_state`` once, in
 ``OwnBookmarks`` (no public hook says "this record was written: advance the bookmark"), pinned to
 singer-sdk 0.54.x: the keyset streams move their bookmark per record through it, the users stream
-(``tap_zoho/crm_reference/users.py``) only after a whole listing. These tests fail before
+(``tap_zoho/crm/reference/users.py``) only after a whole listing. These tests fail before
 a new SDK release could move a bookmark ahead of its records or stop calling the override.
 """
 
@@ -13,7 +13,7 @@ import inspect
 
 import pytest
 from singer_sdk.streams import Stream
-from tap_zoho.crm_reference.users import UsersStream
+from tap_zoho.crm.reference.users import UsersStream
 from tap_zoho.sdk.bookmarks import KeysetBookmarks, OwnBookmarks
 
 from tests.conftest import run_tap

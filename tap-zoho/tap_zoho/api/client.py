@@ -261,6 +261,15 @@ class ZohoClient:
         self.validate_response(response)
         return response
 
+    def send_unread(self, prepared: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        """One authenticated attempt through the run's session, its answer left to the caller.
+
+        For a caller that streams the body and decides retries itself (Bulk Read downloads).
+        """
+        return self.requests_session.send(
+            self.authenticator(prepared), timeout=self.timeout, **kwargs
+        )
+
     def validate_response(self, response: requests.Response) -> None:
         """Note Zoho's clock, then :func:`classify` the answer; a success proves the token."""
         self.server_epoch = http_date_epoch(response.headers.get("Date")) or self.server_epoch

@@ -65,17 +65,11 @@ class ItemsStream(IncrementalFinanceStream):
         cut_short = self.passes_cut_short
         yield from super().rows(context)
         if self.config.get("items_active_only"):
-            self._bookmark_paused = True  # deactivations keep their own bookmark
-            try:
+            with self.bookmark_paused():  # deactivations keep their own bookmark
                 yield from self._deactivations(context)
-            finally:
-                self._bookmark_paused = False
         if listing is Listing.EXTRA:
-            self._bookmark_paused = True  # a listing from the start moves no bookmark
-            try:
+            with self.bookmark_paused():  # a listing from the start moves no bookmark
                 yield from self._list_all(context, org)
-            finally:
-                self._bookmark_paused = False
         if listing is not Listing.NONE and self.passes_cut_short == cut_short:
             self._reconciliation.done(org)  # a pass that stopped early listed only part
 

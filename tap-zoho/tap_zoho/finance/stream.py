@@ -221,11 +221,10 @@ class IncrementalFinanceStream(KeysetBookmarks, FinanceStream):
     @override
     def page_taken(self, paginator: FinancePaginator) -> None:
         """Settle the bookmark only as far as Zoho's clock allows; keep the rows as listed."""
-        if isinstance(paginator.cursor, ModifiedTimeCursor):
-            self._read_horizon = paginator.cursor.horizon
-        if not self._bookmark_paused:
-            for rid, (epoch, print_) in paginator.kept.items():
-                self.remember_listed(rid, epoch, print_)
+        cursor = paginator.cursor
+        self.page_listed(
+            paginator.kept, cursor.horizon if isinstance(cursor, ModifiedTimeCursor) else None
+        )
 
     @override
     def get_url_params(

@@ -22,6 +22,7 @@ alike, hears of each written record through :meth:`OwnBookmarks.record_written`.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import typing as t
@@ -103,6 +104,25 @@ class KeysetBookmarks(OwnBookmarks):
     def _listed(self) -> dict[str, tuple[int, str]]:
         """Rows about to be emitted, by id: their instant and fingerprint as listed."""
         return {}
+
+    def page_listed(self, marks: t.Mapping[str, tuple[int, str]], horizon: int | None) -> None:
+        """A page was read: its kept rows by id (listed instant, fingerprint), and Zoho's horizon.
+
+        The rows are emitted next; a second newer than ``horizon`` is not settled yet.
+        """
+        self._read_horizon = horizon
+        if not self._bookmark_paused:
+            for rid, (epoch, print_) in marks.items():
+                self.remember_listed(rid, epoch, print_)
+
+    @contextlib.contextmanager
+    def bookmark_paused(self) -> t.Iterator[None]:
+        """While a side pass emits (deletions, older records completed, an export): no move."""
+        self._bookmark_paused = True
+        try:
+            yield
+        finally:
+            self._bookmark_paused = False
 
     def remember_listed(self, rid: str, epoch: int, print_: str) -> None:
         """Note a row as Zoho listed it, for the bookmark once it is written.

@@ -31,8 +31,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from .datetimes import to_epoch, utc_iso
-from .errors import ZohoApiError
+from tap_zoho.datetimes import to_epoch, utc_iso
+from tap_zoho.errors import ZohoApiError
 
 PER_PAGE = 200
 CAP_CODE = "DISCRETE_PAGINATION_LIMIT_EXCEEDED"

@@ -5,52 +5,58 @@ records for 50 + a few. So a module's first full sync (no bookmark) goes through
 holds at least ``crm_bulk_read_min_records`` records:
 
 1. Create a job over the selected fields Bulk Read can export (``id`` first).
-2. Beside it, the module's :class:`~tap_zoho.completion.Completer` reads what neither a list nor an
-   export holds: the subform and linking modules, by their own jobs or by listing them, whichever
-   costs fewer credits (3.3).
+2. Beside it, the module's :class:`~.completion.completer.Completer` reads what neither a list
+   nor an export holds: the subform and linking modules, by their own jobs or by listing them,
+   whichever costs fewer credits (3.3).
 3. While Zoho prepares the jobs, read what the export may lack by Get Records: converted Leads and
    records under approval (whether an export holds them is unconfirmed: ``converted=true`` and
    ``approved=false`` list exactly those, so both readings end with every record once), and the
    values of fields Bulk Read cannot export that lists return (uploads, line taxes,
    multi-reminders), kept by id in the spool, not in memory.
-4. Poll, download and stream the CSV (:mod:`.bulk_jobs`); each batch of rows is completed from
+4. Poll, download and stream the CSV (:mod:`.bulk_read.jobs`); each batch of rows is completed from
    the spool before it is emitted.
 5. Bookmark ``bookmark_lag_seconds`` + 1 seconds before the first job's ``created_time`` (a change
    in those seconds may or may not be in the export), with no boundary rows; the incremental Get
    Records pass that follows reads every change made from then on, and skips a record it already
    emitted in the same form.
 
-Modules or fields Bulk Read refuses fall back to Get Records with a log line.
+Modules or fields Bulk Read refuses fall back to Get Records with a log line. The backfill reaches
+its stream only through the bookmark's public side (pausing it, counting a record emitted).
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from .bulk_csv import BadCellError, bulk_shape, exportable
-from .bulk_jobs import BulkRefusedError, DownloadThrottle
-from .completion_plan import is_list_omitted
-from .datetimes import to_epoch, utc_iso
-from .errors import ZohoApiError
+from tap_zoho.datetimes import to_epoch, utc_iso
+from tap_zoho.errors import BulkRefusedError, ZohoApiError
+from tap_zoho.keyset import ModifiedTimeCursor, PageRequest
+from tap_zoho.progress_log import ProgressLog
+from tap_zoho.sdk.bookmarks import BOUNDARY_FINGERPRINTS, BOUNDARY_IDS
+
+from .bulk_read.csv_rows import bulk_shape, exportable
+from .completion.plan import is_list_omitted
+from .completion.spool import Spool
 from .hidden_records import HiddenRecords
-from .keyset import ModifiedTimeCursor, PageRequest
-from .linked_rows import ALL_RECORDS
-from .progress_log import ProgressLog
-from .sdk.bookmarks import BOUNDARY_FINGERPRINTS, BOUNDARY_IDS
-from .spool import Spool
+from .limits import (
+    ALL_RECORDS,
+    DISCRETE_CAP,
+    MAX_FIELDS_PER_CALL,
+    MAX_IDS_PER_CALL,
+    MODIFIED_TIME,
+    TOKEN_CAP,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .completion import Completer
-    from .crm import CrmModuleStream
+    from tap_zoho.sdk.bookmarks import KeysetBookmarks
+
+    from .bulk_read.jobs import BulkJobs
+    from .completion.completer import Completer
+    from .listing import ModuleListing
 
 DEFAULT_MIN_RECORDS = 10_000
-MODIFIED_TIME = "Modified_Time"
-MAX_FIELDS_PER_CALL = 50
-MAX_IDS_PER_CALL = 100
-DISCRETE_CAP = 2000
-TOKEN_CAP = 100_000
 COMPLETION_BATCH = 200  # export rows completed at a time
 Page = list[dict[str, t.Any]]
 
@@ -59,22 +65,32 @@ class BulkBackfill:
     """One module's Bulk Read backfill and the bookkeeping its follow-up pass needs."""
 
     def __init__(
-        self, stream: CrmModuleStream, context: t.Any, completer: Completer, count: int | None
+        self,
+        stream: KeysetBookmarks,
+        listing: ModuleListing,
+        jobs: BulkJobs,
+        completer: Completer,
+        count: int | None,
     ) -> None:
-        """Nothing is read until :meth:`records` runs; ``count`` is the module's record count."""
+        """Nothing is read until :meth:`records` runs; ``count`` is the module's record count.
+
+        ``stream`` is the module's stream, for its settings, state and bookmark.
+        """
         self.stream = stream
-        self.context = context
+        self.listing = listing
+        self.module = listing.module
+        self.context = listing.context
         self.completer = completer
         self.count = count
-        self.jobs = stream.bulk_jobs(context)
+        self.jobs = jobs
         self.ran = False
-        self.fields: dict[str, dict[str, t.Any]] = dict(stream.field_meta)
+        self.fields: dict[str, dict[str, t.Any]] = dict(self.module.field_meta)
         self._recent: dict[str, dict[str, t.Any]] = {}
         self.hidden = HiddenRecords(
-            stream.module_name,
-            lambda path, params, headers: stream.get_json(path, params, headers, context),
-            stream._field_groups(),  # noqa: SLF001
-            stream.field_meta,
+            self.module.api_name,
+            listing.get_json,
+            listing.selection.groups,
+            self.module.field_meta,
             stream.logger,
         )
         self.hidden.since = self._since_header()
@@ -90,7 +106,7 @@ class BulkBackfill:
         if minimum <= 0:
             return False
         state = stream.get_context_state(self.context)
-        if stream.has_modified_time and state.get("replication_key_value"):
+        if self.module.has_modified_time and state.get("replication_key_value"):
             return False
         if self.count is None or self.count < minimum:
             return False
@@ -104,7 +120,7 @@ class BulkBackfill:
 
     @property
     def _name(self) -> str:
-        return self.stream.module_name
+        return self.module.api_name
 
     # ------------------------------------------------------------------ records
     def records(self) -> Iterator[dict[str, t.Any]]:
@@ -112,7 +128,7 @@ class BulkBackfill:
         if not self._wanted():
             return
         stream = self.stream
-        selected = [n for n in stream._selected() if n in self.fields]  # noqa: SLF001
+        selected = [n for n in self.listing.selection.fields if n in self.fields]
         columns = [n for n in selected if exportable(self.fields[n])]
         # Fields Bulk Read cannot export but lists return; the completer reads the others.
         missing = [
@@ -126,7 +142,7 @@ class BulkBackfill:
             "page": 1,
         }
         start = stream.config.get("start_date")
-        if start and stream.has_modified_time:
+        if start and self.module.has_modified_time:
             query["criteria"] = {
                 "field": {"api_name": MODIFIED_TIME},
                 "comparator": "greater_equal",
@@ -142,8 +158,17 @@ class BulkBackfill:
             )
             return
         self.ran = True
-        stream._bookmark_paused = True  # noqa: SLF001 - export rows are not in Modified_Time order
         fill = Spool()
+        with stream.bookmark_paused():  # export rows are not in Modified_Time order
+            yield from self._backfilled(job, query, fill, missing)
+        if self.ran:
+            self._save_bookmark()
+
+    def _backfilled(
+        self, job: dict[str, t.Any], query: dict[str, t.Any], fill: Spool, missing: list[str]
+    ) -> Iterator[dict[str, t.Any]]:
+        """The export's records and what it may lack; ``ran`` turns False if Zoho refuses it."""
+        stream = self.stream
         try:
             self.completer.prepare_full(self.count, self.jobs)  # beside the parent's job
             # Changes up to bookmark_lag_seconds before the job may be missing from the export.
@@ -162,8 +187,6 @@ class BulkBackfill:
                 return
         finally:
             fill.close()
-            stream._bookmark_paused = False  # noqa: SLF001
-        self._save_bookmark()
 
     def _exported(
         self, job: dict[str, t.Any], query: dict[str, t.Any], fill: Spool, missing: list[str]
@@ -227,7 +250,7 @@ class BulkBackfill:
         for start in range(0, len(unseen), MAX_IDS_PER_CALL):
             ids = unseen[start : start + MAX_IDS_PER_CALL]
             params = {"fields": ",".join(missing), "ids": ",".join(ids), **ALL_RECORDS}
-            body = self.stream.get_json(self.stream.path, params, None, self.context) or {}
+            body = self.listing.get_json(self.module.path, params, None) or {}
             rows = body.get("data") or []
             fill.put_values((r["id"], {n: r.get(n) for n in missing}) for r in rows)
         for record in batch:
@@ -239,17 +262,16 @@ class BulkBackfill:
 
     def _note(self, record: dict[str, t.Any]) -> None:
         """Remember what the follow-up pass must not emit again."""
-        if not self.stream.has_modified_time or self._bookmark is None:
+        if not self.module.has_modified_time or self._bookmark is None:
             return
         modified = record.get(MODIFIED_TIME)
         if modified and to_epoch(modified) >= self._bookmark:
             self._recent[record["id"]] = bulk_shape(record, self.fields)
 
     def _save_bookmark(self) -> None:
-        stream = self.stream
-        if not stream.has_modified_time or self._bookmark is None:
+        if not self.module.has_modified_time or self._bookmark is None:
             return
-        state = stream.get_context_state(self.context)
+        state = self.stream.get_context_state(self.context)
         state["replication_key"] = MODIFIED_TIME
         state["replication_key_value"] = utc_iso(self._bookmark)
         # The follow-up pass re-reads the bookmark second whole and skips rows in export form.
@@ -261,7 +283,7 @@ class BulkBackfill:
         if not self.ran:
             yield from pages
             return
-        if not self.stream.has_modified_time:
+        if not self.module.has_modified_time:
             return  # a module without Modified_Time is read whole each run: the export was it
         for page in pages:
             fresh = []
@@ -289,7 +311,7 @@ class BulkBackfill:
             self.completer.complete([r for r in batch if r["id"] not in self.hidden.known])
             self.completer.complete(seen, hidden=True)
         for record in batch:
-            yield self.stream._clean(record)  # noqa: SLF001
+            yield self.module.clean(record)
 
     def _fill_values(
         self, names: list[str], extra: list[str]
@@ -301,15 +323,14 @@ class BulkBackfill:
         ``ids`` when its export row arrives. Past the 100,000 records tokens reach, by keyset
         windows on ``Modified_Time``.
         """
-        if (self.count or 0) > TOKEN_CAP and self.stream.has_modified_time:
+        if (self.count or 0) > TOKEN_CAP and self.module.has_modified_time:
             yield from self._fill_by_keyset(names, extra)
             return
-        stream = self.stream
         page, token = 1, None
         while True:
             params: dict[str, t.Any] = {
                 "fields": ",".join([*names, *extra]),
-                "per_page": stream._per_page,  # noqa: SLF001
+                "per_page": self.listing.per_page,
                 "sort_by": "id",
                 "sort_order": "asc",
                 **ALL_RECORDS,
@@ -318,7 +339,7 @@ class BulkBackfill:
                 params["page_token"] = token
             elif page > 1:
                 params["page"] = page
-            body = stream.get_json(stream.path, params, self.hidden.since, self.context)
+            body = self.listing.get_json(self.module.path, params, self.hidden.since)
             rows = list((body or {}).get("data") or [])
             for row in rows:
                 self.hidden.note(row)
@@ -333,23 +354,22 @@ class BulkBackfill:
     def _since_header(self) -> dict[str, str] | None:
         """``If-Modified-Since`` of ``start_date``, where the module has ``Modified_Time``."""
         start = self.stream.config.get("start_date")
-        if start and self.stream.has_modified_time:
+        if start and self.module.has_modified_time:
             return {"If-Modified-Since": utc_iso(to_epoch(start) - 1)}
         return None
 
     def _fill_by_keyset(
         self, names: list[str], extra: list[str]
     ) -> Iterator[tuple[str, dict[str, t.Any]]]:
-        stream = self.stream
-        start = stream.config.get("start_date")
+        start = self.stream.config.get("start_date")
         cursor = ModifiedTimeCursor(
             to_epoch(start) if start else None,
-            per_page=stream._per_page,  # noqa: SLF001
+            per_page=self.listing.per_page,
         )
         while not cursor.finished:
             request: PageRequest = cursor.next_request()
             fields = [MODIFIED_TIME, *names, *extra]
-            rows, info = stream._page(fields, request, self.context)  # noqa: SLF001
+            rows, info = self.listing.page(fields, request)
             cursor.accept(
                 [(r["id"], to_epoch(r[MODIFIED_TIME])) for r in rows],
                 more=bool(info.get("more_records")),
@@ -358,6 +378,3 @@ class BulkBackfill:
             for row in rows:
                 self.hidden.note(row)
                 yield row["id"], {name: row.get(name) for name in names}
-
-
-__all__ = ["BadCellError", "BulkBackfill", "BulkRefusedError", "DownloadThrottle"]

@@ -17,21 +17,20 @@ from __future__ import annotations
 import math
 import typing as t
 
-from .errors import ZohoApiError
+from tap_zoho.errors import ZohoApiError
+
+from .limits import CRM_BASE, DISCRETE_CAP, MAX_IDS_PER_CALL, MAX_PER_PAGE
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Iterator
 
-    from .record_reads import Getter
+    from .completion.record_reads import Getter
 
 CONVERSION_MODULES = {"Leads", "Contacts"}
 CONVERTED = "Converted__s"
 APPROVAL_STATE = "$approval_state"
 APPROVED = "approved"
-PAGE = 200
-MAX_IDS_PER_CALL = 100
-DISCRETE_CAP = 2000
 Page = list[dict[str, t.Any]]
 
 
@@ -52,7 +51,7 @@ class HiddenRecords:
         are its field groups, ``fields`` every field it has.
         """
         self._name = module
-        self._path = f"/crm/v8/{module}"
+        self._path = f"{CRM_BASE}/{module}"
         self._get = get_json
         self._groups = groups
         self._fields = fields
@@ -83,7 +82,7 @@ class HiddenRecords:
             return
         groups = len(self._groups)
         by_ids = math.ceil(len(missing) / MAX_IDS_PER_CALL) * groups
-        by_list = (math.ceil(len(self.known) / PAGE) + len(self._passes())) * groups
+        by_list = (math.ceil(len(self.known) / MAX_PER_PAGE) + len(self._passes())) * groups
         self._logger.info(
             "%s: the export left out %d converted or unapproved records; reading them %s.",
             self._name,
@@ -121,7 +120,11 @@ class HiddenRecords:
         groups = self._groups
         page, token = 1, None
         while True:
-            params: dict[str, t.Any] = {"per_page": PAGE, "sort_by": "id", "sort_order": "asc"}
+            params: dict[str, t.Any] = {
+                "per_page": MAX_PER_PAGE,
+                "sort_by": "id",
+                "sort_order": "asc",
+            }
             params.update(extra)
             if token:
                 params["page_token"] = token
@@ -137,7 +140,7 @@ class HiddenRecords:
                 return
             page += 1
             # By position while it reaches (the field groups ask the same page), then by token.
-            past_cap = (page - 1) * PAGE >= DISCRETE_CAP
+            past_cap = (page - 1) * MAX_PER_PAGE >= DISCRETE_CAP
             token = (info.get("next_page_token") or None) if past_cap else None
 
     def _by_ids(self, ids: list[str]) -> Page:

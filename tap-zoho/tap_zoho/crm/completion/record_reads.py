@@ -1,7 +1,7 @@
 """Reads of one record at a time: the single-record read and the Rich Text API (3.2, 3.3).
 
 Both cost a credit a record and are bounded by the run's ``crm_detail_reads_max_per_run``
-(:class:`~tap_zoho.details.DetailBudget`). A few run side by side, within every edition's
+(:class:`~.budget.DetailBudget`). A few run side by side, within every edition's
 concurrency. The Rich Text API (``GET /{module}/{id}/actions/fetch_full_data`` with just the
 rich-text fields) is documented for another Zoho product; if v8 refuses it, the module's rich text
 comes from single-record reads instead, said once in the log.
@@ -12,14 +12,14 @@ from __future__ import annotations
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import ModuleUnavailableError, ZohoApiError
+from tap_zoho.crm.limits import MAX_FIELDS_PER_CALL
+from tap_zoho.errors import ModuleUnavailableError, ZohoApiError
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
 MAX_PARALLEL_READS = 4
-MAX_FIELDS_PER_CALL = 50
 GONE = "INVALID_DATA"  # an unknown (deleted) record id
 
 Getter = t.Callable[[str, dict[str, t.Any] | None, dict[str, str] | None], dict[str, t.Any] | None]

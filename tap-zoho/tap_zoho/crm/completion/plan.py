@@ -12,7 +12,7 @@ text at 500 characters (``shared/zoho-api.md`` 3.2). Zoho keeps the same values 
 * rich text whole through the **Rich Text API** (``actions/fetch_full_data``) or a single-record
   read, one record a call.
 
-Pure: no I/O. :mod:`.completion` acts on these plans; costs follow 3.3's table.
+Pure: no I/O. :mod:`.completer` acts on these plans; costs follow 3.3's table.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import math
 import typing as t
 from dataclasses import dataclass
 
-from .bulk_csv import exportable
+from tap_zoho.crm.bulk_read.csv_rows import exportable
+from tap_zoho.crm.limits import MAX_PER_PAGE
 
 # Data types whose values a list leaves out (``lineitem`` is the pre-v3 name of line items).
 LIST_OMITTED_TYPES = frozenset({"subform", "multiselectlookup", "multiuserlookup", "lineitem"})
@@ -30,7 +31,6 @@ LIST_OMITTED_TYPES = frozenset({"subform", "multiselectlookup", "multiuserlookup
 LINE_ITEM_FIELDS = frozenset({"Quoted_Items", "Invoiced_Items", "Ordered_Items", "Purchased_Items"})
 SUBFORM_PARENT_KEY = "Parent_Id"
 RICH_TEXT_LIST_CHARS = 500
-PAGE_ROWS = 200
 JOB_CREDITS = 50  # one Bulk Read job (unconfirmed, 5.1)
 JOB_MIN_CALLS = 3  # create, a poll, a download
 JOB_ROWS = 200_000
@@ -170,7 +170,7 @@ class Cost:
     calls: int
 
 
-def list_cost(rows: int | None, per_page: int = PAGE_ROWS) -> Cost:
+def list_cost(rows: int | None, per_page: int = MAX_PER_PAGE) -> Cost:
     """Listing ``rows`` rows (one call at least; unknown: one page)."""
     calls = max(1, math.ceil((rows or 0) / per_page))
     return Cost(calls, calls)

@@ -1,7 +1,7 @@
 """Reads of one record at a time within ``crm_detail_reads_max_per_run``, and what waits for them.
 
 Every single-record read and Rich Text API read of a run takes a credit from the run's
-:class:`~tap_zoho.details.DetailBudget`. Records the budget refuses are emitted with what the list
+:class:`~.budget.DetailBudget`. Records the budget refuses are emitted with what the list
 gave, counted as incomplete, and their ids kept in the module's state (``detail_pending``, at most
 100,000): a later run reads them whole and emits them again (same ``Modified_Time``, whole values,
 so targets keeping the last version of a tie replace the incomplete one).
@@ -14,8 +14,8 @@ import typing as t
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .completion_plan import CompletionFields
-    from .completion_run import CompletionRun
+    from .inputs import CompletionRun
+    from .plan import CompletionFields
     from .record_reads import RecordReads
 
 DETAIL_PENDING = "detail_pending"  # ids emitted with list values only, completed on a later run

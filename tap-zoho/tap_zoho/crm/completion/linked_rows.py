@@ -14,24 +14,18 @@ from __future__ import annotations
 
 import typing as t
 
-from .bulk_csv import exportable
-from .bulk_jobs import BulkRefusedError
-from .errors import ZohoApiError
+from tap_zoho.crm.bulk_read.csv_rows import exportable
+from tap_zoho.crm.limits import ALL_RECORDS, CRM_BASE, DISCRETE_CAP, MAX_FIELDS_PER_CALL
+from tap_zoho.errors import BulkRefusedError, ZohoApiError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .bulk_jobs import BulkJobs
-    from .completion_plan import Source
+    from tap_zoho.crm.bulk_read.jobs import BulkJobs
+
+    from .plan import Source
     from .record_reads import Getter
     from .spool import Spool
-
-CRM_BASE = "/crm/v8"
-# Get Records hides converted Leads (converted=false) and records under approval (approved=true)
-# by default; every list read asks for all of them (3.1).
-ALL_RECORDS = {"converted": "both", "approved": "both"}
-MAX_FIELDS_PER_CALL = 50
-DISCRETE_CAP = 2000
 
 
 class RouteRefused(Exception):  # noqa: N818 - a decision, not a failure of the run

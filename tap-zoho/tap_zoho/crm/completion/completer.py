@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_zoho.crm.limits import ALL_RECORDS, MODIFIED_TIME
+from tap_zoho.datetimes import to_epoch
+
 from .budgeted_reads import BudgetedReads
-from .completion_plan import (
+from .linked_rows import LinkedRows, RouteRefused
+from .plan import (
     CompletionFields,
     Cost,
     Route,
@@ -32,20 +36,18 @@ from .completion_plan import (
     relist_is_cheaper,
     total,
 )
-from .completion_run import CompletionRun
-from .datetimes import to_epoch
-from .linked_rows import ALL_RECORDS, LinkedRows, RouteRefused
 from .record_reads import RecordReads
 from .spool import Spool, digest
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .bulk_jobs import BulkJobs
+    from tap_zoho.crm.bulk_read.jobs import BulkJobs
+
+    from .inputs import CompletionRun
 
 SIZES = "completion_sizes"
 HOLD_IN_MEMORY = 1000
-MODIFIED_TIME = "Modified_Time"
 PROBE_ROWS = 5
 PROBE_CALLS = 2
 
@@ -410,6 +412,3 @@ def _epoch_of(probe: tuple[tuple[str, str], ...]) -> int | None:
 def _chunks(rows: list[dict[str, t.Any]], size: int) -> Iterator[list[dict[str, t.Any]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
-
-
-__all__ = ["SIZES", "Completer", "CompletionRun"]

@@ -1,10 +1,10 @@
 """Bulk Read jobs of any CRM module: create, poll, download, follow pages (``zoho-api.md`` 4.4).
 
-Used by a module's own backfill (:mod:`.bulk_read`) and by the exports of its subform and linking
-modules (:mod:`.completion`). Polls back off from 0.5 s to 30 s; downloads are throttled to 10 a
-minute across every module of the run (a 429 waits for the window); each ZIP is spooled to a
-temporary file and its CSV streamed out; a job past 200,000 rows continues with the next page's
-``page_token`` (or ``page + 1``).
+Used by a module's own backfill (:mod:`tap_zoho.crm.backfill`) and by the exports of its subform
+and linking modules (:mod:`tap_zoho.crm.completion`). Polls back off from 0.5 s to 30 s;
+downloads are throttled to 10 a minute across every module of the run (a 429 waits for the
+window); each ZIP is spooled to a temporary file and its CSV streamed out; a job past 200,000 rows
+continues with the next page's ``page_token`` (or ``page + 1``).
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from .bulk_csv import RowConverter
-from .errors import TokenRejectedError, ZohoApiError
+from tap_zoho.errors import BulkRefusedError, TokenRejectedError, ZohoApiError
+
+from .csv_rows import RowConverter
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Iterator
 
-    from .api.auth import ZohoAuthenticator
-    from .errors import ZohoError
+    from tap_zoho.api.client import ZohoClient
 
 BULK_BASE = "/crm/bulk/v8/read"
 FIRST_POLL_WAIT = 0.5
@@ -40,43 +39,6 @@ MAX_POLLS = 400
 DOWNLOADS_PER_MINUTE = 10
 DOWNLOAD_WINDOW_SECONDS = 61.0  # Zoho's minute, plus a second for transit and clock skew
 SPOOL_IN_MEMORY_BYTES = 8 << 20
-
-
-class BulkRefusedError(ZohoApiError):
-    """Bulk Read cannot export this module (or its job failed): read it another way."""
-
-
-class HttpClient(t.Protocol):
-    """What jobs use of the module's HTTP client (its stream's request path)."""
-
-    @property
-    def config(self) -> t.Mapping[str, t.Any]: ...  # noqa: D102
-
-    @property
-    def url_base(self) -> str: ...  # noqa: D102
-
-    @property
-    def http_headers(self) -> dict[str, str]: ...  # noqa: D102
-
-    @property
-    def timeout(self) -> int: ...  # noqa: D102
-
-    @property
-    def requests_session(self) -> requests.Session: ...  # noqa: D102
-
-    @property
-    def authenticator(self) -> ZohoAuthenticator: ...  # noqa: D102
-
-    @property
-    def logger(self) -> logging.Logger: ...  # noqa: D102
-
-    def build_prepared_request(self, *args: t.Any, **kwargs: t.Any) -> requests.PreparedRequest: ...  # noqa: D102
-
-    def send(self, prepared: requests.PreparedRequest, context: t.Any) -> requests.Response: ...  # noqa: D102
-
-    def validate_response(self, response: requests.Response) -> None: ...  # noqa: D102
-
-    def token_failure(self, code: str) -> ZohoError: ...  # noqa: D102
 
 
 class DownloadThrottle:
@@ -115,7 +77,7 @@ DOWNLOADS = DownloadThrottle()
 class BulkJobs:
     """Bulk Read calls for one module read, through its client's request path."""
 
-    def __init__(self, client: HttpClient, context: t.Any, label: str) -> None:
+    def __init__(self, client: ZohoClient, context: t.Any, label: str) -> None:
         """``label`` names the module in messages."""
         self.client = client
         self.context = context
@@ -217,7 +179,7 @@ class BulkJobs:
     def _fetch_zip(self, url: str, spool: t.IO[bytes]) -> None:
         """Download to ``spool``: 10 a minute, a 429 waits a minute, a rejected token renews."""
         client = self.client
-        retries = int(client.config.get("max_retries", 8))
+        retries = client.settings.max_retries
         renewed = False
         for attempt in range(retries + 1):
             DOWNLOADS.acquire()
@@ -225,9 +187,7 @@ class BulkJobs:
                 method="GET", url=url, headers=dict(client.http_headers)
             )
             try:
-                response = client.requests_session.send(
-                    prepared, stream=True, timeout=client.timeout
-                )
+                response = client.send_unread(prepared, stream=True)
             except requests.RequestException:
                 if attempt == retries:
                     raise
@@ -267,5 +227,5 @@ class BulkJobs:
         return renewed
 
     def _pause(self, attempt: int) -> None:
-        factor = float(self.client.config.get("retry_backoff_seconds", 2.0))
+        factor = self.client.settings.backoff_seconds
         time.sleep(min(factor * 2.0**attempt, 60.0))

@@ -2,7 +2,7 @@
 
 Single-record reads and Rich Text API reads cost a credit a record (``zoho-api.md`` 3.2, 3.3); one
 budget, shared by every CRM stream of the run, bounds them. Lists and exports are not counted:
-they cost a credit per 200 rows or per job (:mod:`.completion`).
+they cost a credit per 200 rows or per job (:mod:`.completer`).
 """
 
 from __future__ import annotations

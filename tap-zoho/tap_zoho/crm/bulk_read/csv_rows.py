@@ -1,6 +1,6 @@
 """Bulk Read CSV cells -> the typed values Get Records delivers (``shared/zoho-api.md`` 2.3, 4.4).
 
-One converter per field, chosen from field metadata the way :mod:`.schema` chooses the SCHEMA, so
+One converter per field, chosen from field metadata the way :mod:`..schema` chooses the SCHEMA, so
 a record has the same shape and types whichever path read it. What the CSV cannot carry differs
 and is documented in the README: lookups are ``{"id": ...}`` (no ``name``), Tags are
 ``[{"name": ...}]`` (no tag id), multi-module lookups lose their ``module``.
@@ -12,8 +12,8 @@ import re
 import typing as t
 from decimal import Decimal, InvalidOperation
 
-from .errors import ZohoApiError
-from .schema import DATETIME_TYPES, DECIMAL_TYPES, OBJECT_TYPES, RETURN_TYPE_ALIASES
+from tap_zoho.crm.schema import DATETIME_TYPES, DECIMAL_TYPES, OBJECT_TYPES, RETURN_TYPE_ALIASES
+from tap_zoho.errors import BadCellError
 
 Converter = t.Callable[[str], t.Any]
 
@@ -31,10 +31,6 @@ NOT_EXPORTABLE = frozenset(
 )
 ID_COLUMNS = frozenset({"id", "Id", "ID"})
 WRAPPED = frozenset({"ALARM", "RRULE"})
-
-
-class BadCellError(ZohoApiError):
-    """A CSV cell that does not parse as its field's type: the module stops, named."""
 
 
 def effective_type(field: dict[str, t.Any]) -> str:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     import logging
 
-    from .details import DetailBudget
+    from tap_zoho.summary import RunSummary
+
+    from .budget import DetailBudget
     from .record_reads import Getter
-    from .summary import RunSummary
 
 
 @dataclass(frozen=True)
