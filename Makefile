@@ -4,13 +4,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test typecheck lint mutate bench demo demo-erp sandbox release clean
+.PHONY: install test check coverage typecheck lint mutate bench demo demo-erp sandbox release clean
 
 PLUGINS := -e ./tap-zoho -e ./target-clickhouse -e ./target-tsh-postgres -e ./zoho-sync-service
 MELTANO_VENV := .venv-meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
-# `make test COVERAGE=` runs the suite without measuring coverage (it slows in-process tests).
-COVERAGE ?= --cov --cov-report=
+# Parallel test processes (pytest-xdist); tests/support/scheduling.py says which tests share one.
+# One more than the two cores CI has: many tests wait on subprocesses, servers and timers, and a
+# third process fills those waits (make test: 4:39 with 3, 6:49 with 2, on 2 cores).
+WORKERS ?= 3
+PYTEST := $(PY) -m pytest -n $(WORKERS)
 
 $(STAMP): pyproject.toml meltano.yml tap-zoho/pyproject.toml target-clickhouse/pyproject.toml target-tsh-postgres/pyproject.toml zoho-sync-service/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,12 +27,25 @@ $(STAMP): pyproject.toml meltano.yml tap-zoho/pyproject.toml target-clickhouse/p
 
 install: $(STAMP)
 
+# Every tier (unit, integration, e2e), after ruff and mypy: what CI runs.
 test: $(STAMP)
 	bash scripts/ensure_postgres.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest $(COVERAGE)
-	$(if $(COVERAGE),$(PY) scripts/coverage_summary.py)
+	$(PYTEST)
+
+# The inner loop: ruff, mypy, and the unit and integration tiers (no subprocess, no Meltano).
+check: $(STAMP)
+	bash scripts/ensure_postgres.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PYTEST) -m "unit or integration"
+
+# Every tier with coverage of the four packages (the tracer slows in-process tests down).
+coverage: $(STAMP)
+	bash scripts/ensure_postgres.sh
+	$(PYTEST) --cov --cov-report=
+	$(PY) scripts/coverage_summary.py
 
 # mypy --strict over the four packages; configured in pyproject.toml ([tool.mypy]).
 typecheck: $(STAMP)

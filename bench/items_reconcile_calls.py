@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import run_tap  # noqa: E402
+from tests.support.tap import run_tap  # noqa: E402
 from tests.zoho_sandbox import BOOKS_ORG, Sandbox  # noqa: E402
 
 

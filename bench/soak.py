@@ -26,7 +26,7 @@ REPO = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(REPO))
 
-from tests.soak.driver import Options, interrupted_cleanly, run_soak  # noqa: E402
+from tests.support.soak.driver import Options, interrupted_cleanly, run_soak  # noqa: E402
 
 
 def main() -> int:

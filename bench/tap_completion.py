@@ -11,7 +11,7 @@ Routes (``--only complete`` of bench/tap_crm.py runs the first two parts):
   record (the routes refused: ``--refuse-module``), the subform and linking modules listed, and
   a Bulk Read backfill exporting them beside the parent's job (at ``--export-parents``, where the
   jobs cost fewer credits than listing). API calls and credits per 10,000 parents, beside the
-  contract's floor for the data (tests/tap/completion_floor.py) and the rich-text reads in it
+  contract's floor for the data (tests/support/completion_floor.py) and the rich-text reads in it
   (records whose rich text a list may have cut: one read each on every route).
 * **Memory**: peak RSS of the tap process backfilling Leads with two subform rows each at two
   sizes (exported beside the parent's job, spooled to disk, joined a batch at a time).
@@ -38,7 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.tap.completion_floor import (  # noqa: E402
+from tests.support.completion_floor import (  # noqa: E402
     Floor,
     module_floor,
     pages,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import run_tap
+from tests.support.tap import run_tap
 from tests.zoho_sandbox import Sandbox
 from tests.zoho_sandbox.seed import ModuleSpec
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 import msgspec  # noqa: E402
 import psycopg2  # noqa: E402
 
-from tests.erp.pgserver import PgServer  # noqa: E402
+from tests.support.pgserver import PgServer  # noqa: E402
 
 TARGET = Path(sys.executable).with_name("target-tsh-postgres")
 COLUMNS = [

@@ -1,6 +1,6 @@
 """Print line coverage per plugin package from the ``.coverage`` that pytest wrote.
 
-``make test`` runs pytest with ``--cov`` and no report of its own, then this script: one line
+``make coverage`` runs pytest with ``--cov`` and no report of its own, then this script: one line
 per package instead of a table of every module. ``coverage report`` still gives the details.
 """
 
@@ -26,7 +26,7 @@ def main() -> int:
     """One line per package (a report only: no threshold)."""
     data = coverage.Coverage(data_file=str(ROOT / ".coverage"))
     data.load()
-    print("Coverage (lines, measured in the pytest process):")
+    print("Coverage (lines, measured in the pytest processes):")
     for project, package in PACKAGES.items():
         include = [str(ROOT / project / package / "*")]
         try:

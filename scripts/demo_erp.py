@@ -23,8 +23,8 @@ import psycopg2
 import requests
 
 from scripts import demo
-from tests.erp.pgserver import PgServer
-from tests.erp.test_erp_target import query
+from tests.support.erp import query
+from tests.support.pgserver import PgServer
 from tests.zoho_sandbox import BOOKS_ORG
 
 REPO = Path(__file__).resolve().parent.parent

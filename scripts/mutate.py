@@ -3,9 +3,9 @@
 mutmut imports the mutated code from ``mutants/``, ``mutants/src`` or ``mutants/source`` and
 names modules after their path, so the plugins' ``<plugin>/<package>`` layout is staged as
 ``.mutate/src/<package>`` (with a copy of ``tests/``) and mutmut runs there. Only the modules
-in ``MODULES`` are mutated and only the tests in ``TESTS`` run (unit tests: no server, no
-engine). A survivor is a change to the code that no test noticed: kill it with a test, or
-explain in the closing note why it is equivalent.
+in ``MODULE_TESTS`` are mutated and only their unit tests run (``tests/unit``: no server, no
+engine, no subprocess). A survivor is a change to the code that no test noticed: kill it with a
+test, or explain in the closing note why it is equivalent.
 
 Usage: ``python scripts/mutate.py [module ...]`` (default: every module in ``MODULES``, e.g.
 ``tap_zoho/keyset.py``). Prints the counts and every survivor's diff, and writes them to
@@ -33,28 +33,14 @@ PACKAGES = {
     "target_clickhouse": ROOT / "target-clickhouse" / "target_clickhouse",
     "target_tsh_postgres": ROOT / "target-tsh-postgres" / "target_tsh_postgres",
 }
-MODULES = [
-    "tap_zoho/keyset.py",
-    "tap_zoho/crm/schema.py",
-    "target_clickhouse/ddl.py",
-    "target_tsh_postgres/mapping.py",
-]
-#: The fast tests that exercise those modules (globs: files other branches add join in).
-TESTS = [
-    "tests/tap/test_units.py",
-    "tests/tap/test_pagination.py",
-    "tests/tap/test_schema.py",
-    "tests/tap/test_schema_units.py",
-    "tests/clickhouse/test_ddl*.py",
-    "tests/erp/test_mapping*.py",
-]
-#: Tests of a module that also run the target end to end are left out (chDB does not fork).
-CLI_AND_DDL_UNITS = "tests/clickhouse/test_cli_and_ddl.py::"
-DDL_UNIT_TESTS = [
-    "test_cluster_ddl_uses_on_cluster_and_replicated_engines",
-    "test_ddl_without_cluster_is_plain",
-    "test_widening_rules",
-]
+#: Each mutated module and its unit tests (globs: a module's tests may be split by behaviour).
+MODULE_TESTS = {
+    "tap_zoho/keyset.py": ["tests/unit/tap_zoho/test_keyset*.py"],
+    "tap_zoho/crm/schema.py": ["tests/unit/tap_zoho/test_crm_schema*.py"],
+    "target_clickhouse/ddl.py": ["tests/unit/target_clickhouse/test_ddl*.py"],
+    "target_tsh_postgres/mapping.py": ["tests/unit/target_tsh_postgres/test_mapping*.py"],
+}
+MODULES = list(MODULE_TESTS)
 
 
 def _mutmut(*args: str) -> subprocess.CompletedProcess[str]:
@@ -72,9 +58,10 @@ def _stage(modules: list[str]) -> None:
     for name, source in PACKAGES.items():
         shutil.copytree(source, STAGE / "src" / name, ignore=ignore)
     shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=ignore)
-    tests = sorted(str(path.relative_to(ROOT)) for pattern in TESTS for path in ROOT.glob(pattern))
-    if any(module.startswith("target_clickhouse/ddl") for module in modules):
-        tests += [CLI_AND_DDL_UNITS + name for name in DDL_UNIT_TESTS]
+    patterns = [pattern for module in modules for pattern in MODULE_TESTS[module]]
+    tests = sorted(
+        {str(path.relative_to(ROOT)) for pattern in patterns for path in ROOT.glob(pattern)}
+    )
     pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
     lines = [
         "[tool.mutmut]",
@@ -104,7 +91,7 @@ def _toml_list(items: Iterable[object]) -> str:
 def main() -> int:
     """Stage, run mutmut, report the survivors; exit 1 when mutmut itself failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", default=MODULES, help="e.g. tap_zoho/crm/schema.py")
+    parser.add_argument("modules", nargs="*", default=MODULES, choices=MODULES, metavar="module")
     modules = parser.parse_args().modules
     _stage(modules)
     run = _mutmut("run", "--max-children", str(max(1, (os.cpu_count() or 2) // 2)))

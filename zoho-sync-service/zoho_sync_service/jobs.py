@@ -64,6 +64,9 @@ class Job:
         if self.kind == "crm":
             if selection is not None:
                 env[f"{tap}_CRM_MODULES"] = json.dumps(sorted(selection))
+                # A run for changed modules: the reference data (users, roles, pipelines, about
+                # ten credits a run) waits for the job's next whole run.
+                env[f"{tap}_CRM_REFERENCE_DATA"] = "false"
         else:
             select = finance_select(selection, sync_images=options.get("sync_images", True))
             if select is not None:
