@@ -33,6 +33,9 @@ class Limits:
     deleted_if_modified_since: bool = True  # off: ``/deleted`` ignores ``If-Modified-Since``
     rich_text_list_chars: int = 500
     detail_array_cap: int | None = None  # rows of a subform/lookup array a single GET returns
+    # Row order of a subform in a single read (undocumented): "sequence" (Sequence_Number where
+    # the rows carry it, else id) or "id" (creation order). Applied to the store (views.ordered).
+    detail_row_order: str = "sequence"
     # Completing what lists leave out (3.3); each flag picks a reading of an unconfirmed point.
     subform_modules: frozenset[str] | None = frozenset({"Lead_Items", "Quoted_Items"})
     list_subform_modules: bool = False  # /settings/modules lists subform modules

@@ -300,18 +300,21 @@ class BulkBackfill:
     def _completed(self, batch: Page, *, hidden: bool = False) -> Iterator[dict[str, t.Any]]:
         """The batch with what lists and exports leave out filled in, cleaned, in order.
 
+        A record whose single-record read cut an array waits for the lists (completion.truncated).
         Export rows of records a default list hides are completed as such (an export that may
         leave them out may leave their subform and linking rows out too).
         """
         if hidden:
-            self.completer.complete(batch, hidden=True)
+            ready = self.completer.complete(batch, hidden=True)
         else:
             seen = [r for r in batch if r["id"] in self.hidden.known]
             self._exported_hidden.update(r["id"] for r in seen)
-            self.completer.complete([r for r in batch if r["id"] not in self.hidden.known])
-            self.completer.complete(seen, hidden=True)
+            shown = self.completer.complete([r for r in batch if r["id"] not in self.hidden.known])
+            ready = [*shown, *self.completer.complete(seen, hidden=True)]
+        kept = {id(record) for record in ready}  # a record a read cut waits (completion.truncated)
         for record in batch:
-            yield self.module.clean(record)
+            if id(record) in kept:
+                yield self.module.clean(record)
 
     def _fill_values(
         self, names: list[str], extra: list[str]

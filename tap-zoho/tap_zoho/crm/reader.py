@@ -7,6 +7,7 @@
 4. Deleted records from ``/{module}/deleted`` (``type=all``) with their own bookmark, emitted with
    ``_sdc_deleted_at`` set (``shared/zoho-api.md`` 4.1; :mod:`.deletions`).
 5. After a race with the listing of subform or linking rows: the parents whose rows changed.
+6. Parents whose single-record read cut an array (``$has_more``), completed from the lists.
 
 The stream's bookmark moves only with the live records (2); every other pass pauses it. The
 reader reaches its stream only through the bookmark's public side
@@ -94,6 +95,8 @@ class ModuleReader:
             with stream.bookmark_paused():
                 for record in completer.check_again(selected):
                     yield module.clean(record)
+                for record in completer.cut_parents():
+                    yield module.clean(record)
         finally:
             completer.finish()
 
@@ -111,6 +114,7 @@ class ModuleReader:
             cap=int(self.config.get("crm_detail_reads_max_per_run", 10_000)),
             per_page=listing.per_page,
             has_modified_time=module.has_modified_time,
+            clock=listing.client.server_now,
         )
         fields = CompletionFields.for_fields(module.fields, set(listing.selection.fields))
         return Completer(run, fields, self.state)

@@ -2,13 +2,21 @@
 
 One :class:`Completer` per module read. Before the parents of a full read are emitted it reads
 each subform and linking module whole (listing it, or by a Bulk Read job beside the parent's during
-a backfill, whichever costs fewer credits) into a disk spool; each page of parents then takes its
-rows from the spool, in the shape a single-record read gives. What no module holds is read one
-record at a time: rich text a list may have cut (the Rich Text API), and every record of a module
-whose route Zoho refuses (single-record reads), within ``crm_detail_reads_max_per_run``.
+a backfill, whichever costs fewer credits) into a disk spool (:mod:`.sources`); each page of
+parents then takes its rows from the spool, in the shape and order a single-record read gives.
+What no module holds is read one record at a time: rich text a list may have cut (the Rich Text
+API), and every record of a module whose route Zoho refuses (single-record reads), within
+``crm_detail_reads_max_per_run``.
 
-Incremental runs hold back the changed parents until the cheaper route is known: one read each
-while they are few, re-listing the modules (their sizes are kept in state) once that is cheaper.
+Incremental runs hold back the changed parents (on disk) until the cheaper route is known: one read
+each while they are few, re-listing the modules once that is cheaper. With the modules' sizes known
+from an earlier listing (state) that is decided as soon as it is clear; without them, at the end of
+the module's listing, when the number of changed parents is known: re-listing is tried within what
+the reads would cost, so a run never pays both routes in full. A listing Zoho refuses for good is
+remembered (:mod:`.refusals`) and later runs go straight to the reads.
+
+A single-record read that cuts an array (``$has_more``) does not end the matter: its parent is
+held and completed from the lists after the module's other records (:mod:`.truncated`).
 
 Races: a parent modified since its rows were listed is read whole. A listing pages by position,
 so a row removed while it runs (a parent edited or deleted) can shift another out of every page:
@@ -21,23 +29,17 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_zoho.crm.limits import ALL_RECORDS, MODIFIED_TIME
+from tap_zoho.crm.limits import MODIFIED_TIME
 from tap_zoho.datetimes import to_epoch
 
 from .budgeted_reads import BudgetedReads
 from .linked_rows import LinkedRows, RouteRefused
-from .plan import (
-    CompletionFields,
-    Cost,
-    Route,
-    Source,
-    cheaper_to_export,
-    list_cost,
-    relist_is_cheaper,
-    total,
-)
+from .plan import CompletionFields, Route, Source, listing_budget, relist_is_cheaper
 from .record_reads import RecordReads
+from .row_order import RowOrders
+from .sources import PROBE_CALLS, SourceReads
 from .spool import Spool, digest
+from .truncated import TruncatedParents
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,10 +48,8 @@ if t.TYPE_CHECKING:
 
     from .inputs import CompletionRun
 
-SIZES = "completion_sizes"
 HOLD_IN_MEMORY = 1000
-PROBE_ROWS = 5
-PROBE_CALLS = 2
+OFF = "crm_detail_reads is false"
 
 
 class Completer:
@@ -64,34 +64,82 @@ class Completer:
         self.state = state
         self.reads = RecordReads(run.get_json, run.path, run.module, run.logger)
         self.budgeted = BudgetedReads(self.reads, run, fields, state)
-        self.linked = LinkedRows(run.get_json, run.per_page)
+        self.linked = LinkedRows(run.get_json, run.per_page, RowOrders(state))
         self.spool = Spool()
+        self.sources = SourceReads(run, fields, state, self.linked, self.spool)
+        self.truncated = TruncatedParents(
+            run, fields, self.linked, self.budgeted, self.sources.refusals
+        )
+        self.budgeted.hold = self.truncated.hold
+        self.budgeted.orders = self.linked.orders
         self.whole_reads = False  # the single-record route: every parent read whole
         self.decided = not (run.enabled and fields.sources)  # rich text alone: nothing to list
-        self.since: int | None = None  # parents modified after this second are read whole
-        self.listed: list[Source] = []  # listed (not exported): checked again after a race
-        self.exported: list[Source] = []
-        self.raced = False
+        self.routes: dict[str, tuple[Route, str]] = {}
+        if not run.enabled:
+            self._report_off()
+
+    # ------------------------------------------------------------------ the run summary
+    def _route(self, source: Source, route: Route, why: str) -> None:
+        values = source.module or source.field
+        self.routes[values] = (route, why)
+        self.run.summary.completion(self.run.module, values, route, why)
+
+    def _note(self, source: Source, note: str) -> None:
+        """Add to what the summary says of a source's route."""
+        if not note:
+            return
+        route, why = self.routes.get(source.module or source.field, (Route.NOT_COMPLETED, ""))
+        self._route(source, route, f"{why}; {note}" if why else note)
+
+    def _report_off(self) -> None:
+        """With ``crm_detail_reads`` off, the summary names the route not taken, per source."""
+        for source in self.fields.sources:
+            self._route(source, Route.NOT_COMPLETED, f"{OFF}: lists leave these values out")
+        if self.fields.rich_text:
+            why = f"{OFF}: rich text of 500 characters or more may be cut"
+            self.run.summary.completion(self.run.module, "rich text", Route.NOT_COMPLETED, why)
+
+    def _report(self, why: str) -> None:
+        parts = []
+        for source in self.fields.sources:
+            exported = source in self.sources.exported
+            route = Route.EXPORT if exported else source.list_route
+            rows = self.spool.row_count(source.field)
+            self._route(source, route, f"{rows:,} rows {'exported' if exported else why}")
+            parts.append(f"{source.module} {route.value} ({rows:,} rows)")
+        if parts:
+            self.run.logger.info(
+                "%s: values lists leave out: %s.", self.run.module, ", ".join(parts)
+            )
 
     # ------------------------------------------------------------------ choosing a route
+    def _blocked(self) -> str | None:
+        """Why no source can be listed this run (no module named, a refusal remembered)."""
+        missing = next((s for s in self.fields.sources if s.module is None), None)
+        if missing is not None:
+            return f"the field metadata of {missing.field} names no module"
+        refused = self.sources.refused()
+        if refused is not None:
+            return f"{refused[0].module}: {refused[1].describe()}"
+        return None
+
     def prepare_full(self, parents: int | None, jobs: BulkJobs | None = None) -> None:
         """Before a full read of ``parents`` records: read every source whole into the spool."""
         if self.decided:
             return
         self.decided = True
-        missing = next((s for s in self.fields.sources if s.module is None), None)
-        if missing is not None:
-            self._single_reads(f"the field metadata of {missing.field} names no module")
+        blocked = self._blocked()
+        if blocked is not None:
+            self._single_reads(blocked)
             return
         exports = [
             s
             for s in self.fields.sources
-            if jobs is not None and self._cheaper_to_export(s, parents)
+            if jobs is not None and self.sources.cheaper_to_export(s, parents)
         ]
         try:
-            self._read_sources(exports, jobs, limit=parents)
+            self.sources.read(exports, jobs, limit=parents)
         except RouteRefused as exc:
-            self._save_sizes(whole=False)
             self._single_reads(str(exc))
             return
         self._report(
@@ -100,105 +148,9 @@ class Completer:
             else "listed instead of a single-record read per record",
         )
 
-    def _cheaper_to_export(self, source: Source, parents: int | None) -> bool:
-        rows = self._size(source)
-        rows = parents if rows is None else rows  # unknown: about a row per parent
-        try:
-            fields = self.linked.fields(source)
-        except RouteRefused:
-            return False
-        return cheaper_to_export(source, rows, fields)
-
-    def _size(self, source: Source) -> int | None:
-        sizes = self.state.get(SIZES) or {}
-        value = sizes.get(str(source.module))
-        return int(value) if isinstance(value, int) else None
-
-    def _read_sources(
-        self, exports: list[Source], jobs: BulkJobs | None, limit: int | None
-    ) -> None:
-        """Exports run beside the listings: create the jobs, list the rest, then download.
-
-        A job Bulk Read refuses (or that fails) leaves its module to be listed instead.
-        """
-        self.spool.drop_rows()
-        self.listed, self.exported = [], []
-        listed = [s for s in self.fields.sources if s not in exports]
-        for source in listed:
-            self.linked.fields(source)  # a module Zoho does not know is refused before any probe
-        started = []
-        for source in exports:
-            try:
-                started.append((source, self.linked.start_export(t.cast("BulkJobs", jobs), source)))
-            except RouteRefused as exc:
-                self._export_refused(source, exc)
-                listed.append(source)
-        budget = self._list_sources(listed, limit)
-        for source, job in started:
-            try:
-                self.linked.finish_export(t.cast("BulkJobs", jobs), self.spool, source, job)
-            except RouteRefused as exc:
-                self._export_refused(source, exc)
-                self.spool.drop_rows(source.field)
-                budget = self._list_sources([source], budget)
-                continue
-            self.exported.append(source)
-            created = to_epoch(str(job["created_time"])) - 1  # the export's snapshot
-            self.since = created if self.since is None else min(self.since, created)
-        self._save_sizes(whole=True)
-
-    def _save_sizes(self, *, whole: bool) -> None:
-        """Keep each module's row count for the next run's choice (``completion_sizes``).
-
-        A listing cut short (refused, or dearer than the reads it would replace) leaves what it
-        reached as a lower bound: the next run does not start it again on a guess.
-        """
-        sizes = dict(self.state.get(SIZES) or {})
-        for source in self.fields.sources:
-            rows = self.spool.row_count(source.field)
-            module = str(source.module)
-            if whole:
-                sizes[module] = rows
-            elif rows:
-                sizes[module] = max(rows, int(sizes.get(module) or 0))
-        self.state[SIZES] = sizes
-
-    def _list_sources(self, sources: list[Source], budget: int | None) -> int | None:
-        """List ``sources`` between two probes of the newest parents; the call budget left."""
-        if not sources:
-            return budget
-        before = self._newest()
-        for source in sources:
-            calls = self.linked.list_into(self.spool, source, budget)
-            budget = None if budget is None else budget - calls
-        self.raced = self.raced or self._newest() != before
-        listed_at = _epoch_of(before)
-        if listed_at is not None:
-            self.since = listed_at if self.since is None else min(self.since, listed_at)
-        self.listed += sources
-        return budget
-
-    def _export_refused(self, source: Source, exc: RouteRefused) -> None:
-        self.run.logger.info("%s: %s; listing %s instead.", self.run.module, exc, source.module)
-
-    def _newest(self) -> tuple[tuple[str, str], ...]:
-        """The newest parents (id, Modified_Time): what changed while the lists were read."""
-        if not self.run.has_modified_time:
-            return ()
-        params = {
-            "fields": MODIFIED_TIME,
-            "per_page": PROBE_ROWS,
-            "sort_by": MODIFIED_TIME,
-            "sort_order": "desc",
-            **ALL_RECORDS,
-        }
-        body = self.run.get_json(self.run.path, params, None) or {}
-        return tuple((str(r.get("id")), str(r.get(MODIFIED_TIME))) for r in body.get("data") or [])
-
     def _single_reads(self, why: str) -> None:
-        self.spool.drop_rows()
+        self.sources.forget_rows()
         self.whole_reads = True
-        self.listed, self.exported = [], []
         self.run.logger.info(
             "%s: %s; every record is read whole (GET /%s/{id}), one credit each.",
             self.run.module,
@@ -206,37 +158,19 @@ class Completer:
             self.run.module,
         )
         for source in self.fields.sources:
-            self.run.summary.completion(
-                self.run.module, source.module or source.field, Route.SINGLE_RECORD_READS, why
-            )
-
-    def _report(self, why: str) -> None:
-        parts = []
-        for source in self.fields.sources:
-            exported = source in self.exported
-            route = Route.EXPORT if exported else source.list_route
-            rows = self.spool.row_count(source.field)
-            reason = f"{rows:,} rows {'exported' if exported else why}"
-            self.run.summary.completion(self.run.module, str(source.module), route, reason)
-            parts.append(f"{source.module} {route.value} ({rows:,} rows)")
-        if parts:
-            self.run.logger.info(
-                "%s: values lists leave out: %s.", self.run.module, ", ".join(parts)
-            )
+            self._route(source, Route.SINGLE_RECORD_READS, why)
 
     # ------------------------------------------------------------------ pages of parents
     def pages(self, pages: Iterator[list[dict[str, t.Any]]]) -> Iterator[list[dict[str, t.Any]]]:
         """Completed pages; while no route is chosen (incremental runs) parents are held back."""
         held: list[dict[str, t.Any]] = []
         count = rich = 0
-        missing = next((s for s in self.fields.sources if s.module is None), None)
-        if not self.decided and missing is not None:  # nothing to list: no reason to wait
-            self.decided = True
-            self._single_reads(f"the field metadata of {missing.field} names no module")
+        if not self.decided and (blocked := self._blocked()) is not None:
+            self.decided = True  # nothing to list: no reason to wait
+            self._single_reads(blocked)
         for page in pages:
             if self.decided:
-                self.complete(page)
-                yield page
+                yield self.complete(page)
                 continue
             count += len(page)
             rich += sum(1 for row in page if self.fields.rich_cut(row))
@@ -244,57 +178,65 @@ class Completer:
             if len(held) > HOLD_IN_MEMORY:
                 self.spool.hold(held)
                 held = []
-            if self._relist_is_cheaper(count, rich):
-                self._relist(count)
+            known = self.sources.sizes_known()
+            if known and relist_is_cheaper(count, rich, self.sources.listing_cost()):
+                self._relist(count, limit=count)
                 yield from self._release(held)
                 held = []
         if not self.decided:
-            self._one_read_each(count)
+            self._decide(count, rich)
         yield from self._release(held)
 
-    def _listing_cost(self) -> Cost:
-        per_page = self.linked.per_page
-        costs = [list_cost(self._size(s), per_page) for s in self.fields.sources]
-        return total([*costs, Cost(PROBE_CALLS, PROBE_CALLS)])
+    def _decide(self, changed: int, rich: int) -> None:
+        """At the end of the module's listing: the cheaper route for ``changed`` parents.
 
-    def _relist_is_cheaper(self, changed: int, rich: int) -> bool:
-        return relist_is_cheaper(changed, rich, self._listing_cost())
+        Unknown sizes count a page each (the least a listing costs); re-listing is then tried
+        within what the reads would cost, and given up past it.
+        """
+        if changed and relist_is_cheaper(changed, rich, self.sources.listing_cost()):
+            known = self.sources.sizes_known()
+            budget = changed if known else listing_budget(changed, rich, PROBE_CALLS)
+            self._relist(changed, limit=budget)
+        else:
+            self._one_read_each(changed)
 
-    def _relist(self, changed: int) -> None:
+    def _relist(self, changed: int, *, limit: int) -> None:
         self.decided = True
         try:
-            self._read_sources([], None, limit=changed)
+            self.sources.read([], None, limit=limit)
         except RouteRefused as exc:
-            self._save_sizes(whole=False)
             self._single_reads(str(exc))
             return
-        cost = self._listing_cost()
+        cost = self.sources.listing_cost()
         self._report(f"re-listed ({cost.calls} calls): {changed:,}+ changed parents")
 
     def _one_read_each(self, changed: int) -> None:
         self.decided = True
         self.whole_reads = True
+        cost = self.sources.listing_cost()
+        known = "" if self.sources.sizes_known() else "at least "
         why = (
             f"{changed:,} changed parents: one read each, cheaper than re-listing "
-            f"({self._listing_cost().calls} calls)"
+            f"({known}{cost.calls} calls)"
             if changed
             else "no parent changed"
         )
         for source in self.fields.sources:
-            module = source.module or source.field
-            self.run.summary.completion(self.run.module, module, Route.SINGLE_RECORD_READS, why)
+            self._route(source, Route.SINGLE_RECORD_READS, why)
         if changed and self.fields.sources:
             self.run.logger.info("%s: %s.", self.run.module, why)
 
     def _release(self, held: list[dict[str, t.Any]]) -> Iterator[list[dict[str, t.Any]]]:
         pages = [*self.spool.held(self.run.per_page), *_chunks(held, self.run.per_page)]
         for page in pages:
-            self.complete(page)
-            yield page
+            yield self.complete(page)
 
-    def complete(self, rows: list[dict[str, t.Any]], *, hidden: bool = False) -> None:
-        """Fill in, in place, what a list (or export) left out of these parents.
+    def complete(
+        self, rows: list[dict[str, t.Any]], *, hidden: bool = False
+    ) -> list[dict[str, t.Any]]:
+        """Fill in what a list (or export) left out of these parents; the rows to emit now.
 
+        Rows whose single-record read cut an array are held back (:mod:`.truncated`).
         ``hidden``: converted or unapproved parents an export may have left out, and with them
         their rows in exported modules: those without exported rows are read whole.
         """
@@ -302,18 +244,19 @@ class Completer:
             for name in self.fields.omitted:
                 row.setdefault(name, None)
         if not rows or not self.fields:
-            return
+            return rows
         needing = [r for r in rows if self.fields.sources or self.fields.rich_cut(r)]
         if not self.run.enabled:
             self.budgeted.incomplete += len(needing)
-            return
+            return rows
         whole = [r for r in needing if self._is_whole(r, hidden=hidden)]
         read_whole = {id(r) for r in whole}
         joined = [r for r in rows if id(r) not in read_whole]
         if joined and self.fields.sources:
             self._join(joined)
-        self.budgeted.read(whole, whole=True)
+        held = self.budgeted.read(whole, whole=True)
         self.budgeted.read([r for r in joined if self.fields.rich_cut(r)], whole=False)
+        return [r for r in rows if str(r["id"]) not in held] if held else rows
 
     def _is_whole(self, row: dict[str, t.Any], *, hidden: bool) -> bool:
         """Whether to read this parent whole.
@@ -325,27 +268,27 @@ class Completer:
             return False
         if self.whole_reads:
             return True
-        modified = row.get(MODIFIED_TIME)
-        if self.since is not None and isinstance(modified, str) and to_epoch(modified) > self.since:
+        modified, since = row.get(MODIFIED_TIME), self.sources.since
+        if since is not None and isinstance(modified, str) and to_epoch(modified) > since:
             return True
-        return hidden and bool(self.exported) and not self._has_exported_rows(str(row["id"]))
+        return hidden and bool(self.sources.exported) and not self._has_exported_rows(row)
 
-    def _has_exported_rows(self, rid: str) -> bool:
+    def _has_exported_rows(self, row: dict[str, t.Any]) -> bool:
+        rid = str(row["id"])
         rows = self.spool.rows_for([rid]).get(rid, {})
-        return any(rows.get(s.field) for s in self.exported)
+        return any(rows.get(s.field) for s in self.sources.exported)
 
     def _join(self, rows: list[dict[str, t.Any]]) -> None:
         found = self.spool.rows_for([str(r["id"]) for r in rows])
+        listed = self.sources.listed
         digests = []
         for row in rows:
             mine = found.get(str(row["id"]), {})
             for source in self.fields.sources:
                 row[source.field] = mine.get(source.field, [])
             self.budgeted.completed(str(row["id"]))
-            if self.listed:
-                digests.append(
-                    (str(row["id"]), digest({s.field: row[s.field] for s in self.listed}))
-                )
+            if listed:
+                digests.append((str(row["id"]), digest({s.field: row[s.field] for s in listed})))
         if digests:
             self.spool.note_emitted(digests)
 
@@ -356,19 +299,21 @@ class Completer:
         Only a row already listed can shift the rest: so only a deletion at or after the listing
         of a parent whose rows the spool holds counts.
         """
-        if not self.listed or self.since is None or to_epoch(deleted_time) < self.since:
+        since = self.sources.since
+        if not self.sources.listed or since is None or to_epoch(deleted_time) < since:
             return
         if self.spool.rows_for([str(rid)]):
-            self.raced = True
+            self.sources.raced = True
 
     def check_again(self, selected: t.Collection[str]) -> Iterator[dict[str, t.Any]]:
         """After a race: list again; parents emitted with other rows are read whole and emitted."""
-        if not (self.raced and self.listed):
+        listed = self.sources.listed
+        if not (self.sources.raced and listed):
             return
         again = Spool()
         changed: list[str] = []
         try:
-            for source in self.listed:
+            for source in listed:
                 self.linked.list_into(again, source, None)
             emitted = list(self.spool.emitted())
             for start in range(0, len(emitted), self.run.per_page):
@@ -376,7 +321,7 @@ class Completer:
                 found = again.rows_for([parent for parent, _ in batch])
                 for parent, known in batch:
                     rows = found.get(parent, {})
-                    if digest({s.field: rows.get(s.field, []) for s in self.listed}) != known:
+                    if digest({s.field: rows.get(s.field, []) for s in listed}) != known:
                         changed.append(parent)
         except RouteRefused as exc:
             self.run.logger.warning("%s: could not list again (%s).", self.run.module, exc)
@@ -392,8 +337,12 @@ class Completer:
         """Records an earlier run left incomplete (:mod:`.budgeted_reads`)."""
         return self.budgeted.catch_up(selected, enabled=self.run.enabled)
 
+    def cut_parents(self) -> Iterator[dict[str, t.Any]]:
+        """Parents a single-record read cut, completed from the lists (:mod:`.truncated`)."""
+        return self.truncated.records(self._note)
+
     def finish(self) -> None:
-        """Report what stayed incomplete; release the spool and the read workers."""
+        """Report what stayed incomplete; release the spools and the read workers."""
         if self.budgeted.incomplete:
             self.run.summary.incomplete(self.run.module, self.budgeted.incomplete)
         if self.fields.rich_text and self.run.enabled and self.reads.rich_text_api is not None:
@@ -401,12 +350,8 @@ class Completer:
             why = self.reads.rich_text_refusal or "rich text a list may have cut, just those fields"
             self.run.summary.completion(self.run.module, "rich text", route, why)
         self.spool.close()
+        self.truncated.close()
         self.reads.close()
-
-
-def _epoch_of(probe: tuple[tuple[str, str], ...]) -> int | None:
-    times = [to_epoch(modified) for _, modified in probe if modified and modified != "None"]
-    return max(times) if times else None
 
 
 def _chunks(rows: list[dict[str, t.Any]], size: int) -> Iterator[list[dict[str, t.Any]]]:

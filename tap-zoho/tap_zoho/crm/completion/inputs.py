@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
     import logging
+    from collections.abc import Callable
 
     from tap_zoho.summary import RunSummary
 
@@ -28,3 +29,4 @@ class CompletionRun:
     cap: int
     per_page: int
     has_modified_time: bool
+    clock: Callable[[], int]  # Zoho's clock (epoch seconds): when a refusal was met

@@ -7,7 +7,9 @@ Subform API honours ``If-Modified-Since``, sorting or ``ids`` is unconfirmed, so
 of them. Each row is stored under its parent (``Parent_Id``, or the linking module's lookup to the
 parent) as the parent's single-record read holds it. Whatever keeps a listing from reaching every
 row (an error answer, no page token past the position cap, rows without their parent, more than
-50 fields, more calls than the single-record reads it replaces) is a :class:`RouteRefused`.
+50 fields, more calls than the single-record reads it replaces) is a :class:`RouteRefused`, which
+says whether a later run would meet it again (:mod:`.refusals`). Rows are spooled with the position
+a single-record read gives them (:mod:`.row_order`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import typing as t
 
 from tap_zoho.crm.bulk_read.csv_rows import exportable
 from tap_zoho.crm.limits import ALL_RECORDS, CRM_BASE, DISCRETE_CAP, MAX_FIELDS_PER_CALL
-from tap_zoho.errors import BulkRefusedError, ZohoApiError
+from tap_zoho.errors import BulkRefusedError, RetriesExhaustedError, ZohoApiError
+
+from .row_order import RowOrders
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,16 +33,27 @@ if t.TYPE_CHECKING:
 
 
 class RouteRefused(Exception):  # noqa: N818 - a decision, not a failure of the run
-    """This route cannot deliver every row of a module: its parent module falls back."""
+    """This route cannot deliver every row of a module: its parent module falls back.
+
+    ``lasting``: a later run would meet the same refusal (a 4xx answer, no page token past the
+    position cap, rows without their parent, too many fields), so it is worth remembering.
+    """
+
+    def __init__(self, message: str, module: str | None = None, *, lasting: bool = True) -> None:
+        """``module`` is the subform or linking module refused."""
+        super().__init__(message)
+        self.module = module
+        self.lasting = lasting
 
 
 class LinkedRows:
     """Reads the subform and linking modules of one parent module."""
 
-    def __init__(self, get_json: Getter, per_page: int) -> None:
+    def __init__(self, get_json: Getter, per_page: int, orders: RowOrders | None = None) -> None:
         """``get_json(path, params, headers)`` goes through the module's request path."""
         self._get = get_json
         self.per_page = per_page
+        self.orders = orders or RowOrders({})
         self.metadata: dict[str, list[dict[str, t.Any]]] = {}
 
     def fields(self, source: Source) -> list[dict[str, t.Any]]:
@@ -56,13 +71,13 @@ class LinkedRows:
                 body = self._get(f"{CRM_BASE}/settings/fields", {"module": module}, None)
             except ZohoApiError as exc:
                 msg = f"GET /settings/fields?module={module} answered {_why(exc)}"
-                raise RouteRefused(msg) from None
+                raise RouteRefused(msg, module, lasting=_lasting(exc)) from None
             fields = [
                 f for f in (body or {}).get("fields") or [] if f.get("api_name") not in {None, "id"}
             ]
             if not fields:
                 msg = f"{module} has no field metadata"
-                raise RouteRefused(msg)
+                raise RouteRefused(msg, module)
         self.metadata[module] = fields
         return fields
 
@@ -72,12 +87,12 @@ class LinkedRows:
         names = [str(f["api_name"]) for f in self.fields(source)]
         if len(names) > MAX_FIELDS_PER_CALL:
             msg = f"{module} has more than {MAX_FIELDS_PER_CALL} fields"
-            raise RouteRefused(msg)
+            raise RouteRefused(msg, module)
         calls, page, token = 0, 1, None
         while True:
             if max_calls is not None and calls >= max_calls:
                 msg = f"listing {module} would cost more than the {max_calls} reads it replaces"
-                raise RouteRefused(msg)
+                raise RouteRefused(msg, module, lasting=False)
             params: dict[str, t.Any] = {
                 "fields": ",".join(names),
                 "per_page": self.per_page,
@@ -93,10 +108,10 @@ class LinkedRows:
                 body = self._get(f"{CRM_BASE}/{module}", params, None)
             except ZohoApiError as exc:
                 msg = f"GET /crm/v8/{module} answered {_why(exc)}"
-                raise RouteRefused(msg) from None
+                raise RouteRefused(msg, module, lasting=_lasting(exc)) from None
             calls += 1
             rows = list((body or {}).get("data") or [])
-            spool.add_rows(source.field, self._elements(source, rows))
+            spool.add_rows(source.field, self._elements(source, rows), self._position(source))
             info = (body or {}).get("info") or {}
             if not rows or not info.get("more_records"):
                 return calls
@@ -104,7 +119,12 @@ class LinkedRows:
             page += 1
             if not token and (page - 1) * self.per_page >= DISCRETE_CAP:
                 msg = f"{module} offers no page token past {DISCRETE_CAP:,} rows"
-                raise RouteRefused(msg)
+                raise RouteRefused(msg, module)
+
+    def _position(self, source: Source) -> t.Callable[[dict[str, t.Any]], int | None]:
+        """Where a row of ``source`` stands among its parent's (None: by id)."""
+        reading = self.orders.reading(str(source.module)) if source.kind == "subform" else None
+        return lambda element: RowOrders.position(element, reading)
 
     @staticmethod
     def _elements(
@@ -114,7 +134,7 @@ class LinkedRows:
             parent = source.parent_of(row)
             if parent is None or (source.kind == "linking" and source.lookup not in row):
                 msg = f"{source.module} rows do not name their parent ({source.parent_key})"
-                raise RouteRefused(msg)
+                raise RouteRefused(msg, source.module)
             yield parent, source.element(row)
 
     # ------------------------------------------------------------------ Bulk Read
@@ -129,7 +149,7 @@ class LinkedRows:
             return jobs.create(self.export_query(source))
         except ZohoApiError as exc:
             msg = f"Bulk Read refused {source.module} ({_why(exc)})"
-            raise RouteRefused(msg) from None
+            raise RouteRefused(msg, source.module, lasting=False) from None
 
     def finish_export(
         self, jobs: BulkJobs, spool: Spool, source: Source, job: dict[str, t.Any]
@@ -138,10 +158,17 @@ class LinkedRows:
         fields = {str(f["api_name"]): f for f in self.fields(source)}
         try:
             records = jobs.records(job, self.export_query(source), fields)
-            return spool.add_rows(source.field, self._elements(source, records))
+            elements = self._elements(source, records)
+            return spool.add_rows(source.field, elements, self._position(source))
         except BulkRefusedError as exc:
             msg = f"the Bulk Read job of {source.module} failed ({_why(exc)})"
-            raise RouteRefused(msg) from None
+            raise RouteRefused(msg, source.module, lasting=False) from None
+
+
+def _lasting(exc: ZohoApiError) -> bool:
+    """A refusal a later run would meet again: a 4xx answer, not throttling or a retried fault."""
+    status = exc.status
+    return not isinstance(exc, RetriesExhaustedError) and 400 <= status < 500 and status != 429  # noqa: PLR2004
 
 
 def _why(exc: ZohoApiError) -> str:

@@ -17,7 +17,10 @@ Pure: no I/O. :mod:`.completer` acts on these plans; costs follow 3.3's table.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
+import json
 import math
 import typing as t
 from dataclasses import dataclass
@@ -80,24 +83,27 @@ class Source:
     module: str | None  # None: the field metadata names no module (single-record reads only)
     lookup: str = ""  # linking: the other side's lookup, the key inside the parent's element
     connected: str = ""  # linking: the lookup to the parent inside a link row
+    # A digest of the parent field's metadata: a layout edit changes it (.refusals).
+    signature: str = dataclasses.field(default="", compare=False)
 
     @classmethod
-    def of(cls, field: t.Mapping[str, t.Any]) -> Source:
+    def of(cls, meta: t.Mapping[str, t.Any]) -> Source:
         """The source a field's metadata names (2.2, 3.3)."""
-        name = str(field["api_name"])
-        data_type = field.get("data_type")
+        name = str(meta["api_name"])
+        data_type = meta.get("data_type")
+        signature = metadata_digest(meta)
         if data_type in {"multiselectlookup", "multiuserlookup"}:
-            link = field.get(str(data_type))
+            link = meta.get(str(data_type))
             link = link if isinstance(link, dict) else {}
             linking = link.get("linking_module")
             module = linking.get("api_name") if isinstance(linking, dict) else None
             lookup, connected = link.get("lookup_apiname"), link.get("connectedfield_apiname")
             if not (module and lookup and connected):
-                return cls(name, "linking", None)
-            return cls(name, "linking", str(module), str(lookup), str(connected))
-        associated = field.get("associated_module")
+                return cls(name, "linking", None, signature=signature)
+            return cls(name, "linking", str(module), str(lookup), str(connected), signature)
+        associated = meta.get("associated_module")
         module = associated.get("module") if isinstance(associated, dict) else None
-        return cls(name, "subform", str(module) if module else None)
+        return cls(name, "subform", str(module) if module else None, signature=signature)
 
     @property
     def parent_key(self) -> str:
@@ -191,6 +197,22 @@ def cheaper_to_export(source: Source, rows: int | None, fields: list[dict[str, t
     if source.kind == "subform" and not all(exportable(f) for f in fields):
         return False
     return export_cost(rows) < list_cost(rows)
+
+
+def metadata_digest(meta: t.Mapping[str, t.Any]) -> str:
+    """A short digest of a field's metadata (equal metadata, equal digests)."""
+    encoded = json.dumps(meta, sort_keys=True, default=str).encode()
+    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
+
+
+def listing_budget(changed: int, rich_reads: int, overhead: int) -> int:
+    """List calls worth trying for modules of unknown size: what one read a parent would cost.
+
+    Re-listing costs its calls, its ``overhead`` (probes) and the rich-text reads; past
+    ``changed - rich_reads - overhead`` calls it can no longer beat one read a changed parent, so
+    a listing of unknown size stops there.
+    """
+    return changed - rich_reads - overhead
 
 
 def relist_is_cheaper(changed: int, rich_reads: int, listing: Cost) -> bool:

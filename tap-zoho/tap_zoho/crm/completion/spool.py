@@ -3,7 +3,8 @@
 One temporary SQLite file per module read holds
 
 * ``rows``: subform rows and links by parent record id, filled by listing or exporting their
-  modules and read back a page of parents at a time (the join);
+  modules and read back a page of parents at a time (the join), each parent's rows in the order a
+  single-record read holds them (their position where :mod:`.row_order` gives one, else by id);
 * ``values``: values by record id (fields a Bulk Read export lacks, read by Get Records);
 * ``emitted``: a digest of the rows each parent was emitted with, to check them again when a
   listing may have raced an edit;
@@ -48,7 +49,9 @@ class Spool:
                 """
                 PRAGMA journal_mode = OFF;
                 PRAGMA synchronous = OFF;
-                CREATE TABLE rows (parent TEXT, field TEXT, row_id TEXT, body BLOB);
+                CREATE TABLE rows (
+                    parent TEXT, field TEXT, row_id TEXT, position INTEGER, body BLOB
+                );
                 CREATE INDEX rows_parent ON rows (parent);
                 CREATE TABLE row_counts (field TEXT PRIMARY KEY, n INTEGER);
                 CREATE TABLE vals (id TEXT PRIMARY KEY, body BLOB);
@@ -68,20 +71,28 @@ class Spool:
             self._dir = None
 
     # ------------------------------------------------------------------ rows by parent
-    def add_rows(self, field: str, rows: t.Iterable[tuple[str, dict[str, t.Any]]]) -> int:
-        """Store ``(parent id, element)`` pairs of one field; return how many."""
+    def add_rows(
+        self,
+        field: str,
+        rows: t.Iterable[tuple[str, dict[str, t.Any]]],
+        position: t.Callable[[dict[str, t.Any]], int | None] | None = None,
+    ) -> int:
+        """Store ``(parent id, element)`` pairs of one field; return how many.
+
+        ``position`` gives an element's place among its parent's (None, or no function: by id).
+        """
         count = 0
-        batch: list[tuple[str, str, str, bytes]] = []
+        batch: list[tuple[str, str, str, int | None, bytes]] = []
         for parent, element in rows:
-            batch.append(
-                (parent, field, str(element.get("id") or ""), msgspec.json.encode(element))
-            )
+            place = position(element) if position is not None else None
+            row_id = str(element.get("id") or "")
+            batch.append((parent, field, row_id, place, msgspec.json.encode(element)))
             count += 1
             if len(batch) >= BATCH:
-                self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", batch)
+                self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", batch)
                 batch = []
         if batch:
-            self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", batch)
+            self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)", batch)
         self.db.execute(
             "INSERT INTO row_counts VALUES (?, ?) ON CONFLICT (field) DO UPDATE SET n = n + ?",
             (field, count, count),
@@ -109,7 +120,7 @@ class Spool:
         return int(found[0]) if found else 0
 
     def rows_for(self, parents: t.Sequence[str]) -> dict[str, dict[str, list[dict[str, t.Any]]]]:
-        """``{parent: {field: [element, ...]}}``, elements in ascending id order (as listed)."""
+        """``{parent: {field: [element, ...]}}``, by position, then in ascending id order."""
         out: dict[str, dict[str, list[dict[str, t.Any]]]] = {}
         if self._db is None:
             return out
@@ -118,7 +129,7 @@ class Spool:
             marks = ",".join("?" * len(chunk))
             query = (
                 f"SELECT parent, field, body FROM rows WHERE parent IN ({marks}) "  # noqa: S608
-                "ORDER BY parent, field, length(row_id), row_id"
+                "ORDER BY parent, field, position IS NULL, position, length(row_id), row_id"
             )
             for parent, field, body in self.db.execute(query, chunk):
                 out.setdefault(parent, {}).setdefault(field, []).append(msgspec.json.decode(body))
