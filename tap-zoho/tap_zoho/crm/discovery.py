@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from tap_zoho.errors import ModuleUnavailableError
 
 from .completion.budget import DetailBudget
-from .limits import CRM_BASE
+from .completion.plan import CompletionFields
+from .completion.shared import Wanted
+from .limits import CRM_BASE, MAX_FIELDS_PER_CALL
 from .module import CrmModule
 from .reader import CrmRun
 from .stream import CrmModuleStream
@@ -90,4 +92,33 @@ def crm_streams(tap: Tap, run_context: RunContext) -> list[CrmModuleStream]:
             tap.logger.warning("Skipping module %s: Zoho returned no field metadata", name)
             continue
         streams.append(CrmModuleStream(tap, run_context, crm_run, CrmModule(module, module_fields)))
+    crm_run.links.resolve_with(lambda: shared_linking_modules(streams, config))
     return streams
+
+
+def shared_linking_modules(
+    streams: list[CrmModuleStream], config: t.Mapping[str, t.Any]
+) -> dict[str, Wanted]:
+    """Linking modules this run reads both as streams and for their parent's completion.
+
+    Asked once the catalog is applied: both the linking module's stream and the parent's field
+    must be selected, completion on (:mod:`.completion.shared`).
+    """
+    if not config.get("crm_detail_reads", True):
+        return {}
+    selected = {s.module.api_name: s for s in streams if s.selected}
+    wanted: dict[str, Wanted] = {}
+    for parent in selected.values():
+        fields = CompletionFields.for_fields(parent.module.fields, set(parent.selection().fields))
+        for source in fields.sources:
+            stream = selected.get(str(source.module)) if source.kind == "linking" else None
+            if stream is None or stream.module.has_modified_time:
+                continue
+            names = [*stream.selection().fields, source.connected, source.lookup]
+            names = list(dict.fromkeys(names))
+            if len(names) <= MAX_FIELDS_PER_CALL:
+                module = parent.module
+                wanted[str(source.module)] = Wanted(
+                    str(source.module), tuple(names), module.path, module.has_modified_time
+                )
+    return wanted

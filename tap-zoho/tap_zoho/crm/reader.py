@@ -17,7 +17,7 @@ reader reaches its stream only through the bookmark's public side
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tap_zoho.datetimes import to_epoch
 from tap_zoho.keyset import ModifiedTimeCursor, PositionCursor
@@ -26,7 +26,9 @@ from .backfill import BulkBackfill
 from .bulk_read.jobs import BulkJobs
 from .completion.completer import Completer
 from .completion.inputs import CompletionRun
+from .completion.linked_rows import RouteRefused
 from .completion.plan import CompletionFields
+from .completion.shared import SharedLinks
 from .deletions import DeletionReader, DeletionWindow
 from .deletions import bookmark as deletion_bookmark
 from .limits import DISCRETE_CAP
@@ -47,10 +49,15 @@ DELETED_SEEN = "deleted_seen"
 
 @dataclass(frozen=True)
 class CrmRun:
-    """What every CRM module read of one run shares: its summary and its per-record reads."""
+    """What every CRM module read of one run shares.
+
+    Its summary, its per-record reads, and the listings of linking modules that serve both their
+    stream and their parent's completion.
+    """
 
     summary: RunSummary
     budget: DetailBudget
+    links: SharedLinks = field(default_factory=SharedLinks)
 
 
 class ModuleReader:
@@ -115,6 +122,7 @@ class ModuleReader:
             per_page=listing.per_page,
             has_modified_time=module.has_modified_time,
             clock=listing.client.server_now,
+            links=self.crm_run.links,
         )
         fields = CompletionFields.for_fields(module.fields, set(listing.selection.fields))
         return Completer(run, fields, self.state)
@@ -128,9 +136,35 @@ class ModuleReader:
                 listing.context, per_page=listing.per_page, discrete_cap=DISCRETE_CAP
             )
         else:
+            if self.crm_run.links.shares(self.module.api_name) is not None:
+                return self._shared_pages(count)
             cursor = PositionCursor()
         interval = float(self.config.get("progress_interval_seconds", 30))
         return listing.pages(cursor, count, interval, self.stream.page_listed)
+
+    def _shared_pages(self, count: int | None) -> Iterator[list[dict[str, t.Any]]]:
+        """A linking module's rows from the one listing its parent's completion uses too.
+
+        Listed here (between probes of the parent) unless the completion is listing it or listed
+        it; when that listing failed, or the completion declined it, the module is listed on its
+        own.
+        """
+        listing, name = self.listing, self.module.api_name
+        try:
+            entry, _ = self.crm_run.links.listing(
+                name, listing.get_json, listing.per_page, probe=True
+            )
+        except RouteRefused as exc:
+            listing.logger.info("%s: %s; listing it on its own.", name, exc)
+            entry = None
+        if entry is None:
+            interval = float(self.config.get("progress_interval_seconds", 30))
+            yield from listing.pages(PositionCursor(), count, interval, self.stream.page_listed)
+            return
+        try:
+            yield from entry.pages(listing.per_page)
+        finally:
+            entry.release()
 
     def _deleted_records(self) -> Iterator[dict[str, t.Any]]:
         """Deletions since the deletion bookmark, each id at most once (:mod:`.deletions`)."""

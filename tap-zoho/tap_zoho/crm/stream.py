@@ -25,7 +25,7 @@ if t.TYPE_CHECKING:
 
     from tap_zoho.run_context import RunContext
 
-    from .module import CrmModule
+    from .module import CrmModule, Selection
     from .reader import CrmRun
 
 
@@ -47,13 +47,22 @@ class CrmModuleStream(ParallelSync, KeysetBookmarks, ZohoStream):
         self.replication_key = MODIFIED_TIME if module.has_modified_time else None
         self.path = module.path
 
-    @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        """Live records, then deletions; a module that fails is reported and skipped."""
-        selection = self.module.selection(
+    def selection(self) -> Selection:
+        """The fields the catalog selects, and the groups a list asks for."""
+        return self.module.selection(
             lambda name: self.mask.get(("properties", name), True),
             int(self.config.get("fields_per_request", MAX_FIELDS_PER_CALL)),
         )
+
+    @override
+    def close(self) -> None:
+        """The run's shared linking-module listings go with it."""
+        self.crm_run.links.close()
+
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        """Live records, then deletions; a module that fails is reported and skipped."""
+        selection = self.selection()
         per_page = int(self.config.get("page_size", MAX_PER_PAGE))
         listing = ModuleListing(
             self.client, self.module, selection, per_page=per_page, context=context

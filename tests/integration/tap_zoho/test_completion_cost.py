@@ -5,15 +5,13 @@
   waits for the whole count of changed parents, so the run pays for one route only;
 * a listing that cannot reach every row for a reason that does not go away (no page token past
   the position cap, one reading of 3.3) is not started again by later runs;
-* a linking module that is a stream of its own is read twice a full run (as the stream, and
-  again by its parent's completion): a review finding, a strict xfail until the tap is fixed.
+* a linking module that is a stream of its own is read once a full run, for the stream and for
+  its parent's completion alike.
 """
 
 from __future__ import annotations
 
 import math
-
-import pytest
 
 from tests.support.completion_floor import RICH_TEXT_CUT, linked_rows, pages, utf16
 from tests.support.tap import run_tap
@@ -92,12 +90,6 @@ def test_a_listing_that_cannot_reach_every_row_is_not_started_again_by_later_run
     assert wasted == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: with the tap's defaults every linking module is read twice a full run, once "
-    "as its own stream (leads_x_contacts) and once again by the parent's completion "
-    "(linked_rows.LinkedRows.list_into); one read could serve both",
-)
 def test_a_default_full_sync_reads_each_linking_module_once():
     sandbox = Sandbox(specs=completion_specs(1000, 0))
     sandbox.start()

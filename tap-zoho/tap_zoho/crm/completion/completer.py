@@ -35,9 +35,10 @@ from tap_zoho.datetimes import to_epoch
 from .budgeted_reads import BudgetedReads
 from .linked_rows import LinkedRows, RouteRefused
 from .plan import CompletionFields, Route, Source, listing_budget, relist_is_cheaper
+from .probes import PROBE_CALLS
 from .record_reads import RecordReads
 from .row_order import RowOrders
-from .sources import PROBE_CALLS, SourceReads
+from .sources import SourceReads
 from .spool import Spool, digest
 from .truncated import TruncatedParents
 
@@ -91,6 +92,12 @@ class Completer:
         route, why = self.routes.get(source.module or source.field, (Route.NOT_COMPLETED, ""))
         self._route(source, route, f"{why}; {note}" if why else note)
 
+    def _decline(self, sources: t.Iterable[Source]) -> None:
+        """Linking modules this completion will not list: their streams need not wait or probe."""
+        if self.run.links is not None:
+            linking = [str(s.module) for s in sources if s.kind == "linking" and s.module]
+            self.run.links.decline(linking)
+
     def _report_off(self) -> None:
         """With ``crm_detail_reads`` off, the summary names the route not taken, per source."""
         for source in self.fields.sources:
@@ -137,6 +144,7 @@ class Completer:
             for s in self.fields.sources
             if jobs is not None and self.sources.cheaper_to_export(s, parents)
         ]
+        self._decline(exports)
         try:
             self.sources.read(exports, jobs, limit=parents)
         except RouteRefused as exc:
@@ -151,6 +159,7 @@ class Completer:
     def _single_reads(self, why: str) -> None:
         self.sources.forget_rows()
         self.whole_reads = True
+        self._decline(self.fields.sources)
         self.run.logger.info(
             "%s: %s; every record is read whole (GET /%s/{id}), one credit each.",
             self.run.module,
@@ -213,6 +222,7 @@ class Completer:
     def _one_read_each(self, changed: int) -> None:
         self.decided = True
         self.whole_reads = True
+        self._decline(self.fields.sources)
         cost = self.sources.listing_cost()
         known = "" if self.sources.sizes_known() else "at least "
         why = (

@@ -13,6 +13,7 @@ if t.TYPE_CHECKING:
 
     from .budget import DetailBudget
     from .record_reads import Getter
+    from .shared import SharedLinks
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,4 @@ class CompletionRun:
     per_page: int
     has_modified_time: bool
     clock: Callable[[], int]  # Zoho's clock (epoch seconds): when a refusal was met
+    links: SharedLinks | None = None  # linking modules listed once for stream and completion

@@ -88,6 +88,19 @@ class LinkedRows:
         if len(names) > MAX_FIELDS_PER_CALL:
             msg = f"{module} has more than {MAX_FIELDS_PER_CALL} fields"
             raise RouteRefused(msg, module)
+        calls = 0
+        for rows in self.list_pages(module, names, max_calls):
+            calls += 1
+            self.add_listed(spool, source, rows)
+        return calls
+
+    def list_pages(
+        self, module: str, names: list[str], max_calls: int | None
+    ) -> Iterator[list[dict[str, t.Any]]]:
+        """Every row of ``module`` with ``names``, one answer (a call) at a time.
+
+        Paged as Get Records: 200 a page, ``sort_by=id``, by position then by token.
+        """
         calls, page, token = 0, 1, None
         while True:
             if max_calls is not None and calls >= max_calls:
@@ -111,15 +124,19 @@ class LinkedRows:
                 raise RouteRefused(msg, module, lasting=_lasting(exc)) from None
             calls += 1
             rows = list((body or {}).get("data") or [])
-            spool.add_rows(source.field, self._elements(source, rows), self._position(source))
+            yield rows
             info = (body or {}).get("info") or {}
             if not rows or not info.get("more_records"):
-                return calls
+                return
             token = info.get("next_page_token") or None
             page += 1
             if not token and (page - 1) * self.per_page >= DISCRETE_CAP:
                 msg = f"{module} offers no page token past {DISCRETE_CAP:,} rows"
                 raise RouteRefused(msg, module)
+
+    def add_listed(self, spool: Spool, source: Source, rows: list[dict[str, t.Any]]) -> int:
+        """Store rows of ``source``'s module, as listed, under their parents; how many."""
+        return spool.add_rows(source.field, self._elements(source, rows), self._position(source))
 
     def _position(self, source: Source) -> t.Callable[[dict[str, t.Any]], int | None]:
         """Where a row of ``source`` stands among its parent's (None: by id)."""

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_zoho.crm.limits import ALL_RECORDS, MODIFIED_TIME
 from tap_zoho.datetimes import to_epoch
 
 from .linked_rows import LinkedRows, RouteRefused
 from .plan import Cost, Source, cheaper_to_export, list_cost, total
+from .probes import PROBE_CALLS, Probe, newest_parents, probe_epoch
 from .refusals import Refusal, Refusals
 
 if t.TYPE_CHECKING:
@@ -31,31 +31,6 @@ if t.TYPE_CHECKING:
     from .spool import Spool
 
 SIZES = "completion_sizes"
-PROBE_ROWS = 5
-PROBE_CALLS = 2
-
-Probe = tuple[tuple[str, str], ...]
-
-
-def newest_parents(run: CompletionRun) -> Probe:
-    """The newest parents (id, Modified_Time): what changed while the lists were read."""
-    if not run.has_modified_time:
-        return ()
-    params = {
-        "fields": MODIFIED_TIME,
-        "per_page": PROBE_ROWS,
-        "sort_by": MODIFIED_TIME,
-        "sort_order": "desc",
-        **ALL_RECORDS,
-    }
-    body = run.get_json(run.path, params, None) or {}
-    return tuple((str(r.get("id")), str(r.get(MODIFIED_TIME))) for r in body.get("data") or [])
-
-
-def probe_epoch(probe: Probe) -> int | None:
-    """The newest instant a probe saw."""
-    times = [to_epoch(modified) for _, modified in probe if modified and modified != "None"]
-    return max(times) if times else None
 
 
 class SourceReads:
@@ -183,16 +158,47 @@ class SourceReads:
         """List ``sources`` between two probes of the newest parents; the call budget left."""
         if not sources:
             return budget
-        before = newest_parents(self.run)
+        before = self.probe()
         for source in sources:
-            calls = self.linked.list_into(self.spool, source, budget)
+            calls = self._list_one(source, budget)
             budget = None if budget is None else budget - calls
-        self.raced = self.raced or newest_parents(self.run) != before
+        self.raced = self.raced or self.probe() != before
+        self._listed_after(before)
+        self.listed += sources
+        return budget
+
+    def probe(self) -> Probe:
+        """The parent module's newest records now."""
+        return newest_parents(self.run.get_json, self.run.path, self.run.has_modified_time)
+
+    def _listed_after(self, before: Probe) -> None:
         listed_at = probe_epoch(before)
         if listed_at is not None:
             self.since = listed_at if self.since is None else min(self.since, listed_at)
-        self.listed += sources
-        return budget
+
+    def _list_one(self, source: Source, budget: int | None) -> int:
+        """List one source into the spool; the calls it took.
+
+        A linking module that is a stream of its own this run is listed once for both
+        (:mod:`.shared`): by this completion, or by the stream between its own probes of the
+        parents, which then say what changed while it ran.
+        """
+        links = self.run.links
+        if links is not None and source.kind == "linking" and source.module:
+            entry, calls = links.listing(
+                source.module, self.run.get_json, self.linked.per_page, max_calls=budget
+            )
+            if entry is not None:
+                try:
+                    for page in entry.pages(self.linked.per_page):
+                        self.linked.add_listed(self.spool, source, page)
+                finally:
+                    entry.release()
+                if entry.before is not None:  # listed by the stream, between its probes
+                    self._listed_after(entry.before)
+                    self.raced = self.raced or entry.after != entry.before
+                return calls
+        return self.linked.list_into(self.spool, source, budget)
 
     def _export_refused(self, source: Source, exc: RouteRefused) -> None:
         self.run.logger.info("%s: %s; listing %s instead.", self.run.module, exc, source.module)

@@ -173,8 +173,8 @@ class Spool:
         self.db.commit()
         self._parents += len(batch)
 
-    def held(self, page: int) -> t.Iterator[list[dict[str, t.Any]]]:
-        """The held parents in the order held, ``page`` at a time; then forgets them."""
+    def held(self, page: int, *, forget: bool = True) -> t.Iterator[list[dict[str, t.Any]]]:
+        """The held parents in the order held, ``page`` at a time; then (``forget``) drops them."""
         if self._db is None or not self._parents:
             return
         last = 0
@@ -186,9 +186,10 @@ class Spool:
                 break
             last = found[-1][0]
             yield [msgspec.json.decode(body) for _, body in found]
-        self.db.execute("DELETE FROM parents")
-        self.db.commit()
-        self._parents = 0
+        if forget:
+            self.db.execute("DELETE FROM parents")
+            self.db.commit()
+            self._parents = 0
 
 
 def digest(values: t.Mapping[str, t.Any]) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import typing as t
 
 from .linked_rows import LinkedRows, RouteRefused
-from .sources import newest_parents
+from .probes import Probe, newest_parents
 from .spool import Spool
 
 if t.TYPE_CHECKING:
@@ -109,7 +109,7 @@ class TruncatedParents:
         usable = [s for s in sources if s.field not in failed]
         for _ in range(LISTING_ATTEMPTS):
             rows.drop_rows()
-            before = newest_parents(self.run)
+            before = self._probe()
             for source in usable:
                 if source.field in failed:
                     continue
@@ -119,9 +119,13 @@ class TruncatedParents:
                     failed[source.field] = str(exc)
                     if exc.lasting:
                         self.refusals.remember(source, str(exc))
-            if newest_parents(self.run) == before:
+            if self._probe() == before:
                 return failed, True
         return failed, False
+
+    def _probe(self) -> Probe:
+        run = self.run
+        return newest_parents(run.get_json, run.path, run.has_modified_time)
 
     def _settle(
         self, record: dict[str, t.Any], cut: list[str], failed: dict[str, str], *, whole: bool
