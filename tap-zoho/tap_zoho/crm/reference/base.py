@@ -3,6 +3,9 @@
 None of the reference entities is a module (``shared/zoho-api.md`` 2.4): each has an endpoint, an
 envelope key and a scope of its own, and most have no paging and no modified-time filter, so each
 stream re-reads its entity whole every run, one call per endpoint (a page each where Zoho pages).
+Zoho pages users, profiles and territories by position, with no page token: a listing that took
+more than one page is read again until two passes agree (:mod:`.passes`), which costs nothing
+more when the listing fits one page.
 
 An entity this account cannot read is not a failure of the run: a feature that is off (territory
 management, multi-currency), a scope the refresh token lacks or a permission the API user's profile
@@ -23,6 +26,8 @@ from typing_extensions import override
 
 from tap_zoho.errors import ModuleUnavailableError, ZohoApiError
 from tap_zoho.sdk.shaped import ShapedStream
+
+from .passes import Passes
 
 if t.TYPE_CHECKING:
     import requests
@@ -141,16 +146,40 @@ class ReferenceStream(ShapedStream):
         by reading again without them (one more call, logged).
         """
         try:
-            return [
-                row for page in self.pages(endpoint, {**params, **(optional or {})}) for row in page
-            ]
+            return self.whole(endpoint, {**params, **(optional or {})})
         except ZohoApiError as exc:
             if not optional or exc.code != "INVALID_DATA":
                 raise
             self.logger.info(
                 "%s: Zoho refused %s (%s); reading without them", self.name, sorted(optional), exc
             )
-        return [row for page in self.pages(endpoint, params) for row in page]
+        return self.whole(endpoint, params)
+
+    def whole(self, endpoint: Endpoint, params: dict[str, str]) -> list[dict[str, t.Any]]:
+        """Each row of ``endpoint`` once, over the passes it needs (:mod:`.passes`)."""
+        rows: dict[str, dict[str, t.Any]] = {}
+        for page in self.passes(endpoint, params):
+            for row in page:
+                rows[str(row.get("id"))] = row
+        return list(rows.values())
+
+    def passes(
+        self,
+        endpoint: Endpoint,
+        params: dict[str, str],
+        headers: dict[str, str] | None = None,
+        *,
+        what: str = "",
+        unsettled: str = "the next run lists them whole again",
+    ) -> Passes:
+        """The pages of ``endpoint``, read again while a page may have shifted (:mod:`.passes`)."""
+        return Passes(
+            lambda: self.pages(endpoint, params, headers),
+            label=self.name,
+            what=what or endpoint.what,
+            logger=self.logger,
+            unsettled=unsettled,
+        )
 
     def pages(
         self,
@@ -158,10 +187,11 @@ class ReferenceStream(ShapedStream):
         params: dict[str, str],
         headers: dict[str, str] | None = None,
     ) -> t.Iterator[list[dict[str, t.Any]]]:
-        """The endpoint's answers, page after page while ``info.more_records`` says so.
+        """The endpoint's answers, one list of rows per call, while ``info.more_records`` says so.
 
-        204 and 304 (nothing, or nothing newer) are no rows; a refusal of this account becomes an
-        :class:`EndpointUnavailableError` naming the endpoint.
+        204 and 304 (nothing, or nothing newer) are an empty page: after the first page it tells
+        :mod:`.passes` that the listing shrank under its pages. A refusal of this account becomes
+        an :class:`EndpointUnavailableError` naming the endpoint.
         """
         page = 1
         while True:
@@ -173,6 +203,7 @@ class ReferenceStream(ShapedStream):
             except ModuleUnavailableError as exc:
                 raise EndpointUnavailableError(exc, endpoint) from None
             if body is None:
+                yield []
                 return
             rows = [row for row in body.get(endpoint.envelope) or [] if isinstance(row, dict)]
             yield rows
