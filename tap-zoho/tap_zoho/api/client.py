@@ -50,7 +50,7 @@ from tap_zoho.errors import (
 )
 
 from .datacenters import normalise_api_domain
-from .decoding import Repair, decode_json, log_repairs, repairs_message
+from .decoding import decode_json, log_repairs, repairs_message
 from .pacing import organization_of
 
 if t.TYPE_CHECKING:
@@ -60,10 +60,10 @@ if t.TYPE_CHECKING:
 
     from .auth import ZohoAuthenticator
     from .credits import GatedSession
+    from .decoding import Repair, RepairNote
     from .pacing import Pacer
 
     RequestFunc = Callable[[requests.PreparedRequest, t.Any], requests.Response]
-    RepairNote = Callable[[Sequence[Repair], str], None]
 
 EMPTY_STATUSES = {HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED}
 TOKEN_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"}

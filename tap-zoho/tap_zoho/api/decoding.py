@@ -21,12 +21,10 @@ import json
 import logging
 import re
 import typing as t
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
-
-if t.TYPE_CHECKING:
-    from collections.abc import Sequence
 
 LOGGER = logging.getLogger("tap-zoho")
 REPLACEMENT = "\ufffd"
@@ -40,6 +38,9 @@ class Repair:
 
     record: str
     field: str
+
+
+RepairNote = Callable[[Sequence[Repair], str], None]  # who hears of repairs, and where they were
 
 
 def log_repairs(repairs: Sequence[Repair], where: str) -> None:

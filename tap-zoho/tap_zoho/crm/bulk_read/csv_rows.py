@@ -12,15 +12,11 @@ import re
 import typing as t
 from decimal import Decimal, InvalidOperation
 
-from tap_zoho.api.decoding import Repair, log_repairs, repair_text
+from tap_zoho.api.decoding import Repair, RepairNote, log_repairs, repair_text
 from tap_zoho.crm.schema import DATETIME_TYPES, DECIMAL_TYPES, OBJECT_TYPES, RETURN_TYPE_ALIASES
 from tap_zoho.errors import BadCellError
 
-if t.TYPE_CHECKING:
-    from collections.abc import Sequence
-
 Converter = t.Callable[[str], t.Any]
-RepairNote = t.Callable[["Sequence[Repair]", str], None]
 
 # Types Bulk Read refuses to export (4.4; fileupload left out as estuary does: its form is unknown).
 NOT_EXPORTABLE = frozenset(
