@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from typing_extensions import override
 
-from tap_zoho.errors import ModuleUnavailableError, ZohoApiError
+from tap_zoho.errors import EndpointUnavailableError, ModuleUnavailableError, ZohoApiError
 from tap_zoho.sdk.shaped import ShapedStream
 
 from .passes import Passes
@@ -38,8 +38,6 @@ if t.TYPE_CHECKING:
 
 PREFIX = "crm-"  # no module stream can start so: modules are lowercased API names, [a-z][a-z0-9_]*
 CRM = "/crm/v8"
-FEATURE_OFF = {"FEATURE_NOT_ENABLED", "FEATURE_NOT_SUPPORTED", "CURRENCIES_NOT_ENABLED"}
-PERMISSION = {"NO_PERMISSION", "AUTHORIZATION_FAILED"}
 
 
 @dataclass(frozen=True)
@@ -52,32 +50,6 @@ class Endpoint:
     what: str  # what it lists, for messages
     max_per_page: int = 0  # 0: one answer holds everything
     enable: str = ""  # what to switch on in Zoho when Zoho says the feature is off
-
-
-class EndpointUnavailableError(ModuleUnavailableError):
-    """This account cannot read ``endpoint`` (scope, permission, feature off)."""
-
-    def __init__(self, cause: ModuleUnavailableError, endpoint: Endpoint) -> None:
-        """Keep Zoho's code and message, and the endpoint that refused."""
-        super().__init__(str(cause), code=cause.code, status=cause.status)
-        self.endpoint = endpoint
-
-    def advice(self) -> str:
-        """What to do about it, in one sentence naming the scope or the feature."""
-        endpoint = self.endpoint
-        if self.code == "OAUTH_SCOPE_MISMATCH":
-            return (
-                f"the refresh token lacks the scope {endpoint.scope} ({self}); add it to the "
-                "scopes of a new grant code and exchange that for a new refresh token"
-            )
-        if self.code in FEATURE_OFF:
-            return f"{endpoint.enable} ({self})"
-        if self.code in PERMISSION or self.status == 403:  # noqa: PLR2004 - HTTP Forbidden
-            return (
-                f"the Zoho user who made the refresh token may not read {endpoint.what} ({self}); "
-                "give that user's profile the permission, or make the token as an administrator"
-            )
-        return f"Zoho refuses to list {endpoint.what} for this account ({self})"
 
 
 class ReferenceRun:
@@ -201,7 +173,9 @@ class ReferenceStream(ShapedStream):
             try:
                 body = self.get_json(endpoint.path, query, headers)
             except ModuleUnavailableError as exc:
-                raise EndpointUnavailableError(exc, endpoint) from None
+                raise EndpointUnavailableError(
+                    exc, scope=endpoint.scope, what=endpoint.what, enable=endpoint.enable
+                ) from None
             if body is None:
                 yield []
                 return
