@@ -9,10 +9,11 @@ any of them into one line on stderr:
 * :class:`TokenRejectedError`: Zoho answered 401 for a token; the request path refreshes the
   token once and retries, so it only escapes when that is not possible;
 * :class:`ZohoApiError` and its kinds: one module (or organisation) stops, the others go on;
-  :class:`ModuleUnavailableError` is expected (permissions), :class:`RetriesExhaustedError`
-  is a transient failure that outlived every retry, :class:`BulkRefusedError` a Bulk Read
-  export Zoho refused (the module is read by Get Records instead) and :class:`BadCellError` an
-  exported cell that is not of its field's type;
+  :class:`ModuleUnavailableError` is expected (permissions; a reference endpoint's is an
+  :class:`EndpointUnavailableError` that says what to grant or enable),
+  :class:`RetriesExhaustedError` is a transient failure that outlived every retry,
+  :class:`BulkRefusedError` a Bulk Read export Zoho refused (the module is read by Get Records
+  instead) and :class:`BadCellError` an exported cell that is not of its field's type;
 * :class:`UnsortedResponseError`: Zoho ignored the requested sort order, so keyset paging
   would be unsafe for that module;
 * :class:`CreditBudgetExhaustedError`: the run's credit budget is spent; the module stops
@@ -59,6 +60,38 @@ class ZohoApiError(ZohoError):
 
 class ModuleUnavailableError(ZohoApiError):
     """This module cannot be read with these credentials (permission, scope, not supported)."""
+
+
+class EndpointUnavailableError(ModuleUnavailableError):
+    """A reference endpoint this account cannot read; :meth:`advice` says what would let it."""
+
+    FEATURE_OFF = frozenset(
+        {"FEATURE_NOT_ENABLED", "FEATURE_NOT_SUPPORTED", "CURRENCIES_NOT_ENABLED"}
+    )
+    PERMISSION = frozenset({"NO_PERMISSION", "AUTHORIZATION_FAILED"})
+
+    def __init__(
+        self, cause: ModuleUnavailableError, *, scope: str, what: str, enable: str
+    ) -> None:
+        """Zoho's code and message, with the endpoint's scope, contents and feature switch."""
+        super().__init__(str(cause), code=cause.code, status=cause.status)
+        self.scope, self.what, self.enable = scope, what, enable
+
+    def advice(self) -> str:
+        """What to do about it, in one sentence naming the scope or the feature."""
+        if self.code == "OAUTH_SCOPE_MISMATCH":
+            return (
+                f"the refresh token lacks the scope {self.scope} ({self}); add it to the "
+                "scopes of a new grant code and exchange that for a new refresh token"
+            )
+        if self.code in self.FEATURE_OFF:
+            return f"{self.enable} ({self})"
+        if self.code in self.PERMISSION or self.status == 403:  # noqa: PLR2004 - HTTP Forbidden
+            return (
+                f"the Zoho user who made the refresh token may not read {self.what} ({self}); "
+                "give that user's profile the permission, or make the token as an administrator"
+            )
+        return f"Zoho refuses to list {self.what} for this account ({self})"
 
 
 class RetriesExhaustedError(ZohoApiError):

@@ -25,6 +25,8 @@ settle only as far as the answer that returned its rows allows.
 from __future__ import annotations
 
 import functools
+import logging
+import threading
 import time
 import typing as t
 from dataclasses import dataclass
@@ -48,16 +50,17 @@ from tap_zoho.errors import (
 )
 
 from .datacenters import normalise_api_domain
+from .decoding import decode_json, log_repairs, repairs_message
 from .pacing import organization_of
 
 if t.TYPE_CHECKING:
-    import logging
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from backoff.types import Details
 
     from .auth import ZohoAuthenticator
     from .credits import GatedSession
+    from .decoding import Repair, RepairNote
     from .pacing import Pacer
 
     RequestFunc = Callable[[requests.PreparedRequest, t.Any], requests.Response]
@@ -108,15 +111,23 @@ def zoho_error(response: requests.Response) -> tuple[str, str]:
     return str(body.get("code", "")), message
 
 
-def decode_object(response: requests.Response, where: str) -> dict[str, t.Any] | None:
-    """The JSON object of a body; None for 204/304 or an empty body (pitfall 10)."""
+def decode_object(
+    response: requests.Response, where: str, repaired: RepairNote | None = None
+) -> dict[str, t.Any] | None:
+    """The JSON object of a body; None for 204/304 or an empty body (pitfall 10).
+
+    A value Zoho cut inside a character is made valid (:mod:`.decoding`) and told to
+    ``repaired`` (a client's :meth:`ZohoClient.repaired`), or logged here without one.
+    """
     if response.status_code in EMPTY_STATUSES or not response.content:
         return None
     try:
-        body = msgspec.json.decode(response.content)
+        body, repairs = decode_json(response.content)
     except msgspec.DecodeError as exc:
         msg = f"{where}: the answer is not JSON ({exc})"
         raise ZohoApiError(msg) from None
+    if repairs:
+        (repaired or log_repairs)(repairs, where)
     if not isinstance(body, dict):
         msg = f"{where}: expected a JSON object, got {type(body).__name__}"
         raise ZohoApiError(msg)
@@ -194,6 +205,8 @@ class ZohoClient:
         self.logger = logger
         self.endpoint = endpoint
         self.server_epoch: int | None = None  # the Date of this caller's latest answer
+        self.repairs = 0  # values Zoho cut inside a character, made valid (:mod:`.decoding`)
+        self._repairs_lock = threading.Lock()
 
     # ------------------------------------------------------------------ what every call carries
     @property
@@ -239,7 +252,21 @@ class ZohoClient:
             headers={**self.http_headers, **(headers or {})},
         )
         response = self.send(prepared, context, each_attempt=each_attempt)
-        return decode_object(response, f"GET {path}")
+        return decode_object(response, f"GET {path}", self.repaired)
+
+    def repaired(self, repairs: Sequence[Repair], where: str) -> None:
+        """Values cut inside a character were made valid: one warning per caller, then DEBUG."""
+        with self._repairs_lock:
+            first = self.repairs == 0
+            self.repairs += len(repairs)
+        self.logger.log(
+            logging.WARNING if first else logging.DEBUG,
+            "%s: %s (%s)%s",
+            self.label,
+            repairs_message(repairs),
+            where,
+            "; more such values in this stream are logged at DEBUG" if first else "",
+        )
 
     def send(
         self,

@@ -175,7 +175,7 @@ class FinanceStream(ShapedStream):
 
     def envelope(self, response: requests.Response, path: str) -> dict[str, t.Any]:
         """The ``{code, message, ...}`` body with its ``code`` checked; {} for 204/empty."""
-        body = decode_object(response, f"GET {path}") or {}
+        body = decode_object(response, f"GET {path}", self.client.repaired) or {}
         code = body.get("code", 0)
         if code not in (0, "0"):
             msg = f"GET {path}: Zoho code {code}: {body.get('message')}"

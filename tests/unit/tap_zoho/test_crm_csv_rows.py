@@ -84,3 +84,16 @@ def test_a_bad_number_names_stream_column_and_value():
     with pytest.raises(BadCellError, match=r"deals: column Qty of record 7: bad value 'many'"):
         converter.record(["7", "many"])
     assert converter.record(["8", ""]) == {"id": "8", "Qty": None}
+
+
+def test_a_cell_cut_inside_a_character_holds_u_fffd_and_is_told_once_per_row():
+    fields = {"Body": {"data_type": "textarea", "json_type": "string"}}
+    told = []
+    converter = RowConverter(["Id", "Body"], fields, "Leads", lambda r, w: told.append((r, w)))
+    cut = "ok \U0001f642".encode()[:-1].decode("utf-8", "surrogateescape")  # as the CSV is read
+
+    assert converter.record(["7", cut]) == {"id": "7", "Body": "ok \ufffd\ufffd\ufffd"}
+    assert converter.record(["8", "whole \U0001f642"]) == {"id": "8", "Body": "whole \U0001f642"}
+    ((repairs, where),) = told
+    assert [(r.record, r.field) for r in repairs] == [("7", "Body")]
+    assert where == "Bulk Read CSV of Leads"

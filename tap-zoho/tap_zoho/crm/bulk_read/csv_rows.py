@@ -12,6 +12,7 @@ import re
 import typing as t
 from decimal import Decimal, InvalidOperation
 
+from tap_zoho.api.decoding import Repair, RepairNote, log_repairs, repair_text
 from tap_zoho.crm.schema import DATETIME_TYPES, DECIMAL_TYPES, OBJECT_TYPES, RETURN_TYPE_ALIASES
 from tap_zoho.errors import BadCellError
 
@@ -172,9 +173,20 @@ class RowConverter:
     3.3): either way the record holds ``{"id": ...}`` (and ``name`` when a column gives it).
     """
 
-    def __init__(self, header: list[str], fields: dict[str, dict[str, t.Any]], stream: str) -> None:
-        """Map every column to its field; columns field metadata does not know are ignored."""
+    def __init__(
+        self,
+        header: list[str],
+        fields: dict[str, dict[str, t.Any]],
+        stream: str,
+        repaired: RepairNote | None = None,
+    ) -> None:
+        """Map every column to its field; columns field metadata does not know are ignored.
+
+        ``repaired`` hears of cells that held half a character (:meth:`whole_characters`).
+        """
         self.stream = stream
+        self.header = header
+        self.repaired = repaired or log_repairs
         self.columns: list[tuple[int, str, Converter]] = []
         self.parts: list[tuple[int, str, str]] = []  # (index, lookup field, key) of X.key columns
         id_index: int | None = None
@@ -194,6 +206,10 @@ class RowConverter:
 
     def record(self, row: list[str]) -> dict[str, t.Any]:
         """One record; an empty cell is null."""
+        try:
+            "".join(row).encode()  # fails on a lone surrogate: the cheap test of every row
+        except UnicodeEncodeError:
+            row = self.whole_characters(row)
         record: dict[str, t.Any] = {"id": row[self.id_index]}
         for index, name, convert in self.columns:
             cell = row[index] if index < len(row) else ""
@@ -211,6 +227,24 @@ class RowConverter:
             if cell != "":
                 record[name] = {**(record[name] or {}), key: cell}
         return record
+
+    def whole_characters(self, row: list[str]) -> list[str]:
+        """``row`` with each byte that was not UTF-8 as U+FFFD, told to ``repaired``.
+
+        The CSV is read with ``surrogateescape``, so a value an export cut inside a character
+        (rich text cut at 500, 3.2) arrives with lone surrogates where its broken bytes were,
+        instead of failing the whole module.
+        """
+        rid = repair_text(row[self.id_index]) if self.id_index < len(row) else ""
+        out, repairs = [], []
+        for index, cell in enumerate(row):
+            fixed = repair_text(cell)
+            if fixed != cell:
+                column = self.header[index] if index < len(self.header) else str(index)
+                repairs.append(Repair(rid, column))
+            out.append(fixed)
+        self.repaired(repairs, f"Bulk Read CSV of {self.stream}")
+        return out
 
 
 def bulk_shape(record: dict[str, t.Any], fields: dict[str, dict[str, t.Any]]) -> dict[str, t.Any]:

@@ -166,12 +166,16 @@ class BulkJobs:
                     msg = f"{self.label}: Bulk Read ZIP of job {job_id} holds no CSV"
                     raise ZohoApiError(msg)
                 with archive.open(member) as raw:
-                    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+                    # surrogateescape: a value cut inside a character is repaired by the
+                    # converter (and warned of), not a decode error ending the module
+                    text = io.TextIOWrapper(
+                        raw, encoding="utf-8-sig", errors="surrogateescape", newline=""
+                    )
                     reader = csv.reader(text, delimiter=",", quotechar='"', strict=True)
                     header = next(reader, None)
                     if header is None:
                         return
-                    converter = RowConverter(header, fields, self.label)
+                    converter = RowConverter(header, fields, self.label, self.client.repaired)
                     for row in reader:
                         if row:
                             yield converter.record(row)

@@ -3,6 +3,9 @@
 None of the reference entities is a module (``shared/zoho-api.md`` 2.4): each has an endpoint, an
 envelope key and a scope of its own, and most have no paging and no modified-time filter, so each
 stream re-reads its entity whole every run, one call per endpoint (a page each where Zoho pages).
+Zoho pages users, profiles and territories by position, with no page token: a listing that took
+more than one page is read again until two passes agree (:mod:`.passes`), which costs nothing
+more when the listing fits one page.
 
 An entity this account cannot read is not a failure of the run: a feature that is off (territory
 management, multi-currency), a scope the refresh token lacks or a permission the API user's profile
@@ -21,8 +24,10 @@ from dataclasses import dataclass
 
 from typing_extensions import override
 
-from tap_zoho.errors import ModuleUnavailableError, ZohoApiError
+from tap_zoho.errors import EndpointUnavailableError, ModuleUnavailableError, ZohoApiError
 from tap_zoho.sdk.shaped import ShapedStream
+
+from .passes import Passes
 
 if t.TYPE_CHECKING:
     import requests
@@ -33,8 +38,6 @@ if t.TYPE_CHECKING:
 
 PREFIX = "crm-"  # no module stream can start so: modules are lowercased API names, [a-z][a-z0-9_]*
 CRM = "/crm/v8"
-FEATURE_OFF = {"FEATURE_NOT_ENABLED", "FEATURE_NOT_SUPPORTED", "CURRENCIES_NOT_ENABLED"}
-PERMISSION = {"NO_PERMISSION", "AUTHORIZATION_FAILED"}
 
 
 @dataclass(frozen=True)
@@ -47,32 +50,6 @@ class Endpoint:
     what: str  # what it lists, for messages
     max_per_page: int = 0  # 0: one answer holds everything
     enable: str = ""  # what to switch on in Zoho when Zoho says the feature is off
-
-
-class EndpointUnavailableError(ModuleUnavailableError):
-    """This account cannot read ``endpoint`` (scope, permission, feature off)."""
-
-    def __init__(self, cause: ModuleUnavailableError, endpoint: Endpoint) -> None:
-        """Keep Zoho's code and message, and the endpoint that refused."""
-        super().__init__(str(cause), code=cause.code, status=cause.status)
-        self.endpoint = endpoint
-
-    def advice(self) -> str:
-        """What to do about it, in one sentence naming the scope or the feature."""
-        endpoint = self.endpoint
-        if self.code == "OAUTH_SCOPE_MISMATCH":
-            return (
-                f"the refresh token lacks the scope {endpoint.scope} ({self}); add it to the "
-                "scopes of a new grant code and exchange that for a new refresh token"
-            )
-        if self.code in FEATURE_OFF:
-            return f"{endpoint.enable} ({self})"
-        if self.code in PERMISSION or self.status == 403:  # noqa: PLR2004 - HTTP Forbidden
-            return (
-                f"the Zoho user who made the refresh token may not read {endpoint.what} ({self}); "
-                "give that user's profile the permission, or make the token as an administrator"
-            )
-        return f"Zoho refuses to list {endpoint.what} for this account ({self})"
 
 
 class ReferenceRun:
@@ -141,16 +118,40 @@ class ReferenceStream(ShapedStream):
         by reading again without them (one more call, logged).
         """
         try:
-            return [
-                row for page in self.pages(endpoint, {**params, **(optional or {})}) for row in page
-            ]
+            return self.whole(endpoint, {**params, **(optional or {})})
         except ZohoApiError as exc:
             if not optional or exc.code != "INVALID_DATA":
                 raise
             self.logger.info(
                 "%s: Zoho refused %s (%s); reading without them", self.name, sorted(optional), exc
             )
-        return [row for page in self.pages(endpoint, params) for row in page]
+        return self.whole(endpoint, params)
+
+    def whole(self, endpoint: Endpoint, params: dict[str, str]) -> list[dict[str, t.Any]]:
+        """Each row of ``endpoint`` once, over the passes it needs (:mod:`.passes`)."""
+        rows: dict[str, dict[str, t.Any]] = {}
+        for page in self.passes(endpoint, params):
+            for row in page:
+                rows[str(row.get("id"))] = row
+        return list(rows.values())
+
+    def passes(
+        self,
+        endpoint: Endpoint,
+        params: dict[str, str],
+        headers: dict[str, str] | None = None,
+        *,
+        what: str = "",
+        unsettled: str = "the next run lists them whole again",
+    ) -> Passes:
+        """The pages of ``endpoint``, read again while a page may have shifted (:mod:`.passes`)."""
+        return Passes(
+            lambda: self.pages(endpoint, params, headers),
+            label=self.name,
+            what=what or endpoint.what,
+            logger=self.logger,
+            unsettled=unsettled,
+        )
 
     def pages(
         self,
@@ -158,10 +159,11 @@ class ReferenceStream(ShapedStream):
         params: dict[str, str],
         headers: dict[str, str] | None = None,
     ) -> t.Iterator[list[dict[str, t.Any]]]:
-        """The endpoint's answers, page after page while ``info.more_records`` says so.
+        """The endpoint's answers, one list of rows per call, while ``info.more_records`` says so.
 
-        204 and 304 (nothing, or nothing newer) are no rows; a refusal of this account becomes an
-        :class:`EndpointUnavailableError` naming the endpoint.
+        204 and 304 (nothing, or nothing newer) are an empty page: after the first page it tells
+        :mod:`.passes` that the listing shrank under its pages. A refusal of this account becomes
+        an :class:`EndpointUnavailableError` naming the endpoint.
         """
         page = 1
         while True:
@@ -171,8 +173,11 @@ class ReferenceStream(ShapedStream):
             try:
                 body = self.get_json(endpoint.path, query, headers)
             except ModuleUnavailableError as exc:
-                raise EndpointUnavailableError(exc, endpoint) from None
+                raise EndpointUnavailableError(
+                    exc, scope=endpoint.scope, what=endpoint.what, enable=endpoint.enable
+                ) from None
             if body is None:
+                yield []
                 return
             rows = [row for row in body.get(endpoint.envelope) or [] if isinstance(row, dict)]
             yield rows
