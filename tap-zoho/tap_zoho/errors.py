@@ -19,8 +19,10 @@ any of them into one line on stderr:
 * :class:`CreditBudgetExhaustedError`: the run's credit budget is spent; the module stops
   cleanly and the next run goes on from its bookmark.
 
-:class:`ValueMismatchError` never leaves the row shaper: it says a value cannot be held by its
-declared type, and the shaper emits null (or widens a discovered field) instead.
+:class:`RouteRefused` never leaves the CRM reader: a completion route (a subform or linking
+module's listing or export) cannot deliver every row, and its parent module falls back to a
+dearer route. :class:`ValueMismatchError` never leaves the row shaper: it says a value cannot be
+held by its declared type, and the shaper emits null (or widens a discovered field) instead.
 """
 
 from __future__ import annotations
@@ -112,6 +114,20 @@ class UnsortedResponseError(ZohoError):
 
 class CreditBudgetExhaustedError(ZohoError):
     """The run's credit budget is spent: stop reading, keep what was emitted."""
+
+
+class RouteRefused(Exception):  # noqa: N818 - a decision, not a failure of the run
+    """This route cannot deliver every row of a module: its parent module falls back.
+
+    ``lasting``: a later run would meet the same refusal (a 4xx answer, no page token past the
+    position cap, rows without their parent, too many fields), so it is worth remembering.
+    """
+
+    def __init__(self, message: str, module: str | None = None, *, lasting: bool = True) -> None:
+        """``module`` is the subform or linking module refused."""
+        super().__init__(message)
+        self.module = module
+        self.lasting = lasting
 
 
 class ValueMismatchError(ValueError):

@@ -20,13 +20,13 @@ import typing as t
 from dataclasses import dataclass, field
 
 from tap_zoho.datetimes import to_epoch
+from tap_zoho.errors import RouteRefused
 from tap_zoho.keyset import ModifiedTimeCursor, PositionCursor
 
 from .backfill import BulkBackfill
 from .bulk_read.jobs import BulkJobs
 from .completion.completer import Completer
 from .completion.inputs import CompletionRun
-from .completion.linked_rows import RouteRefused
 from .completion.plan import CompletionFields
 from .completion.shared import SharedLinks
 from .deletions import DeletionReader, DeletionWindow

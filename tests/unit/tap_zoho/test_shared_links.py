@@ -6,9 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from tap_zoho.crm.completion.linked_rows import RouteRefused
 from tap_zoho.crm.completion.shared import SharedLinks, Wanted
-from tap_zoho.errors import ZohoApiError
+from tap_zoho.errors import RouteRefused, ZohoApiError
 
 WANTED = Wanted("Leads_X_Contacts", ("Leads_Link", "Contacts_Link"), "/crm/v8/Leads", True)
 ROWS = [{"id": str(n), "Leads_Link": {"id": "1"}} for n in range(5)]

@@ -31,9 +31,10 @@ import typing as t
 
 from tap_zoho.crm.limits import MODIFIED_TIME
 from tap_zoho.datetimes import to_epoch
+from tap_zoho.errors import RouteRefused
 
 from .budgeted_reads import BudgetedReads
-from .linked_rows import LinkedRows, RouteRefused
+from .linked_rows import LinkedRows
 from .plan import CompletionFields, Route, Source, listing_budget, relist_is_cheaper
 from .probes import PROBE_CALLS
 from .record_reads import RecordReads

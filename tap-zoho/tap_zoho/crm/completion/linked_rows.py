@@ -18,7 +18,7 @@ import typing as t
 
 from tap_zoho.crm.bulk_read.csv_rows import exportable
 from tap_zoho.crm.limits import ALL_RECORDS, CRM_BASE, DISCRETE_CAP, MAX_FIELDS_PER_CALL
-from tap_zoho.errors import BulkRefusedError, RetriesExhaustedError, ZohoApiError
+from tap_zoho.errors import BulkRefusedError, RetriesExhaustedError, RouteRefused, ZohoApiError
 
 from .row_order import RowOrders
 
@@ -30,20 +30,6 @@ if t.TYPE_CHECKING:
     from .plan import Source
     from .record_reads import Getter
     from .spool import Spool
-
-
-class RouteRefused(Exception):  # noqa: N818 - a decision, not a failure of the run
-    """This route cannot deliver every row of a module: its parent module falls back.
-
-    ``lasting``: a later run would meet the same refusal (a 4xx answer, no page token past the
-    position cap, rows without their parent, too many fields), so it is worth remembering.
-    """
-
-    def __init__(self, message: str, module: str | None = None, *, lasting: bool = True) -> None:
-        """``module`` is the subform or linking module refused."""
-        super().__init__(message)
-        self.module = module
-        self.lasting = lasting
 
 
 class LinkedRows:

@@ -143,7 +143,7 @@ class SharedLinks:
         Listed here when nobody started it (``probe``: the stream, between probes of the parent),
         else waited for.
         None when it failed elsewhere: list on your own. A failure here is raised (a
-        :class:`~.linked_rows.RouteRefused`), and the other side lists on its own.
+        :class:`~tap_zoho.errors.RouteRefused`), and the other side lists on its own.
         """
         wanted = self.shares(module)
         if wanted is None:

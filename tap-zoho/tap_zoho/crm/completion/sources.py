@@ -17,8 +17,8 @@ from __future__ import annotations
 import typing as t
 
 from tap_zoho.datetimes import to_epoch
+from tap_zoho.errors import RouteRefused
 
-from .linked_rows import LinkedRows, RouteRefused
 from .plan import Cost, Source, cheaper_to_export, list_cost, total
 from .probes import PROBE_CALLS, Probe, newest_parents, probe_epoch
 from .refusals import Refusal, Refusals
@@ -27,6 +27,7 @@ if t.TYPE_CHECKING:
     from tap_zoho.crm.bulk_read.jobs import BulkJobs
 
     from .inputs import CompletionRun
+    from .linked_rows import LinkedRows
     from .plan import CompletionFields
     from .spool import Spool
 

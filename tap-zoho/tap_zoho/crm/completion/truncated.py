@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import typing as t
 
-from .linked_rows import LinkedRows, RouteRefused
+from tap_zoho.errors import RouteRefused
+
 from .probes import Probe, newest_parents
 from .spool import Spool
 
@@ -28,6 +29,7 @@ if t.TYPE_CHECKING:
 
     from .budgeted_reads import BudgetedReads
     from .inputs import CompletionRun
+    from .linked_rows import LinkedRows
     from .plan import CompletionFields, Source
     from .refusals import Refusals
 
