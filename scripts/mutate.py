@@ -8,7 +8,7 @@ engine, no subprocess). A survivor is a change to the code that no test noticed:
 test, or explain in the closing note why it is equivalent.
 
 Usage: ``python scripts/mutate.py [module ...]`` (default: every module in ``MODULES``, e.g.
-``tap_zoho/pagination.py``). Prints the counts and every survivor's diff, and writes them to
+``tap_zoho/keyset.py``). Prints the counts and every survivor's diff, and writes them to
 ``.mutate/survivors.txt``.
 """
 
@@ -35,8 +35,8 @@ PACKAGES = {
 }
 #: Each mutated module and its unit tests (globs: a module's tests may be split by behaviour).
 MODULE_TESTS = {
-    "tap_zoho/pagination.py": ["tests/unit/tap_zoho/test_pagination*.py"],
-    "tap_zoho/schema.py": ["tests/unit/tap_zoho/test_schema*.py"],
+    "tap_zoho/keyset.py": ["tests/unit/tap_zoho/test_keyset*.py"],
+    "tap_zoho/crm/schema.py": ["tests/unit/tap_zoho/test_crm_schema*.py"],
     "target_clickhouse/ddl.py": ["tests/unit/target_clickhouse/test_ddl*.py"],
     "target_tsh_postgres/mapping.py": ["tests/unit/target_tsh_postgres/test_mapping*.py"],
 }

@@ -8,7 +8,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 if t.TYPE_CHECKING:
-    from .completion_plan import Route
+    import enum
 
 
 @dataclass
@@ -63,12 +63,13 @@ class RunSummary:
         with self._lock:
             self.incomplete_records[module] = self.incomplete_records.get(module, 0) + records
 
-    def completion(self, module: str, values: str, route: Route, reason: str) -> None:
+    def completion(self, module: str, values: str, route: enum.Enum, reason: str) -> None:
         """Record how the values a list leaves out reached ``module``'s records, and why.
 
-        ``values`` names where they live (a subform or linking module, or "rich text").
+        ``values`` names where they live (a subform or linking module, or "rich text"); the
+        report names ``route`` by its value.
         """
-        entry = {"module": module, "values": values, "route": route.value, "reason": reason}
+        entry = {"module": module, "values": values, "route": str(route.value), "reason": reason}
         with self._lock:
             self.completion_routes = [
                 e for e in self.completion_routes if (e["module"], e["values"]) != (module, values)

@@ -1,4 +1,9 @@
-"""tap-zoho: settings, discovery of CRM modules, the run summary and the command line."""
+"""tap-zoho, the top of the house: settings, discovery, the run summary and the command line.
+
+The tap builds one :class:`~tap_zoho.run_context.RunContext` per run and hands it to every stream
+it discovers (CRM modules, Books and Inventory); the run's start and end (credit budget, summary,
+closing what was opened) wrap the SDK's sync in :meth:`TapZoho.run_sync`.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +15,21 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from .auth import OAuthClient, ZohoAuthenticator
-from .books import books_streams
-from .client import ZohoStream
-from .credits import CreditBudget, GatedSession
-from .crm import crm_streams
-from .crm_reference import reference_streams
-from .datacenters import accounts_domain_for, normalise_api_domain
-from .details import DetailBudget
+from .crm.discovery import crm_streams
+from .crm.reference import reference_streams
 from .errors import ModuleUnavailableError, ZohoError
-from .finance import Pacer, organization_ids
-from .inventory import inventory_streams
-from .output import BufferedRecordWriter
-from .parallel import ParallelTap
-from .summary import RunSummary
+from .finance.products import finance_streams
+from .run_context import RunContext
+from .sdk.message_writer import BufferedRecordWriter
+from .sdk.parallel import ParallelTap
+from .sdk.stream import ZohoStream
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk.streams import Stream
+
+    from .summary import RunSummary
 
 
 ORG_IDS = th.CustomType(
@@ -286,91 +289,51 @@ class TapZoho(ParallelTap):
             raise ConfigValidationError(msg, errors=[f"api_domain is not a URL: {domain!r}"])
 
     @cached_property
-    def api_domain(self) -> str:
-        """Base URL of every API call."""
-        return normalise_api_domain(self.config.get("api_domain") or "https://www.zohoapis.com")
+    def run_context(self) -> RunContext:
+        """The services every stream of this run shares (token, session, budgets, summary)."""
+        return RunContext(self.config, self, self.logger)
 
-    @cached_property
-    def zoho_authenticator(self) -> ZohoAuthenticator:
-        """The one authenticator of this run."""
-        accounts = self.config.get("accounts_domain") or accounts_domain_for(self.api_domain)
-        return ZohoAuthenticator(
-            accounts_domain=normalise_api_domain(accounts),
-            client=OAuthClient(
-                self.config["client_id"], self.config["client_secret"], self.config["refresh_token"]
-            ),
-            timeout=float(self.config.get("request_timeout", 60)),
-            logger=self.logger,
-            throttle_max_wait=float(self.config.get("token_throttle_max_wait_seconds", 600)),
-        )
-
-    @cached_property
-    def detail_budget(self) -> DetailBudget:
-        """Single-record reads this run may still make (``crm_detail_reads_max_per_run``)."""
-        return DetailBudget(int(self.config.get("crm_detail_reads_max_per_run", 10_000)))
-
-    @cached_property
+    @property
     def summary(self) -> RunSummary:
-        """What this run synced and what it skipped."""
-        return RunSummary(
-            named_modules=frozenset(self.config.get("crm_modules") or []),
-            strict=bool(self.config.get("strict_modules", False)),
-        )
-
-    @cached_property
-    def credit_budget(self) -> CreditBudget:
-        """Credits this run spends, against ``max_api_credits`` / ``min_remaining_credits``."""
-        return CreditBudget(
-            self.config.get("max_api_credits"), self.config.get("min_remaining_credits")
-        )
-
-    @cached_property
-    def gated_session(self) -> GatedSession:
-        """The one HTTP session of every stream: credit budget and concurrency limit."""
-        return GatedSession(self.credit_budget, int(self.config.get("max_concurrent_calls", 5)))
-
-    @cached_property
-    def finance_pacer(self) -> Pacer:
-        """Per-organisation pacing shared by every Books/Inventory stream."""
-        return Pacer(int(self.config.get("finance_requests_per_minute", 90)))
+        """What this run synced and what it skipped; logged when the run ends."""
+        return self.run_context.summary
 
     @override
     def discover_streams(self) -> list[Stream]:
         """CRM modules and reference data, then Books and Inventory streams of the organisations."""
-        books = organization_ids(self.config.get("books_organization_id"))
-        inventory = organization_ids(self.config.get("inventory_organization_id"))
+        run = self.run_context
+        finance = finance_streams(self, run, self.config)
         streams: list[Stream] = []
         if self.config.get("crm_enabled", True):
             try:
-                modules = crm_streams(self)
+                modules = crm_streams(self, run)
             except ModuleUnavailableError as exc:
-                if not (books or inventory):
+                if not finance:
                     raise
                 self.logger.warning("Skipping Zoho CRM (%s); reading Books/Inventory only.", exc)
             else:
                 streams += modules
                 if self.config.get("crm_reference_data", True):
-                    deals = next((m for m in modules if m.module_name == "Deals"), None)
-                    streams += reference_streams(self, deals.field_meta if deals else None)
-        if books:
-            streams += books_streams(self, books)
-        if inventory:
-            streams += inventory_streams(self, inventory)
+                    deals = next((m.module for m in modules if m.module.api_name == "Deals"), None)
+                    streams += reference_streams(self, run, deals.field_meta if deals else None)
+        streams += finance
         self._built_streams += tuple(s for s in streams if isinstance(s, ZohoStream))
         return streams
 
-    @override  # type: ignore[misc]  # Tap.sync_all is @final: the run's summary wraps it
-    def sync_all(self) -> None:
+    @override
+    def run_sync(self, sync: Callable[[], None]) -> None:
         """Sync every selected stream, then log the summary and fail if a module failed."""
-        self.credit_budget.enforcing = True
+        run = self.run_context
+        run.credit_budget.enforcing = True
         try:
-            super().sync_all()
+            sync()
         finally:
             self.close()
-        self.summary.credits_used = self.credit_budget.used
-        self.logger.info("Sync summary: %s", self.summary.to_json())
-        if not self.summary.success:
-            failed = ", ".join(str(m["module"]) for m in self.summary.failed_modules)
+        summary = self.summary
+        summary.credits_used = run.credit_budget.used
+        self.logger.info("Sync summary: %s", summary.to_json())
+        if not summary.success:
+            failed = ", ".join(str(m["module"]) for m in summary.failed_modules)
             msg = f"modules failed: {failed} (see the sync summary above)"
             raise ZohoError(msg)
 
@@ -386,10 +349,7 @@ class TapZoho(ParallelTap):
         """Close every session and worker pool this run opened (streams, HTTP, token client)."""
         for stream in self._built_streams:
             stream.close()
-        if "gated_session" in self.__dict__:
-            self.gated_session.close()
-        if "zoho_authenticator" in self.__dict__:
-            self.zoho_authenticator.close()
+        self.run_context.close()
 
 
 def main() -> None:

@@ -57,6 +57,10 @@ class SkipRow(Exception):  # noqa: N818 - a decision, not an error
     """The record is deliberately not loaded (the reason is counted as skipped)."""
 
 
+class TooDeepFound(Exception):  # noqa: N818 - a signal inside storable.py, never raised out
+    """A value the reader marked too deep to decode was met while encoding a record."""
+
+
 # What PostgreSQL refuses because of the rows themselves: writing the same rows again can never
 # succeed, so they are isolated and reported. Triggers that refuse a row raise RaiseException.
 REFUSALS: tuple[type[Exception], ...] = (

@@ -38,7 +38,26 @@ if t.TYPE_CHECKING:
 
 __all__ = ["BadInputError", "ErpSink"]
 
+_DATE_FORMATS = frozenset({"date-time", "date", "time"})
+
 _ID_FIELDS = {"products": "item_id", "customers": "contact_id", "product_prices": "pricebook_id"}
+
+
+def without_date_formats(schema: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``schema`` whose top-level properties (and their ``anyOf`` choices) carry no date format."""
+
+    def plain(prop: dict[str, t.Any]) -> dict[str, t.Any]:
+        prop = (
+            {key: value for key, value in prop.items() if key != "format"}
+            if (prop.get("format") in _DATE_FORMATS)
+            else prop
+        )
+        if isinstance(prop.get("anyOf"), list):
+            prop = {**prop, "anyOf": [plain(choice) for choice in prop["anyOf"]]}
+        return prop
+
+    properties = schema.get("properties") or {}
+    return {**schema, "properties": {name: plain(prop) for name, prop in properties.items()}}
 
 
 class _Buffer:
@@ -73,6 +92,12 @@ class ErpSink(BatchSink):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Route the stream to its table (streams of other shapes are ignored)."""
         super().__init__(*args, **kwargs)
+        # The SDK turns every value its sink's schema calls a date, time or date-time into a
+        # Python object before ``process_record``: a cost per property per record, for values
+        # the ERP would only turn back into text. The mapping checks the few times the ERP
+        # stores, as sent, so the schema the SDK parses by leaves those formats out; the
+        # validator (built from the stream's schema) and ``original_schema`` keep them.
+        self.schema = without_date_formats(self.schema)
         self.table = table_for(self.stream_name)
         self._main = _Buffer(self.table) if self.table is not None else None
         self._prices = _Buffer(PRODUCT_PRICES)  # base prices of the buffered products
@@ -148,20 +173,6 @@ class ErpSink(BatchSink):
     def validate_schema(self) -> bool:
         """JSON Schema validation only when asked: mapping checks what the ERP needs."""
         return bool(self.config.get("validate_records", False))
-
-    @override
-    def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Validate when asked; the mapping checks the few times the ERP stores, as sent.
-
-        The one private SDK member target-tsh-postgres overrides: the SDK's version also turns
-        every date-time string of the record into a ``datetime`` (a cost per property per
-        record) that the ERP would only turn back into text, and no public hook skips it. The
-        SDK range is pinned in ``pyproject.toml``, and a test of the SDK's assumptions fails
-        when the SDK stops calling this member or changes what it does.
-        """
-        if self._validator is not None:
-            self._validator.validate(record)
-        return record
 
     @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:

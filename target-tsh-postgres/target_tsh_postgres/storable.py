@@ -28,7 +28,7 @@ import typing as t
 import msgspec
 from typing_extensions import override
 
-from .errors import RecordRefusedError
+from .errors import RecordRefusedError, TooDeepFound
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _ESCAPED_NUL = b"\\u0000"  # how msgspec writes U+0000 inside a JSON string
@@ -54,13 +54,9 @@ class TooDeep:
         return f"{self.text[:40]}..."
 
 
-class _TooDeepFoundError(Exception):
-    pass
-
-
 def _encode_hook(value: t.Any) -> t.Any:
     if isinstance(value, TooDeep):
-        raise _TooDeepFoundError
+        raise TooDeepFound
     return str(value)
 
 
@@ -171,7 +167,7 @@ def _encode(payload: dict[str, t.Any]) -> bytes | None:
         return _JSON.encode(payload)
     except UnicodeEncodeError:
         return None
-    except _TooDeepFoundError:
+    except TooDeepFound:
         field = next(k for k, v in payload.items() if isinstance(v, TooDeep))
         raise RecordRefusedError(field, repr(payload[field]), _TOO_DEEP) from None
     except RecursionError:  # decoded by the reader, yet too deep to encode from here

@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         list_multiuser_linking=not args.hide_multiuser_linking,
         subform_list_filters=args.subform_list_filters,
         subform_page_tokens=not args.no_subform_page_tokens,
+        detail_row_order=args.detail_row_order,
         rich_text_api=not args.no_rich_text_api,
         refused_modules=frozenset(args.refuse_module),
     )
@@ -167,6 +168,12 @@ def _completion_readings(parser: argparse.ArgumentParser) -> None:
         "--no-subform-page-tokens",
         action="store_true",
         help="the Subform API offers no page token past 2,000 rows",
+    )
+    parser.add_argument(
+        "--detail-row-order",
+        choices=("sequence", "id"),
+        default="sequence",
+        help="a single-record read holds subform rows by Sequence_Number (default) or by id",
     )
     parser.add_argument(
         "--hide-multiuser-linking",

@@ -26,6 +26,7 @@ from typing import Any
 
 from .crm_api import ApiError
 from .store import CrmStore, FieldMeta, Module, epoch_of
+from .text_cut import csv_bytes, cut_rich_text
 
 BASE = "/crm/bulk/v8/read"
 CREATE_COST, POLL_COST, DOWNLOAD_COST = 50, 1, 1
@@ -341,11 +342,14 @@ class BulkRead:
             record = module.records[rid]
             cells = [_cell(metas.get(c.partition(".")[0]), c, record) for c in columns]
             if rich:
-                cells = [v[:cut] if c in rich else v for c, v in zip(columns, cells, strict=True)]
+                cells = [
+                    cut_rich_text(v, cut) if c in rich else v
+                    for c, v in zip(columns, cells, strict=True)
+                ]
             writer.writerow(cells)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(f"{job.job_id}.csv", text.getvalue().encode("utf-8"))
+            archive.writestr(f"{job.job_id}.csv", csv_bytes(text.getvalue()))
         return buffer.getvalue()
 
     def _header(self, module: Module, meta: FieldMeta | None, column: str) -> str:

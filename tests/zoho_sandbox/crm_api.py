@@ -15,6 +15,7 @@ from typing import Any
 
 from . import visibility
 from .store import CrmStore, Module, epoch_of
+from .text_cut import cut_rich_text
 
 
 @dataclass
@@ -32,7 +33,11 @@ class Limits:
     deleted_newest_first: bool = False  # ``/deleted`` order is undocumented (4.1's example)
     deleted_if_modified_since: bool = True  # off: ``/deleted`` ignores ``If-Modified-Since``
     rich_text_list_chars: int = 500
+    rich_text_cut_utf16: bool = True  # the cut counts UTF-16 units and can split a pair (3.2)
     detail_array_cap: int | None = None  # rows of a subform/lookup array a single GET returns
+    # Row order of a subform in a single read (undocumented): "sequence" (Sequence_Number where
+    # the rows carry it, else id) or "id" (creation order). Applied to the store (views.ordered).
+    detail_row_order: str = "sequence"
     # Completing what lists leave out (3.3); each flag picks a reading of an unconfirmed point.
     subform_modules: frozenset[str] | None = frozenset({"Lead_Items", "Quoted_Items"})
     list_subform_modules: bool = False  # /settings/modules lists subform modules
@@ -329,7 +334,7 @@ class CrmApi:
             if name in omitted:
                 out[name] = None
             elif name in rich and isinstance(out[name], str):
-                out[name] = out[name][:cut]
+                out[name] = cut_rich_text(out[name], cut, utf16=self.limits.rich_text_cut_utf16)
         return out
 
     def record(self, name: str, rid: str, query: dict[str, str]) -> Response:

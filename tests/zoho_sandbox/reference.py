@@ -422,6 +422,12 @@ class Reference:
         with self.store.lock:
             self.world.users[user_id]["status"] = "deleted"
 
+    def remove(self, entity: str, entity_id: str) -> None:
+        """Remove a role, profile or territory: it is simply no longer listed (2.4)."""
+        with self.store.lock:
+            rows = getattr(self.world, entity)
+            rows[:] = [row for row in rows if row["id"] != entity_id]
+
     def control(self, action: str, args: dict[str, Any]) -> Any:
         """Control actions over HTTP (``/__sandbox__/<action>``); None when not one of ours."""
         if action == "reference_options":

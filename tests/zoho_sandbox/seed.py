@@ -257,14 +257,23 @@ def _is_converted(i: int) -> bool:
     return i % 25 == 3
 
 
+SPLIT_AT = 499  # an emoji's high surrogate at this UTF-16 unit: a cut at 500 splits it
+
+
 def _rich_text(i: int) -> str | None:
-    """HTML of every length that matters: past 500 characters, exactly 500, short, none."""
+    """HTML of every length that matters: past 500 characters, exactly 500, short, none.
+
+    Every other long one holds an emoji across UTF-16 units 500 and 501, so a list's cut at
+    500 units keeps its high surrogate alone (contract 3.2).
+    """
     kind = i % 4
     if kind == 3:
         return None
     body = f"<p>Note {i}: <b>ünïcode</b> &amp; more</p>"
     target = {0: 1200 + i % 50, 1: 500, 2: 80}[kind]
     filler = "<p>" + "x" * max(0, target - len(body) - 7) + "</p>"
+    if kind == 0 and i % 8 == 0:  # every character before it is one unit long
+        return (body + filler)[:SPLIT_AT] + "\U0001f642" + (body + filler)[SPLIT_AT:]
     return (body + filler)[:target] if kind else body + filler
 
 

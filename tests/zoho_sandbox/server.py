@@ -56,6 +56,8 @@ class Sandbox:
         self.store = CrmStore(zone)
         seed_store(self.store, default_specs() if specs is None else specs)
         self.limits = limits or Limits()
+        if self.limits.detail_row_order != self.store.row_order:
+            self.store.reorder_rows(self.limits.detail_row_order)
         self.crm = CrmApi(self.store, self.limits)
         self.bulk = BulkRead(self.store, bulk or BulkOptions())
         # Late bound: ReadHooks may replace ``self.crm``.
@@ -474,6 +476,8 @@ class _Handler(BaseHTTPRequestHandler):
                 setattr(
                     sandbox.limits, key, frozenset(value) if is_set and value is not None else value
                 )
+                if key == "detail_row_order":
+                    sandbox.store.reorder_rows(str(value))
             self._send(200, {"ok": True})
         elif action == "latency":
             sandbox.faults.latency_seconds = float(args["seconds"])

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import visibility
-from .views import View, normalise, view_records
+from .views import View, normalise, ordered, view_records
 
 BASE_INSTANT = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -218,6 +218,7 @@ class CrmStore:
         self._next_id = 5843104000001000000
         self.views: dict[str, View] = {}  # subform and linking modules by name (views.py)
         self.link_created: dict[str, int] = {}  # when each link of a multi lookup was made
+        self.row_order = "sequence"  # a single read's subform row order (views.ordered)
 
     # ----------------------------------------------------------------- identity
     def new_id(self) -> str:
@@ -256,6 +257,16 @@ class CrmStore:
                 record[view.field] = normalise(self, view, rid, record, old=None, epoch=epoch)
                 self._refresh_views(parent, rid)
             return module
+
+    def reorder_rows(self, reading: str) -> None:
+        """Hold every parent's subform rows in the order ``reading`` says (views.ordered)."""
+        with self.lock:
+            self.row_order = reading
+            for view in self.views.values():
+                if view.kind != "subform":
+                    continue
+                for record in self.modules[view.parent].records.values():
+                    record[view.field] = ordered(record.get(view.field) or [], reading)
 
     def views_of(self, module_name: str) -> list[View]:
         """The subform and linking modules fed by a module's fields."""

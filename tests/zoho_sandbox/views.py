@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .store import CrmStore
 
 ROW_STAMPS = ("Parent_Id", "Created_Time", "Modified_Time")
+SEQUENCE = "Sequence_Number"  # a line item's position (line-item subforms carry it)
+ROW_ORDERS = ("sequence", "id")  # the readings of a single-record read's row order
 LINK_CREATED_BY = {"name": "Ana Silva", "id": "5843104000000231001"}
 NAME_FIELDS = (
     "Full_Name",
@@ -69,11 +71,12 @@ def normalise(
     }
     name = parent_name(record)
     if view.kind == "subform":
-        return [
+        rows = [
             _row(store, item, previous, (name, parent_id), epoch)
             for item in given or []
             if isinstance(item, dict)
         ]
+        return ordered(rows, store.row_order)
     links = []
     for item in given or []:
         if not isinstance(item, dict):
@@ -83,6 +86,19 @@ def normalise(
         store.link_created.setdefault(link_id, epoch)
         links.append({view.lookup: item.get(view.lookup), "id": link_id})
     return links
+
+
+def ordered(rows: list[dict[str, Any]], reading: str) -> list[dict[str, Any]]:
+    """A subform's rows in the order a single-record read holds them.
+
+    The order is undocumented (contract 3.2-3.3 are silent): the stricter reading (``sequence``)
+    holds rows that carry ``Sequence_Number`` in that order, the other (``id``) in creation
+    order; rows without it are in creation (id) order under both.
+    """
+    by_id = sorted(rows, key=lambda row: (len(str(row["id"])), str(row["id"])))
+    if reading != "sequence" or not any(SEQUENCE in row for row in rows):
+        return by_id
+    return sorted(by_id, key=lambda row: (row.get(SEQUENCE) is None, row.get(SEQUENCE) or 0))
 
 
 def _row(

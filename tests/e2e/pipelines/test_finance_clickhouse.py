@@ -3,7 +3,7 @@ stored field equals the sandbox's value (full run, then an incremental one that 
 
 from __future__ import annotations
 
-from tap_zoho.schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
+from tap_zoho.finance.schemas import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 
 from tests.support.compare import query, same, tables_rows
 from tests.support.finance_compare import expected_columns

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 
-from tap_zoho.auth import expiry_margin
+from tap_zoho.api.auth import expiry_margin
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Sandbox

@@ -6,7 +6,7 @@ import logging
 import math
 
 import pytest
-from tap_zoho import bulk_jobs
+from tap_zoho.crm.bulk_read import jobs as bulk_jobs
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Sandbox
@@ -85,7 +85,7 @@ def test_backfill_bookmarks_no_later_than_the_job_and_the_next_run_reads_nothing
     created_at = leads.store.clock.now()
     first = run_tap(bulk_config(leads))
     bookmark = first.state["bookmarks"]["leads"]
-    from tap_zoho.timeutil import to_epoch
+    from tap_zoho.datetimes import to_epoch
 
     # The backfill resumes bookmark_lag_seconds + 1 before the job; the follow-up pass moves it
     # to the newest settled record it found already exported.

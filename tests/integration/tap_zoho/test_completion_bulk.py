@@ -9,7 +9,7 @@ a backfill (README: what a Bulk Read record holds).
 from __future__ import annotations
 
 import pytest
-from tap_zoho import bulk_jobs
+from tap_zoho.crm.bulk_read import jobs as bulk_jobs
 
 from tests.support.completion_floor import linked_rows, pages, rich_text_reads
 from tests.support.tap import run_tap

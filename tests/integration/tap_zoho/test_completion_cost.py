@@ -1,22 +1,17 @@
 """Incremental completion chooses by cost and never pays for both routes (contract 3.3).
 
-Review findings, each a strict xfail until the tap is fixed:
-
 * without sizes in state (a first run from ``start_date``, a state from before
   ``completion_sizes``) the choice between one read per changed parent and re-listing the modules
-  is made after the first page of parents, and the listing is cut off at that page's count: the
-  run pays the listing it abandons and every single-record read;
+  waits for the whole count of changed parents, so the run pays for one route only;
 * a listing that cannot reach every row for a reason that does not go away (no page token past
-  the position cap, one reading of 3.3) is started again by every later run;
-* a linking module that is a stream of its own is read twice a full run (as the stream, and
-  again by its parent's completion).
+  the position cap, one reading of 3.3) is not started again by later runs;
+* a linking module that is a stream of its own is read once a full run, for the stream and for
+  its parent's completion alike.
 """
 
 from __future__ import annotations
 
 import math
-
-import pytest
 
 from tests.support.completion_floor import RICH_TEXT_CUT, linked_rows, pages, utf16
 from tests.support.tap import run_tap
@@ -42,13 +37,6 @@ def completion_calls(sandbox, before=None):
     return sum(sandbox.stats.requests[k] - before.get(k, 0) for k in ROUTES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: with no completion_sizes in state the relist-or-read choice is made on the "
-    "first page of changed parents and the listing is capped at that count "
-    "(completion.Completer.pages/_relist limit=changed), so it is abandoned and every parent is "
-    "read one by one as well; decide on the whole count when sizes are unknown",
-)
 def test_a_first_run_from_start_date_without_known_sizes_pays_for_one_route_only():
     page = 20  # 200-row pages at a tenth of the data: the same arithmetic
     sandbox = Sandbox(specs=completion_specs(600, 0))
@@ -72,13 +60,6 @@ def test_a_first_run_from_start_date_without_known_sizes_pays_for_one_route_only
     assert completion_calls(sandbox) <= 1.25 * cheaper + 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a listing refused because the Subform API offers no page token past the "
-    "position cap is not remembered (completion.Completer._save_sizes keeps only a lower bound), "
-    "so every incremental run with enough changed parents lists up to the cap again before it "
-    "falls back to single-record reads",
-)
 def test_a_listing_that_cannot_reach_every_row_is_not_started_again_by_later_runs():
     limits = Limits(discrete_cap=200, subform_page_tokens=False)
     sandbox = Sandbox(specs=completion_specs(400, 0), limits=limits)
@@ -109,12 +90,6 @@ def test_a_listing_that_cannot_reach_every_row_is_not_started_again_by_later_run
     assert wasted == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: with the tap's defaults every linking module is read twice a full run, once "
-    "as its own stream (leads_x_contacts) and once again by the parent's completion "
-    "(linked_rows.LinkedRows.list_into); one read could serve both",
-)
 def test_a_default_full_sync_reads_each_linking_module_once():
     sandbox = Sandbox(specs=completion_specs(1000, 0))
     sandbox.start()

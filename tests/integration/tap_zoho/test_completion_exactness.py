@@ -1,7 +1,5 @@
 """Completed values equal a single-record read exactly, whichever route delivered them (3.2, 3.3).
 
-Review findings against contract 3.2/3.3, each a strict xfail until the tap is fixed:
-
 * a single-record read may cut an array and say so in ``$has_more`` (3.2), while the subform and
   linking modules hold every row (3.3): a parent read one at a time must not end with fewer rows;
 * the rows of a line-item subform listed by id must reach their parent in the order a
@@ -9,8 +7,6 @@ Review findings against contract 3.2/3.3, each a strict xfail until the tap is f
 """
 
 from __future__ import annotations
-
-import pytest
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Limits, Sandbox
@@ -39,12 +35,6 @@ def live(run, stream):
     return {r["id"]: r for r in run.records[stream] if not r.get("_sdc_deleted_at")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: an incremental run's single-record read that says $has_more (3.2) is "
-    "emitted cut and never completed, although the subform and linking lists hold every row "
-    "(3.3); completion.Completer / budgeted_reads.BudgetedReads.count_truncated only count it",
-)
 def test_a_changed_parent_whose_single_record_read_says_has_more_arrives_whole():
     sandbox = start(200, 0, Limits(detail_array_cap=1))  # a single read returns one row a field
     try:
@@ -65,12 +55,6 @@ def test_a_changed_parent_whose_single_record_read_says_has_more_arrives_whole()
     assert "incomplete_records" not in second.summary
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: listed line items are joined in id order (spool.Spool.rows_for), not in "
-    "the order a single-record read gives (Sequence_Number): a line added at the top of a quote "
-    "arrives last; linked_rows/completion should order rows by Sequence_Number where it exists",
-)
 def test_line_items_arrive_in_the_order_a_single_record_read_gives():
     sandbox = start(0, 20)
     try:

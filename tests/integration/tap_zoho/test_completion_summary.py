@@ -1,14 +1,11 @@
 """The run summary says, per module and per subform or linking module, which route completed
 its values and why (issue 18: "a line in the run summary saying which route each module took").
 
-Review finding, a strict xfail until the tap is fixed: with ``crm_detail_reads: false`` the
-summary has no ``completion`` line at all (``Route.NOT_COMPLETED`` is never reported), only
-``incomplete_records``.
+With ``crm_detail_reads: false`` too: every source that would need completion is named with the
+route not taken (``not_completed``) and the setting as the reason, beside ``incomplete_records``.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Sandbox
@@ -22,12 +19,6 @@ SOURCES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: crm_detail_reads false leaves no completion line in the run summary "
-    "(completion_plan.Route.NOT_COMPLETED is never used); completion.Completer should report it "
-    "per source with the setting as the reason",
-)
 def test_completion_off_names_the_route_not_taken_for_every_source():
     sandbox = Sandbox(specs=completion_specs(100, 20))
     sandbox.start()

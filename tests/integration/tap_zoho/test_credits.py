@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tap_zoho import bulk_jobs
+from tap_zoho.crm.bulk_read import jobs as bulk_jobs
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Sandbox
@@ -60,7 +60,7 @@ def test_state_after_a_cut_covers_only_emitted_records(two_modules):
     emitted = run.records["alpha_x"]
     bookmark = run.state["bookmarks"]["alpha_x"].get("replication_key_value")
     if emitted:
-        from tap_zoho.timeutil import to_epoch
+        from tap_zoho.datetimes import to_epoch
 
         newest = max(to_epoch(r["Modified_Time"]) for r in emitted)
         assert to_epoch(bookmark) == newest

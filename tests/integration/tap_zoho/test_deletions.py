@@ -7,7 +7,7 @@ default (``deleted_page_cap``) and the tap must read every deletion under both r
 from __future__ import annotations
 
 import pytest
-from tap_zoho.deletions import MAX_SEEN
+from tap_zoho.crm.deletions import MAX_SEEN
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Limits, Sandbox

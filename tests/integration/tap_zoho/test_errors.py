@@ -37,5 +37,5 @@ def test_worker_pools_and_http_sessions_are_closed_when_the_run_ends(sandbox, mo
 
     assert opened  # the module was read in field groups, on worker threads
     assert _pool_threads() == []
-    assert not tap.gated_session.get_adapter(sandbox.base_url).poolmanager.pools
+    assert not tap.run_context.session.get_adapter(sandbox.base_url).poolmanager.pools
     assert tap.summary.success

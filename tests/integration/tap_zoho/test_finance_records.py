@@ -4,7 +4,7 @@ custom fields, per-item price-list rates (issue 8)."""
 from __future__ import annotations
 
 import pytest
-from tap_zoho.schema_finance import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
+from tap_zoho.finance.schemas import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 
 from tests.support.finance_compare import record_problems
 from tests.support.tap import books_config, finance_config, run_tap

@@ -8,8 +8,8 @@ import itertools
 import typing as t
 
 import pytest
+from tap_zoho.api.pacing import Pacer
 from tap_zoho.errors import RetriesExhaustedError, ZohoError
-from tap_zoho.finance import Pacer
 from tap_zoho.tap import TapZoho
 
 from tests.support.tap import FAST, books_config, run_tap
@@ -38,7 +38,7 @@ def test_a_retried_books_request_is_paced_and_counted_against_the_per_minute_bud
     finance.faults.inject("429", times=1, path_contains="/books/v3/items")
     finance.faults.inject("500", times=1, path_contains="/books/v3/contacts")
     tap = _books_tap(finance.tap_config(crm_enabled=False, books_organization_id=BOOKS_ORG))
-    tap.finance_pacer = Pacer(per_minute=3, window_seconds=0.3)  # a minute made short
+    tap.run_context.pacer = Pacer(per_minute=3, window_seconds=0.3)  # a minute made short
 
     _sync(tap)
 
@@ -46,7 +46,7 @@ def test_a_retried_books_request_is_paced_and_counted_against_the_per_minute_bud
     assert [status for _, _, status in calls].count(429) == 1
     assert [status for _, _, status in calls].count(500) == 1
     # Every attempt, the throttled and the failed one included, went through the pacer ...
-    assert tap.finance_pacer.sent == {BOOKS_ORG: len(calls)}
+    assert tap.run_context.pacer.sent == {BOOKS_ORG: len(calls)}
     # ... so no 0.3 s window (with 50 ms for the trip to the server) saw more than 3 calls.
     times = sorted(at for at, _, _ in calls)
     busiest = max(

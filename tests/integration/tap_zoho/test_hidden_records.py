@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from tap_zoho import bulk_jobs
+from tap_zoho.crm.bulk_read import jobs as bulk_jobs
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Sandbox

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tap_zoho.timeutil import to_epoch
+from tap_zoho.datetimes import to_epoch
 
 from tests.support.tap import run_tap
 from tests.zoho_sandbox import Sandbox

@@ -169,7 +169,7 @@ def test_a_listing_that_gives_up_on_a_changing_second_claims_nothing(finance, mo
     # Every item updated in one second, read 50 a page: that second is re-read until a pass finds
     # nothing new. An edit racing every pass keeps it changing; with one pass allowed, the read
     # stops inside that second, so the items after it were never listed and must not be retired.
-    monkeypatch.setattr("tap_zoho.pagination.MAX_TIE_PASSES", 1)
+    monkeypatch.setattr("tap_zoho.keyset.MAX_TIE_PASSES", 1)
     org = finance.finance.orgs[BOOKS_ORG]
     finance.store.clock.pin()
     for n, iid in enumerate(sorted(org.items)):

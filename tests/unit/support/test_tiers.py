@@ -32,7 +32,7 @@ def test_this_test_carries_the_unit_tier_of_its_folder(request):
 @pytest.mark.parametrize(
     ("path", "tier"),
     [
-        ("unit/tap_zoho/test_pagination.py", "unit"),
+        ("unit/tap_zoho/test_keyset.py", "unit"),
         ("integration/target_clickhouse/test_loading.py", "integration"),
         ("e2e/pipelines/test_meltano.py", "e2e"),
         ("support/tap.py", None),

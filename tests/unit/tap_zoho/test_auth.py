@@ -1,9 +1,9 @@
-"""Access-token lifetimes: Zoho's lifetime fields and the renewal margin (tap_zoho.auth)."""
+"""Access-token lifetimes: Zoho's lifetime fields and the renewal margin (tap_zoho.api.auth)."""
 
 from __future__ import annotations
 
 import pytest
-from tap_zoho.auth import _lifetime_seconds, expiry_margin
+from tap_zoho.api.auth import _lifetime_seconds, expiry_margin
 
 
 def test_token_lifetime_reads_seconds_and_the_legacy_millisecond_form():

@@ -1,8 +1,8 @@
-"""Saved bookmark boundaries: fingerprints and the older bare ids (tap_zoho.bookmarks)."""
+"""Saved bookmark boundaries: fingerprints and the older bare ids (tap_zoho.sdk.bookmarks)."""
 
 from __future__ import annotations
 
-from tap_zoho.bookmarks import saved_boundary
+from tap_zoho.sdk.bookmarks import saved_boundary
 
 
 def test_saved_boundaries_read_fingerprints_and_the_older_bare_ids():

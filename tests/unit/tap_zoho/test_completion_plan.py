@@ -1,15 +1,16 @@
-"""The pure planning of completion (``tap_zoho.completion_plan``): sources, costs, route choice."""
+"""The pure planning of completion (``tap_zoho.crm.completion.plan``): sources, costs, route choice."""
 
 from __future__ import annotations
 
 import pytest
-from tap_zoho.completion_plan import (
+from tap_zoho.crm.completion.plan import (
     CompletionFields,
     Cost,
     Source,
     cheaper_to_export,
     export_cost,
     list_cost,
+    listing_budget,
     may_be_cut,
     relist_is_cheaper,
 )
@@ -115,6 +116,11 @@ def test_an_incremental_run_relists_once_that_costs_less_than_a_read_each(
     changed, rich, listing, relist
 ):
     assert relist_is_cheaper(changed, rich, listing) is relist
+
+
+def test_a_listing_of_unknown_size_is_worth_only_what_the_reads_it_replaces_cost():
+    assert listing_budget(590, 295, 2) == 293  # past it, one read a parent is cheaper
+    assert listing_budget(3, 2, 2) < 1
 
 
 @pytest.mark.parametrize(

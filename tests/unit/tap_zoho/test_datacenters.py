@@ -1,9 +1,9 @@
-"""The accounts server of every data centre, derived from the API domain (tap_zoho.datacenters)."""
+"""The accounts server of every data centre, derived from the API domain (tap_zoho.api.datacenters)."""
 
 from __future__ import annotations
 
 import pytest
-from tap_zoho.datacenters import accounts_domain_for
+from tap_zoho.api.datacenters import accounts_domain_for
 
 
 @pytest.mark.parametrize(

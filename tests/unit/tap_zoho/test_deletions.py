@@ -1,8 +1,8 @@
-"""How deletion lists join and what STATE keeps of a mass-delete second (tap_zoho.deletions), without HTTP."""
+"""How deletion lists join and what STATE keeps of a mass-delete second (tap_zoho.crm.deletions), without HTTP."""
 
 from __future__ import annotations
 
-from tap_zoho.deletions import MAX_SEEN, DeletionReader, DeletionWindow, bookmark
+from tap_zoho.crm.deletions import MAX_SEEN, DeletionReader, DeletionWindow, bookmark
 
 from tests.zoho_sandbox.store import epoch_of
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from tap_zoho.credits import CreditBudgetExhaustedError
 from tap_zoho.errors import (
+    CreditBudgetExhaustedError,
     TokenRejectedError,
     UnsortedResponseError,
     ZohoApiError,
     ZohoAuthError,
     ZohoError,
 )
-from tap_zoho.pagination import ModifiedTimeCursor
+from tap_zoho.keyset import ModifiedTimeCursor
 from tap_zoho.tap import TapZoho
 
 from tests.support.tap import OFFLINE_BOOKS

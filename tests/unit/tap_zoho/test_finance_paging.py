@@ -7,9 +7,10 @@ import typing as t
 
 import pytest
 import requests
+from tap_zoho.api.pacing import Pacer
 from tap_zoho.errors import ZohoError
-from tap_zoho.finance import FinancePaginator, ListPass, Pacer
-from tap_zoho.pagination import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
+from tap_zoho.finance.paging import FinancePaginator, ListPass
+from tap_zoho.keyset import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
 from tap_zoho.tap import TapZoho
 
 from tests.support.tap import OFFLINE_BOOKS

@@ -1,4 +1,4 @@
-"""The SDK members that reading modules side by side relies on (tap_zoho.parallel)."""
+"""The SDK members that reading modules side by side relies on (tap_zoho.sdk.parallel)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from singer_sdk.streams import Stream
 
 
 def test_the_sdk_members_parallel_reading_relies_on_are_unchanged():
-    """Fails loudly when singer-sdk changes what tap_zoho/parallel.py builds on."""
+    """Fails loudly when singer-sdk changes what tap_zoho/sdk/parallel.py builds on."""
     assert "self._tap.state_writer.write_state(self.tap_state)" in inspect.getsource(
         Stream._write_state_message
     )

@@ -1,11 +1,11 @@
 """The record fast path, one of the two private SDK members tap-zoho overrides.
 
-The other is ``Stream._increment_stream_state`` (bookmarks.py, ``test_sdk_assumptions.py``);
+The other is ``Stream._increment_stream_state`` (``tap_zoho/sdk/bookmarks.py``, ``test_sdk_assumptions.py``);
 the last test here fails when any other private SDK member gets overridden.
 
-``ZohoStream._generate_record_messages`` skips the SDK's per-record pruning of deselected
-properties when nothing needs pruning (a fifth of the tap's CPU on a 120-field module, and no
-public hook skips it). These tests fail loudly when a singer-sdk release changes that member,
+``ZohoStream._generate_record_messages`` (``tap_zoho/sdk/stream.py``) skips the SDK's per-record
+pruning of deselected properties when nothing needs pruning (a fifth of the tap's CPU on a
+120-field module, and no public hook skips it). These tests fail loudly when a singer-sdk release changes that member,
 who calls it, or what it does, so the pin (``singer-sdk<0.55``) can be lifted knowingly.
 """
 
@@ -20,7 +20,7 @@ from importlib.metadata import version
 import pytest
 from packaging.version import Version
 from singer_sdk.streams import Stream
-from tap_zoho.client import ZohoStream
+from tap_zoho.sdk.stream import ZohoStream
 from tap_zoho.tap import TapZoho
 
 from tests.support.tap import OFFLINE_BOOKS

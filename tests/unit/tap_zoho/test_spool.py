@@ -1,8 +1,8 @@
-"""The disk spool that joins subform and linking rows to their parents (``tap_zoho.spool``)."""
+"""The disk spool that joins subform and linking rows to their parents (``tap_zoho.crm.completion.spool``)."""
 
 from __future__ import annotations
 
-from tap_zoho.spool import Spool, digest
+from tap_zoho.crm.completion.spool import Spool, digest
 
 
 def test_the_spool_joins_rows_to_their_parents_in_id_order_and_holds_parents_back():
@@ -22,3 +22,14 @@ def test_the_spool_joins_rows_to_their_parents_in_id_order_and_holds_parents_bac
     finally:
         spool.close()
     assert digest({"F": [1]}) == digest({"F": [1]}) != digest({"F": [2]})
+
+
+def test_rows_with_a_position_come_in_that_order_before_rows_without_then_by_id():
+    spool = Spool()
+    try:
+        rows = [("p", {"id": "30", "n": 1}), ("p", {"id": "10", "n": 3}), ("p", {"id": "20"})]
+        rows += [("p", {"id": "9", "n": 2})]
+        spool.add_rows("F", rows, lambda row: row.get("n"))
+        assert [r["id"] for r in spool.rows_for(["p"])["p"]["F"]] == ["30", "9", "10", "20"]
+    finally:
+        spool.close()

@@ -1,0 +1,1 @@
+"""The HTTP layer: every call to Zoho (client), its token (auth), credits and pacing."""

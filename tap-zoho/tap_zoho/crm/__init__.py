@@ -1,0 +1,1 @@
+"""Zoho CRM: one stream per readable module, and the organisation's reference data."""

@@ -1,0 +1,1 @@
+"""Bulk Read jobs of CRM modules: create, poll, download, and their CSV rows typed."""

@@ -1,0 +1,1 @@
+"""Zoho Books and Inventory: items, contacts and price lists, one partition per organisation."""

@@ -1,0 +1,335 @@
+"""Unit tests of the Get Records cursors (``tap_zoho.keyset``): which request comes next.
+
+Keyset windows and what a page keeps, paging by position and by token inside one window, tie
+seconds read again until a pass finds nothing new, the position cap, the resumable boundary and
+fingerprints, the error messages and the plain position cursor.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tap_zoho.keyset import (
+    MAX_TIE_PASSES,
+    Boundary,
+    ModifiedTimeCursor,
+    PageRequest,
+    PositionCursor,
+    UnsortedResponseError,
+    fingerprint,
+)
+
+
+def _tied_cursor(*, discrete_cap: int) -> ModifiedTimeCursor:
+    """A cursor whose window sits at second 5, after a first page entirely inside it."""
+    cursor = ModifiedTimeCursor(5, per_page=2, discrete_cap=discrete_cap)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # the window: no progress
+    return cursor
+
+
+def test_a_first_page_inside_one_second_goes_on_by_position_in_its_own_window():
+    cursor = ModifiedTimeCursor(None, per_page=2)
+
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="t")
+
+    # A fresh window at second 5 would answer these very rows again: page 2 of the same window
+    # (the same question, so every field group can ask it too).
+    assert cursor.next_request() == PageRequest(None, page=2)
+    assert cursor.bookmark == 5
+
+
+def test_a_second_of_whole_pages_without_tokens_is_paged_by_position_inside_its_window():
+    cursor = _tied_cursor(discrete_cap=100)
+
+    assert cursor.next_request() == PageRequest(4, page=2)
+    keep = cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)
+
+    assert keep == [True, True]
+    assert cursor.next_request() == PageRequest(4, page=3)
+    assert not cursor.finished
+
+
+def test_position_paging_stops_at_the_cap_when_zoho_gives_no_token():
+    cursor = _tied_cursor(discrete_cap=6)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)  # rows 3-4: page 3 next
+
+    with pytest.raises(UnsortedResponseError) as refused:
+        cursor.accept([("5", 5), ("6", 5)], more=True, next_token=None)  # rows 5-6 reach 6
+
+    assert str(refused.value) == "Zoho gave no page token past the position cap"
+
+
+def test_past_the_cap_the_window_follows_the_page_token():
+    cursor = _tied_cursor(discrete_cap=6)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)
+
+    keep = cursor.accept([("5", 5), ("6", 5)], more=True, next_token="tok")
+
+    assert keep == [True, True]
+    assert cursor.next_request() == PageRequest(4, page_token="tok")
+
+
+def test_a_tie_pass_with_new_rows_reads_its_second_again_before_moving_past_it():
+    cursor = _tied_cursor(discrete_cap=100)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
+    assert cursor.next_request() == PageRequest(4, page=3)  # by position while it reaches
+
+    keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")
+
+    assert keep == [True, False]  # row 6 waits: second 5 may have shifted rows back meanwhile
+    # The tie second again, from its start: a new request (the SDK refuses an identical one).
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+    assert cursor.bookmark == 5
+
+
+def test_a_clean_pass_over_the_tie_opens_a_fresh_window_without_the_old_token():
+    cursor = _tied_cursor(discrete_cap=100)
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
+    cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")  # cut: re-read second 5
+
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="t1")
+    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="t2")
+    keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="t3")
+
+    assert keep == [False, True]  # nothing new in second 5: move on
+    assert cursor.next_request() == PageRequest(7)
+    assert cursor.bookmark == 8
+    assert set(cursor.seen_at_bookmark) == {"6"}
+
+
+def test_an_unsorted_page_is_refused_with_a_message_that_says_why():
+    cursor = ModifiedTimeCursor(None)
+
+    with pytest.raises(UnsortedResponseError) as refused:
+        cursor.accept([("1", 9), ("2", 3)], more=True, next_token=None)
+
+    assert str(refused.value) == (
+        "Zoho returned records out of Modified_Time order; refusing to page unsafely"
+    )
+
+
+def test_an_empty_page_or_the_last_page_finishes_the_cursor():
+    assert _finished_after([], more=True)
+    assert _finished_after([("1", 5)], more=False)
+    assert not _finished_after([("1", 5)], more=True)
+
+
+def _finished_after(rows: list[tuple[str, int]], *, more: bool) -> bool:
+    cursor = ModifiedTimeCursor(None)
+    cursor.accept(rows, more=more, next_token=None)
+    return cursor.finished
+
+
+def test_the_position_cursor_pages_by_number_then_by_token():
+    cursor = PositionCursor()
+    assert cursor.next_request() == PageRequest(None, page=1)
+
+    cursor.accept(["a", "b"], more=True, next_token=None)
+    assert cursor.next_request() == PageRequest(None, page=2)
+
+    cursor.accept(["c", "d"], more=True, next_token="tok")
+    assert cursor.next_request() == PageRequest(None, page_token="tok")
+    assert not cursor.finished
+
+
+@pytest.mark.parametrize(("rows", "more"), [(["a"], False), ([], True)], ids=["last", "empty"])
+def test_the_position_cursor_finishes_on_the_last_or_an_empty_page(rows, more):
+    cursor = PositionCursor()
+
+    cursor.accept(rows, more=more, next_token="tok")
+
+    assert cursor.finished
+    assert cursor.next_request() == PageRequest(None, page=1)  # nothing moved
+
+
+def test_cursor_opens_a_fresh_window_after_each_page_that_moved_the_bookmark():
+    cursor = ModifiedTimeCursor(None, per_page=3)
+    assert cursor.next_request() == PageRequest(None)
+
+    keep = cursor.accept([("1", 10), ("2", 11), ("3", 12)], more=True, next_token="t")
+
+    assert keep == [True, True, True]
+    assert cursor.next_request() == PageRequest(11)  # one second before the newest seen
+
+
+def test_cursor_skips_what_it_already_emitted_at_the_boundary_second():
+    cursor = ModifiedTimeCursor(12, {"3"}, per_page=3)
+
+    keep = cursor.accept([("2", 11), ("3", 12), ("4", 12)], more=False, next_token=None)
+
+    assert keep == [False, False, True]
+    assert cursor.finished
+    assert set(cursor.seen_at_bookmark) == {"3", "4"}
+
+
+def test_cursor_pages_inside_a_second_that_fills_whole_pages():
+    cursor = ModifiedTimeCursor(None, per_page=2)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
+    assert cursor.next_request() == PageRequest(None, page=2)  # on through the tie second
+    keep = cursor.accept([("3", 5), ("4", 6)], more=True, next_token="c")
+    assert keep == [True, False]  # not past the tie second before a pass finds nothing new
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)  # that second again, from its start
+
+
+def test_cursor_rereads_a_tie_second_until_a_pass_finds_nothing_new():
+    cursor = ModifiedTimeCursor(4, per_page=2)
+    assert cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a") == [True, True]
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # fresh window at 5: a tie
+    # "2" was edited again meanwhile (it left second 5): "3" shifted onto page 1, so page 2
+    # starts at "4" and "3" is skipped by this pass.
+    assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="c") == [True, False]
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+    assert cursor.accept([("1", 5), ("3", 5)], more=True, next_token="d") == [False, True]
+    assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="e") == [False, False]
+    assert cursor.next_request() == PageRequest(4, tie_pass=2)  # that pass found "3": once more
+    cursor.accept([("1", 5), ("3", 5)], more=True, next_token="f")
+    assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="g") == [False, True]
+    assert cursor.next_request() == PageRequest(5)  # a clean pass: move on
+    assert cursor.reread_calls == 4
+
+
+def test_cursor_leaves_a_second_that_never_settles_to_the_next_run():
+    cursor = ModifiedTimeCursor(5, per_page=1)
+    for n in range(MAX_TIE_PASSES * 2):
+        if cursor.finished:
+            break
+        cursor.accept([(f"r{n}", 5)], more=True, next_token=None)
+        cursor.accept([(f"s{n}", 6)], more=True, next_token=None)
+    assert cursor.finished
+    assert cursor.bookmark == 5
+    assert cursor.settled.second == 5
+
+
+def test_cursor_emits_a_boundary_row_again_when_its_content_changed_within_the_second():
+    cursor = ModifiedTimeCursor(12, {"3": fingerprint({"v": 1}), "4": fingerprint({"v": 1})})
+
+    keep = cursor.accept(
+        [("3", 12), ("4", 12)],
+        more=False,
+        next_token=None,
+        fingerprints=[fingerprint({"v": 2}), fingerprint({"v": 1})],
+    )
+
+    assert keep == [True, False]
+
+
+def test_cursor_emits_boundary_ids_of_an_older_state_again_their_content_being_unknown():
+    cursor = ModifiedTimeCursor(12, {"3"})
+
+    keep = cursor.accept([("3", 12)], more=False, next_token=None, fingerprints=["abc"])
+
+    assert keep == [True]
+    assert cursor.seen_at_bookmark == {"3": "abc"}
+
+
+def test_cursor_never_settles_past_a_second_the_server_clock_may_still_change():
+    cursor = ModifiedTimeCursor(None, per_page=3, lag_seconds=5)
+
+    cursor.accept([("1", 90), ("2", 95), ("3", 97)], more=True, next_token=None, server_now=100)
+    cursor.accept([("4", 99), ("5", 101)], more=False, next_token=None, server_now=105)
+
+    assert cursor.bookmark == 101  # every row is emitted ...
+    assert cursor.settled == Boundary(95, {"2": None}, frozen=True)  # ... resumable before 96
+    assert cursor.horizon == 100
+
+
+def test_a_frozen_boundary_still_notes_rows_of_its_own_second():
+    boundary = Boundary(10, {"a": "1"})
+    boundary.note("b", 11, "2", horizon=10)
+    boundary.note("c", 10, "3", horizon=20)
+    boundary.note("d", 12, "4", horizon=20)
+    assert boundary == Boundary(10, {"a": "1", "c": "3"}, frozen=True)
+
+
+def test_fingerprints_ignore_key_order_empty_values_and_ui_flags_only():
+    assert fingerprint({"a": 1, "b": "x"}) == fingerprint(
+        {"b": "x", "a": 1, "c": None, "d": "", "f": [], "$e": 1}
+    )
+    assert fingerprint({"a": 0, "b": False}) != fingerprint({})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+    assert fingerprint({"a": 1, "b": "x"}) != fingerprint({"a": 1})
+    assert len(fingerprint({"a": 1})) == 16
+
+
+def test_cursor_refuses_a_server_that_ignores_the_sort_order():
+    cursor = ModifiedTimeCursor(None)
+    with pytest.raises(UnsortedResponseError):
+        cursor.accept([("1", 9), ("2", 3)], more=True, next_token=None)
+
+
+def test_a_cursor_can_resume_from_its_saved_boundary_before_it_reads_anything():
+    cursor = ModifiedTimeCursor(12, {"3": "ab"})
+
+    assert cursor.settled == Boundary(12, {"3": "ab"})
+
+
+def test_every_page_of_a_tie_pass_carries_the_pass_whether_paged_by_position_or_token():
+    cursor = ModifiedTimeCursor(4, per_page=2, discrete_cap=4)  # page 3 is past the cap
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
+    cursor.accept([("4", 5), ("2", 6)], more=True, next_token="c")  # new rows in it: pass 1
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+
+    cursor.accept([("1", 5), ("3", 5)], more=True, next_token=None)
+    assert cursor.next_request() == PageRequest(4, page=2, tie_pass=1)
+    cursor.accept([("4", 5), ("9", 5)], more=True, next_token="t")
+    assert cursor.next_request() == PageRequest(4, page_token="t", tie_pass=1)
+
+
+def test_a_second_that_never_settles_is_given_up_after_the_last_allowed_pass():
+    cursor = ModifiedTimeCursor(5, per_page=1)
+    pairs = 0
+    while not cursor.finished:
+        cursor.accept([(f"r{pairs}", 5)], more=True, next_token=None)
+        cursor.accept([(f"s{pairs}", 6)], more=True, next_token=None)
+        pairs += 1
+
+    assert cursor.gave_up
+    assert pairs == MAX_TIE_PASSES
+    assert cursor.reread_calls == 2 * MAX_TIE_PASSES - 2  # the first pass is no re-read
+
+
+def test_the_horizon_never_moves_back_when_a_later_answer_carries_an_older_clock():
+    cursor = ModifiedTimeCursor(None, per_page=3)
+    cursor.accept([("1", 90)], more=True, next_token=None, server_now=100)
+    cursor.accept([("2", 91)], more=True, next_token=None, server_now=95)
+
+    assert cursor.horizon == 100
+
+
+def test_a_tie_pass_whose_last_page_brought_new_rows_reads_the_tie_second_again():
+    cursor = ModifiedTimeCursor(4, per_page=2)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
+
+    keep = cursor.accept([("3", 5)], more=False, next_token=None)  # the last page: a new row
+
+    assert keep == [True]
+    assert not cursor.finished
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+
+
+def test_the_resumable_boundary_keeps_the_fingerprints_of_its_second():
+    cursor = ModifiedTimeCursor(None)
+
+    cursor.accept(
+        [("1", 5), ("2", 6)], more=False, next_token=None, fingerprints=["a", "b"], server_now=100
+    )
+
+    assert cursor.settled == Boundary(6, {"2": "b"})
+
+
+def test_every_row_after_the_cut_of_a_tie_pass_waits_for_the_next_pass():
+    cursor = ModifiedTimeCursor(4, per_page=2)
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
+    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
+
+    keep = cursor.accept([("3", 5), ("6", 8), ("7", 9)], more=True, next_token="c")
+
+    assert keep == [True, False, False]
+
+
+def test_fingerprints_come_one_per_row_or_the_page_is_refused():
+    cursor = ModifiedTimeCursor(None)
+
+    with pytest.raises(ValueError, match="zip"):
+        cursor.accept([("1", 5), ("2", 6)], more=False, next_token=None, fingerprints=["a"])
