@@ -172,4 +172,5 @@ def live(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> Itera
         yield service
     finally:
         service.stop()
+        service.http.close()
         sandbox.stop()
