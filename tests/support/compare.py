@@ -61,12 +61,19 @@ def table_rows(path: Path, table: str, key: str = "id") -> dict[Any, dict[str, A
 
 def tables_rows(path: Path, keys: dict[str, str]) -> dict[str, dict[Any, dict[str, Any]]]:
     """``table_rows`` of several tables (table -> key column), read in one helper process."""
-    dumps = _run_many(path, [f"SELECT * FROM `{table}` FINAL" for table in keys])
+    return tables_rows_and_queries(path, keys, [])[0]
+
+
+def tables_rows_and_queries(
+    path: Path, keys: dict[str, str], sqls: list[str]
+) -> tuple[dict[str, dict[Any, dict[str, Any]]], list[list[list]]]:
+    """``tables_rows`` and then ``queries``, all in one helper process."""
+    dumps = _run_many(path, [*(f"SELECT * FROM `{table}` FINAL" for table in keys), *sqls])
     tables = {}
-    for (table, key), dump in zip(keys.items(), dumps, strict=True):
+    for (table, key), dump in zip(keys.items(), dumps, strict=False):
         rows = [dict(zip(dump["columns"], row, strict=True)) for row in dump["rows"]]
         tables[table] = {row[key]: row for row in rows}
-    return tables
+    return tables, [dump["rows"] for dump in dumps[len(keys) :]]
 
 
 def utc(value: str) -> str:

@@ -147,6 +147,20 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def bytecode_cache() -> Iterator[None]:
+    """Python may cache bytecode in the module's processes (PYTHONDONTWRITEBYTECODE unset).
+
+    uv, which ``meltano install`` and the lower-bounds environment use, installs no ``.pyc``
+    files: with the variable set (some machines set it) every process started in a fresh
+    virtual environment compiles the SDK and the plugin again. The first one now writes the
+    cache and the others read it; what they run is the same.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def wheels(dist: Path) -> dict[str, Path]:
     """The wheel file of each plugin."""
@@ -172,4 +186,5 @@ def live(tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> Itera
         yield service
     finally:
         service.stop()
+        service.http.close()
         sandbox.stop()

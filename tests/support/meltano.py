@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.support.compare import differences, queries, tables_rows, utc
+from tests.support.compare import differences, tables_rows_and_queries, utc
 from tests.support.erp import connect
 from tests.support.paths import MELTANO, REPO
 from tests.zoho_sandbox import BOOKS_ORG
@@ -113,8 +113,9 @@ def assert_clickhouse_equals_sandbox(sandbox: Any, path: Path) -> None:
         "SELECT id, Lead_Status, Annual_Revenue, toString(Modified_Time), Last_Name, "
         "Owner FROM zoho_leads FINAL"
     )
-    stored = tables_rows(path, dict.fromkeys(tables, "id"))
-    *current, lead_rows = queries(path, [*counts, leads])
+    stored, (*current, lead_rows) = tables_rows_and_queries(
+        path, dict.fromkeys(tables, "id"), [*counts, leads]
+    )
     for (table, module), count in zip(tables.items(), current, strict=True):
         expected = sandbox.records(module)
         problems = differences(expected, stored[table])

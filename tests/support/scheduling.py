@@ -25,6 +25,8 @@ SHARED = {
     # The release artefacts (the session-scoped ``dist``), built once for both modules.
     "tests/e2e/packaging/test_wheels.py": "release",
     "tests/e2e/packaging/test_lower_bounds.py": "release",
+    # One Meltano run read by the module's tests (its ``troubled`` fixture).
+    "tests/e2e/pipelines/test_meltano_under_faults.py": "meltano-under-faults",
     # One running service stack for the module (its ``stack`` fixture).
     "tests/e2e/zoho_sync_service/test_service.py": "service",
     # One live service for the hardening tests (the session-scoped ``live`` fixture).

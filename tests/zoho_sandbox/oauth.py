@@ -77,6 +77,8 @@ class Accounts:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.access_tokens: OrderedDict[str, AccessToken] = OrderedDict()
         self.mint_count = 0
+        #: Every access token minted, revoked and expired ones included (what logs must not show).
+        self.minted: list[str] = []
         self._lock = threading.Lock()
 
     def register_client(self, client_id: str, secret: str, *, dc: str | None = None) -> None:
@@ -143,6 +145,7 @@ class Accounts:
             rt.mints.append(now)
             self.mint_count += 1
             token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+            self.minted.append(token)
             self.access_tokens[token] = AccessToken(
                 params["refresh_token"], rt.scopes, self.dc, time.time() + self.token_ttl
             )

@@ -50,7 +50,7 @@ def lower_bounds() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def lowest(wheels, tmp_path_factory) -> Path:
+def lowest(wheels, tmp_path_factory, bytecode_cache) -> Path:
     """The bin/ folder of a venv holding the three wheels on their lowest dependencies."""
     root = tmp_path_factory.mktemp("lowest")
     constraints = root / "constraints.txt"

@@ -45,7 +45,7 @@ def plugin_definition(plugin: str, wheel: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def project(wheels, tmp_path_factory) -> Path:
+def project(wheels, tmp_path_factory, bytecode_cache) -> Path:
     """A Meltano project outside the checkout whose three plugins come from the wheels."""
     root = tmp_path_factory.mktemp("wheel-project")
     tap = plugin_definition("tap-zoho", wheels["tap-zoho"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tap_zoho.finance.schemas import CONTACT_SCHEMA, ITEM_SCHEMA, PRICEBOOK_SCHEMA
 
-from tests.support.compare import query, same, tables_rows
+from tests.support.compare import same, tables_rows_and_queries
 from tests.support.finance_compare import expected_columns
 from tests.support.pipes import pipe_into_clickhouse as pipe
 from tests.zoho_sandbox import BOOKS_ORG, SECOND_ORG
@@ -18,33 +18,34 @@ RESOURCES = {
 }
 
 
-def column_types(path):
-    """table -> column -> ClickHouse type, for every table (one helper process)."""
-    tables: dict[str, dict[str, str]] = {}
-    for table, name, kind in query(
-        path, "SELECT table, name, type FROM system.columns WHERE database = currentDatabase()"
-    ):
-        tables.setdefault(table, {})[name] = kind
-    return tables
+COLUMNS = "SELECT table, name, type FROM system.columns WHERE database = currentDatabase()"
+ORGS = {"books": [BOOKS_ORG], "inventory": [BOOKS_ORG, SECOND_ORG]}
+TABLES = {
+    f"zoho_{family}_{resource}": (family, resource) for family in ORGS for resource in RESOURCES
+}
 
 
-def assert_clickhouse_equals_the_sandbox(finance, path, tables=None):
-    orgs = {"books": [BOOKS_ORG], "inventory": [BOOKS_ORG, SECOND_ORG]}
-    wanted = {
-        f"zoho_{family}_{resource}": (family, resource)
-        for family in orgs
-        for resource in RESOURCES
-        if tables is None or f"zoho_{family}_{resource}" in tables
-    }
-    all_types = column_types(path)
-    all_rows = tables_rows(path, {t: RESOURCES[r][0] for t, (_, r) in wanted.items()})
-    for table, (family, resource) in wanted.items():
+def read_back(path, tables=TABLES):
+    """table -> column -> ClickHouse type (every table), and the rows of ``tables``: one helper
+    process (starting the engine is the slow part)."""
+    rows, (columns,) = tables_rows_and_queries(
+        path, {t: RESOURCES[r][0] for t, (_, r) in tables.items()}, [COLUMNS]
+    )
+    types: dict[str, dict[str, str]] = {}
+    for table, name, kind in columns:
+        types.setdefault(table, {})[name] = kind
+    return types, rows
+
+
+def assert_clickhouse_equals_the_sandbox(finance, read, tables=TABLES):
+    all_types, all_rows = read
+    for table, (family, resource) in tables.items():
         declared = RESOURCES[resource][1]
         stored = all_rows[table]
         properties = {name: {"type": _json_type(kind)} for name, kind in all_types[table].items()}
         properties.update(declared["properties"])
         expected = {}
-        for org_id in orgs[family]:
+        for org_id in ORGS[family]:
             for rid, row in getattr(finance.orgs[org_id], resource).items():
                 wire = json_copy(row)
                 if family == "inventory" and resource == "contacts":
@@ -78,7 +79,9 @@ def test_custom_fields_load_as_columns_and_every_field_equals_the_sandbox(financ
     state = pipe(tmp_path, config, None)
     ch = tmp_path / "ch"
 
-    types = column_types(ch)
+    items_only = {"zoho_books_items": TABLES["zoho_books_items"]}
+    read = read_back(ch, items_only)
+    types = read[0]
     items = types["zoho_books_items"]
     assert items["cf_warranty_months"] == "Nullable(Float64)"
     assert items["cf_launch_date"] == "Nullable(Date32)"
@@ -86,7 +89,7 @@ def test_custom_fields_load_as_columns_and_every_field_equals_the_sandbox(financ
     assert not any(name.endswith("_unformatted") for t in types.values() for name in t)
     assert "cf_colour" in types["zoho_inventory_items"]
     assert "cf_credit_limit" in types["zoho_books_contacts"]
-    assert_clickhouse_equals_the_sandbox(finance.finance, ch, tables={"zoho_books_items"})
+    assert_clickhouse_equals_the_sandbox(finance.finance, read, items_only)
 
     org = finance.finance.orgs[BOOKS_ORG]
     finance.finance.add_custom_field(BOOKS_ORG, "items", "supplier_code")
@@ -98,5 +101,6 @@ def test_custom_fields_load_as_columns_and_every_field_equals_the_sandbox(financ
     )
     pipe(tmp_path, config, state)
 
-    assert column_types(ch)["zoho_books_items"]["cf_supplier_code"] == "Nullable(String)"
-    assert_clickhouse_equals_the_sandbox(finance.finance, ch)  # S-77 included
+    read = read_back(ch)
+    assert read[0]["zoho_books_items"]["cf_supplier_code"] == "Nullable(String)"
+    assert_clickhouse_equals_the_sandbox(finance.finance, read)  # S-77 included

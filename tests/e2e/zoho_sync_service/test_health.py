@@ -9,7 +9,8 @@ import httpx
 
 
 def open_health(live) -> httpx.Response:
-    return httpx.get(f"{live.url}/health", timeout=10)
+    """``GET /health`` without a token (polled: through the service's kept client)."""
+    return live.http.get("/health")
 
 
 def wait_for(predicate, timeout: float = 30.0):
