@@ -27,10 +27,10 @@ __all__ = ["DEFAULT_EMBEDDED_PATH", "Connection", "client_kwargs"]
 DEFAULT_EMBEDDED_PATH = ".clickhouse"
 
 #: Input settings of the embedded engine's inserts, on top of :data:`.loadplan.INPUT_SETTINGS`.
-#: The engine shares this process's cores with the reader, which is filling the next batch
-#: meanwhile: one parsing thread per insert, as parallel parsing first scans the whole batch
-#: for row boundaries on a thread of its own, costing CPU the reader needs (the insert's
-#: other steps still run beside the parsing).
+#: The engine shares this process's cores with the reader, which fills the next batch
+#: meanwhile. A batch is parsed on one thread: parallel parsing first scans the whole batch for
+#: row boundaries on a thread of its own and hands chunks between threads, which costs more CPU
+#: than it saves time here, where converting and writing the rows take as long as parsing.
 EMBEDDED_INPUT_SETTINGS: dict[str, int | str] = {
     **INPUT_SETTINGS,
     "input_format_parallel_parsing": 0,
