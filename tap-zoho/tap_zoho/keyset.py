@@ -14,11 +14,16 @@ again and drops the rows it already emitted *in the same form*: each row is know
 is emitted again.
 
 Only when one second holds a full page of records (a mass update, an import) does the cursor page
-by position inside that window (by page token past the position cap). Records of that second
-edited again meanwhile leave it and the rest shift back, so a page can skip some: a **tie second**
-is therefore read again from its start, pass after pass, until a pass finds nothing new, and only
-then does the cursor move past it. Each extra pass costs about ``ceil(rows in the second /
-per_page)`` calls (:attr:`ModifiedTimeCursor.reread_calls`).
+by position inside that window (by page token past the position cap). A record of that second
+edited meanwhile leaves it and every later row shifts back one place, so a position page can skip
+rows, in that **tie second** or just after it. So each position page starts a row or a few before
+the end of the page before (Zoho places a page at ``(page - 1) * per_page``, so a slightly smaller
+``per_page`` lets it start there): finding one of those rows again proves nothing was skipped; a
+page that does not is asked again reaching further back. A pass whose pages all joined up has
+seen every row still in the tie second and moves on at once. A pass that could not join two pages
+(more than a page left in between), or that followed page tokens and found new rows, reads the
+second again from its start, until a pass settles it (tokens: a pass that finds nothing new); the
+re-reads are counted in :attr:`ModifiedTimeCursor.reread_calls`.
 
 What a run may *resume from* is :class:`Boundary`: a second is settled only once Zoho's clock (the
 ``Date`` of the answer that returned it) is ``lag_seconds`` past it; a record newer than that is
@@ -64,6 +69,7 @@ class PageRequest:
     # Which re-read of a tie second this is (sent as nothing): asking for the same window again
     # is a new request, and the SDK's paginator refuses a request equal to the one before it.
     tie_pass: int = 0
+    per_page: int | None = None  # rows asked for, when not the reader's page size
 
 
 @dataclass
@@ -108,7 +114,8 @@ class ModifiedTimeCursor:
         bookmark: newest ``Modified_Time`` (epoch second) already emitted, or the start date.
         seen_at_bookmark: ids already emitted at ``bookmark``, with their fingerprints (a plain
             set of ids is accepted: content unknown).
-        per_page: rows per call.
+        per_page: rows per call (position pages inside a tie second ask a few less, see
+            :meth:`_plan_position`).
         discrete_cap: rows reachable with ``page`` before a token is required.
         lag_seconds: how far behind Zoho's clock a second must be to count as settled.
         settled: where a later run may resume (see :class:`Boundary`).
@@ -129,13 +136,20 @@ class ModifiedTimeCursor:
     gave_up: bool = False
     settled: Boundary = field(init=False)
     _page: int = 1
+    _size: int | None = None  # rows the next position page asks for (None: ``per_page``)
     _token: str | None = None
     _after: int | None = None  # the window's If-Modified-Since, the same for each of its pages
     _spare_token: str | None = None  # the last page's token, while paging by position
+    _spare_size: int | None = None  # the size that page asked (a token is bound to it)
     _window_bookmark: int | None = None
     _tie: int | None = None  # the second being paged by position, re-read until a clean pass
     _fresh: int = 0  # rows new at the window's second in this pass
     _passes: int = 0
+    _end: int = 0  # position just past the last page read in this pass
+    _last: dict[str, int] = field(default_factory=dict)  # that page's ids and seconds
+    _overlap: int = 0  # rows of the last page the next position page asks again
+    _shifted: bool = False  # a position page of this pass may have skipped rows (_verified)
+    _by_token: bool = False  # this pass followed page tokens (which show nothing of the kind)
 
     def __post_init__(self) -> None:
         """Accept a set of ids (content unknown) as well as fingerprints."""
@@ -148,8 +162,11 @@ class ModifiedTimeCursor:
         if self._page == 1:
             return PageRequest(None if self.bookmark is None else self.bookmark - 1, tie_pass=again)
         if self._token:
-            return PageRequest(self._after, page_token=self._token, tie_pass=again)
-        return PageRequest(self._after, page=self._page, tie_pass=again)
+            return PageRequest(
+                self._after, page_token=self._token, tie_pass=again, per_page=self._size
+            )
+        size = None if self._size == self.per_page else self._size
+        return PageRequest(self._after, page=self._page, tie_pass=again, per_page=size)
 
     def accept(
         self,
@@ -174,12 +191,15 @@ class ModifiedTimeCursor:
             self.horizon = horizon if self.horizon is None else max(self.horizon, horizon)
         if self._passes:
             self.reread_calls += 1
-        if self._page == 1:
-            self._window_bookmark = self.bookmark
-            self._after = None if self.bookmark is None else self.bookmark - 1
-            self._fresh = 0
+        start = self._start()
+        asked = None if self._page == 1 else self._size
+        if not self._arrived(rows):
+            return [False] * len(rows)  # the same stretch again, reaching further back
         keep, cut = self._take_page(rows, fingerprints or [None] * len(rows))
-        if self._tie is not None and self._fresh and (cut or not more or not rows):
+        self._end = start + len(rows)
+        self._last = dict(rows)
+        reached_end = cut or not more or not rows
+        if self._tie is not None and self._unsettled() and reached_end:
             self._reread_tie()
         elif not more or not rows:
             self.finished = True
@@ -187,19 +207,41 @@ class ModifiedTimeCursor:
             # The bookmark moved: a fresh window starting there skips nothing and re-reads little.
             self._page, self._token, self._tie, self._passes = 1, None, None, 0
         else:
-            # A whole page inside one second (mass update): page through it by position, then by
-            # this window's page token (position paging stops at the discrete cap).
-            if self._page * self.per_page >= self.discrete_cap and not next_token:
+            self._page_inside_tie(next_token, asked)
+        return keep
+
+    def _arrived(self, rows: list[tuple[str, int]]) -> bool:
+        """Note a page as it arrives; False when it must be asked again (an unbridged shift)."""
+        if self._page == 1:
+            self._window_bookmark = self.bookmark
+            self._after = None if self.bookmark is None else self.bookmark - 1
+            self._fresh = 0
+            self._shifted = self._by_token = False
+        elif self._token:
+            self._by_token = True
+        elif not self._verified(rows):
+            if self._widen_overlap():
+                self.reread_calls += not self._passes  # counted already while re-reading a tie
+                return False
+            self._shifted = True
+        return True
+
+    def _page_inside_tie(self, next_token: str | None, asked: int | None) -> None:
+        """A whole page inside one second (mass update): page on through it in this window.
+
+        By position, each page overlapping the one before, then by this window's page token
+        (position paging stops at the discrete cap; a token is bound to the size of the page
+        that minted it).
+        """
+        self._tie = self.bookmark
+        self._spare_token, self._spare_size = next_token, asked
+        self._overlap = 1
+        if self._token or not self._plan_position():
+            if not next_token:
                 msg = "Zoho gave no page token past the position cap"
                 raise UnsortedResponseError(msg)
-            self._tie = self.bookmark
             self._page += 1
-            # By position while it reaches (every field group can ask the same page), then by
-            # this window's token.
-            past_cap = (self._page - 1) * self.per_page >= self.discrete_cap
-            self._token = next_token if past_cap else None
-            self._spare_token = next_token
-        return keep
+            self._token, self._size = next_token, asked
 
     def position_refused(self) -> bool:
         """Zoho refused the position (its cap is lower than documented): ask by token instead.
@@ -208,9 +250,75 @@ class ModifiedTimeCursor:
         """
         if self._page == 1 or self._token or not self._spare_token:
             return False
-        self._token = self._spare_token
-        self.discrete_cap = (self._page - 1) * self.per_page
+        self.discrete_cap = self._start()
+        self._token, self._size = self._spare_token, self._spare_size
         return True
+
+    def _start(self) -> int:
+        """Position of the first row the request just sent asked for (0 for a token page)."""
+        if self._page == 1 or self._token:
+            return 0 if self._page == 1 else self._end
+        return (self._page - 1) * (self._size or self.per_page)
+
+    def _plan_position(self) -> bool:
+        """Plan the next position page, overlapping the last one; False past the position cap.
+
+        It starts ``_overlap`` or a few more rows before the end of the last one (so the answer
+        shows whether rows were skipped), asks at most
+        ``per_page`` rows and reaches past that end. Zoho places a page at ``(page - 1) *
+        per_page``, so the start must be a multiple of the size asked; the smallest page count
+        whose size fits is taken. Without such a page (tiny pages) the page starts right at the
+        end, unverified.
+        """
+        end = self._end
+        latest = max(1, end - len(self._last))  # never before the last page's first row
+        overlap = min(self._overlap, end - latest)
+        for start in (*range(end - overlap, latest - 1, -1), *range(end - overlap + 1, end + 1)):
+            if start <= 0:
+                continue
+            count = -(-start // self.per_page)  # pages before the start, at most per_page each
+            if start % count:
+                continue
+            size = start // count
+            if start + size <= end or start + size > self.discrete_cap:
+                continue
+            self._page, self._size = count + 1, size
+            return True
+        return False
+
+    def _verified(self, rows: list[tuple[str, int]]) -> bool:
+        """Whether a position page shows that none of the rows before it moved away.
+
+        Zoho pages by position over live data: when a record before the page start is edited
+        (it leaves for a later second), every later row shifts back one place and one would be
+        skipped. The page asked again the tail of the page before; finding any of those rows
+        (at the same second) proves that every row since is in this page. Token pages cannot
+        show it.
+        """
+        last = self._last
+        return self._start() < self._end and any(last.get(rid) == epoch for rid, epoch in rows)
+
+    def _widen_overlap(self) -> bool:
+        """Ask the stretch again reaching further back into the last page.
+
+        False when the whole last page was already asked again (or no such page exists).
+        """
+        before = self._start()
+        self._overlap = min(len(self._last), max(8, 4 * (self._end - before)))
+        if self._end - before >= len(self._last) or not self._plan_position():
+            return False
+        return self._start() < before
+
+    def _unsettled(self) -> bool:
+        """Whether this pass leaves the tie second unsettled, to be read again before moving on.
+
+        A pass whose pages all overlapped saw every row still in the second. A pass that found a
+        shift it could not bridge may have skipped any row, in the second or after it. Page
+        tokens (past the position cap) show nothing either way; such a pass settles the second
+        once it finds nothing new there (a second of many thousand rows would never settle
+        otherwise).
+        """
+        return self._shifted or (self._by_token and self._fresh > 0)
 
     def _one_second(self, epochs: list[int], keep: list[bool]) -> bool:
         """A first page wholly inside one second: page through that second in this window.
@@ -226,11 +334,15 @@ class ModifiedTimeCursor:
     def _take_page(
         self, rows: list[tuple[str, int]], prints: t.Sequence[str | None]
     ) -> tuple[list[bool], bool]:
-        """Which rows to emit, and whether the page was cut at the end of an unsettled tie."""
+        """Which rows to emit, and whether the page was cut at the end of an unsettled tie.
+
+        Rows after the tie second wait for another pass while the pass leaves it unsettled
+        (:meth:`_unsettled`); otherwise they are taken at once.
+        """
         keep: list[bool] = []
         cut = False
         for (rid, epoch), print_ in zip(rows, prints, strict=True):
-            if cut or (self._tie is not None and epoch > self._tie and self._fresh):
+            if cut or (self._tie is not None and epoch > self._tie and self._unsettled()):
                 cut = True  # this pass found new rows in the tie second: read it again first
                 keep.append(False)
                 continue
@@ -243,7 +355,7 @@ class ModifiedTimeCursor:
     def _reread_tie(self) -> None:
         """Start another pass over the tie second; give up (for this run) after too many."""
         self._passes += 1
-        self._page, self._token = 1, None
+        self._page, self._token, self._size = 1, None, None
         if self._passes >= MAX_TIE_PASSES:
             self.finished = True  # the resumable position stays at that second: next run
             self.gave_up = True

@@ -163,7 +163,7 @@ class ModuleListing:
         """One Get Records page of ``fields``, sorted ascending by the module's keyset."""
         params: dict[str, t.Any] = {
             "fields": ",".join(fields or ["id"]),
-            "per_page": self.per_page,
+            "per_page": request.per_page or self.per_page,
             "sort_by": MODIFIED_TIME if self.module.has_modified_time else "id",
             "sort_order": "asc",
             **ALL_RECORDS,

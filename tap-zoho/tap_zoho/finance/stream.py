@@ -141,7 +141,7 @@ class FinanceStream(ShapedStream):
         params: dict[str, t.Any] = {
             "organization_id": list_pass.organization_id,
             "page": request.page or 1,
-            "per_page": self._per_page,
+            "per_page": request.per_page or self._per_page,
         }
         if list_pass.filter_by:
             params["filter_by"] = list_pass.filter_by

@@ -103,8 +103,9 @@ def test_an_empty_answer_is_a_last_page_without_rows(status, body):
 
 
 def test_a_tie_second_read_again_is_a_new_request_for_the_sdk_paginator():
-    # A page of the tie second that found new rows, then a row past it: the same window is read
-    # again from its start. The SDK's paginator refuses a request equal to the previous one.
+    # A pass over the tie second that cannot show it skipped nothing, then a row past it: the
+    # same window is read again from its start. The SDK's paginator refuses a request equal to
+    # the previous one.
     tie = "2024-01-05T04:50:30Z"
     paginator = FinancePaginator(ModifiedTimeCursor(None, per_page=2))
     paginator.take_page(_response(), [_item(1, tie), _item(2, tie)], "item_id", more=True)
@@ -116,10 +117,13 @@ def test_a_tie_second_read_again_is_a_new_request_for_the_sdk_paginator():
     )
     paginator.advance(_response())  # that second again, from its start
 
-    # Its first page already holds a new row ("5" edited into that second) and then one past it:
-    # the pass ends on its first page, and the next request is that very window once more.
+    # Pages of two rows leave no room for a page that overlaps the one before, so no pass can
+    # show that it skipped nothing: the second is read again, and the next request is that very
+    # window once more.
+    paginator.take_page(_response(), [_item(5, tie), _item(1, tie)], "item_id", more=True)
+    paginator.advance(_response())  # page 2 of that second
     paginator.take_page(
-        _response(), [_item(5, tie), _item(4, "2024-01-05T04:50:31Z")], "item_id", more=True
+        _response(), [_item(3, tie), _item(4, "2024-01-05T04:50:31Z")], "item_id", more=True
     )
     paginator.advance(_response())  # raised "Loop detected in pagination" before tie_pass
 

@@ -7,6 +7,8 @@ fingerprints, the error messages and the plain position cursor.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from tap_zoho.keyset import (
     MAX_TIE_PASSES,
@@ -19,81 +21,171 @@ from tap_zoho.keyset import (
 )
 
 
-def _tied_cursor(*, discrete_cap: int) -> ModifiedTimeCursor:
+def _tied_cursor(*, discrete_cap: int = 2000, per_page: int = 4) -> ModifiedTimeCursor:
     """A cursor whose window sits at second 5, after a first page entirely inside it."""
-    cursor = ModifiedTimeCursor(5, per_page=2, discrete_cap=discrete_cap)
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token=None)  # the window: no progress
+    cursor = ModifiedTimeCursor(5, per_page=per_page, discrete_cap=discrete_cap)
+    rows = [(str(n), 5) for n in range(1, per_page + 1)]
+    cursor.accept(rows, more=True, next_token=None)  # the window: no progress
     return cursor
 
 
 def test_a_first_page_inside_one_second_goes_on_by_position_in_its_own_window():
-    cursor = ModifiedTimeCursor(None, per_page=2)
+    cursor = ModifiedTimeCursor(None, per_page=4)
 
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="t")
+    cursor.accept([("1", 5), ("2", 5), ("3", 5), ("4", 5)], more=True, next_token="t")
 
     # A fresh window at second 5 would answer these very rows again: page 2 of the same window
-    # (the same question, so every field group can ask it too).
-    assert cursor.next_request() == PageRequest(None, page=2)
+    # (the same question, so every field group can ask it too), asking the last row again.
+    assert cursor.next_request() == PageRequest(None, page=2, per_page=3)
     assert cursor.bookmark == 5
 
 
-def test_a_second_of_whole_pages_without_tokens_is_paged_by_position_inside_its_window():
-    cursor = _tied_cursor(discrete_cap=100)
+def test_each_position_page_inside_a_tie_asks_the_tail_of_the_page_before_again():
+    cursor = _tied_cursor()
+    assert cursor.next_request() == PageRequest(4, page=2, per_page=3)  # rows 4-6
 
-    assert cursor.next_request() == PageRequest(4, page=2)
-    keep = cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)
+    keep = cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token=None)
 
-    assert keep == [True, True]
-    assert cursor.next_request() == PageRequest(4, page=3)
+    assert keep == [False, True, True]
+    assert cursor.next_request() == PageRequest(4, page=2)  # rows 5-8, the usual size
     assert not cursor.finished
+
+
+def test_a_pass_whose_pages_all_overlapped_moves_past_the_tie_at_once():
+    cursor = _tied_cursor()
+
+    keep = cursor.accept([("4", 5), ("5", 5), ("6", 8)], more=True, next_token=None)
+
+    assert keep == [False, True, True]  # nothing can have been skipped: no second pass
+    assert cursor.next_request() == PageRequest(7)
+    assert cursor.reread_calls == 0
+
+
+def test_a_page_that_lost_its_overlap_is_asked_again_reaching_further_back():
+    cursor = _tied_cursor(per_page=10)
+    assert cursor.next_request() == PageRequest(4, page=2, per_page=9)  # rows 10-18
+    # Rows 2-4 were edited meanwhile (they left second 5): everything after moved back three
+    # places, so row 10 is no longer where it was asked for and rows 11-12 would be skipped.
+    shifted = [str(n) for n in (1, *range(5, 30))]
+
+    keep = cursor.accept([(rid, 5) for rid in shifted[9:18]], more=True, next_token=None)
+
+    assert keep == [False] * 9
+    assert cursor.next_request() == PageRequest(4, page=2, per_page=6)  # rows 7-12
+    keep = cursor.accept([(rid, 5) for rid in shifted[6:12]], more=True, next_token=None)
+    assert keep == [False, True, True, True, True, True]  # row 10 found again: 11-15 are new
+    assert cursor.reread_calls == 1
+
+
+def test_a_pass_that_could_not_bridge_a_shift_reads_the_tie_again_before_moving_on():
+    cursor = _tied_cursor()
+
+    keep = cursor.accept([("7", 5), ("8", 6)], more=True, next_token=None)  # row 4 is gone
+
+    assert keep == [True, False]  # rows 5-6 may have been skipped: row 8 waits
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+    cursor.accept([("1", 5), ("5", 5), ("6", 5), ("7", 5)], more=True, next_token=None)
+    assert cursor.next_request() == PageRequest(4, page=2, per_page=3, tie_pass=1)
+    keep = cursor.accept([("7", 5), ("8", 6)], more=True, next_token=None)
+    assert keep == [False, True]
+    assert cursor.next_request() == PageRequest(5)
+    assert cursor.reread_calls == 2
 
 
 def test_position_paging_stops_at_the_cap_when_zoho_gives_no_token():
     cursor = _tied_cursor(discrete_cap=6)
-    cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)  # rows 3-4: page 3 next
 
     with pytest.raises(UnsortedResponseError) as refused:
-        cursor.accept([("5", 5), ("6", 5)], more=True, next_token=None)  # rows 5-6 reach 6
+        cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token=None)  # to row 6
 
     assert str(refused.value) == "Zoho gave no page token past the position cap"
 
 
-def test_past_the_cap_the_window_follows_the_page_token():
+def test_past_the_cap_the_window_follows_the_page_token_of_the_size_that_minted_it():
     cursor = _tied_cursor(discrete_cap=6)
-    cursor.accept([("3", 5), ("4", 5)], more=True, next_token=None)
 
-    keep = cursor.accept([("5", 5), ("6", 5)], more=True, next_token="tok")
+    keep = cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token="tok")
 
-    assert keep == [True, True]
-    assert cursor.next_request() == PageRequest(4, page_token="tok")
+    assert keep == [False, True, True]
+    assert cursor.next_request() == PageRequest(4, page_token="tok", per_page=3)
+    cursor.accept([("7", 5), ("8", 5), ("9", 5)], more=True, next_token="tok2")
+    assert cursor.next_request() == PageRequest(4, page_token="tok2", per_page=3)
 
 
-def test_a_tie_pass_with_new_rows_reads_its_second_again_before_moving_past_it():
-    cursor = _tied_cursor(discrete_cap=100)
-    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
-    assert cursor.next_request() == PageRequest(4, page=3)  # by position while it reaches
+def test_a_token_pass_that_found_new_rows_reads_the_tie_again_and_carries_the_pass():
+    cursor = _tied_cursor(discrete_cap=6)
+    cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token="tok")
 
-    keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")
+    keep = cursor.accept([("7", 5), ("9", 8)], more=True, next_token="tok2")
 
-    assert keep == [True, False]  # row 6 waits: second 5 may have shifted rows back meanwhile
-    # The tie second again, from its start: a new request (the SDK refuses an identical one).
+    assert keep == [True, False]  # tokens cannot show a skip: another pass first
     assert cursor.next_request() == PageRequest(4, tie_pass=1)
-    assert cursor.bookmark == 5
-
-
-def test_a_clean_pass_over_the_tie_opens_a_fresh_window_without_the_old_token():
-    cursor = _tied_cursor(discrete_cap=100)
-    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="tok")
-    cursor.accept([("5", 5), ("6", 8)], more=True, next_token="tok2")  # cut: re-read second 5
-
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="t1")
-    cursor.accept([("3", 5), ("4", 5)], more=True, next_token="t2")
-    keep = cursor.accept([("5", 5), ("6", 8)], more=True, next_token="t3")
-
-    assert keep == [False, True]  # nothing new in second 5: move on
+    cursor.accept([("1", 5), ("2", 5), ("3", 5), ("4", 5)], more=True, next_token=None)
+    assert cursor.next_request() == PageRequest(4, page=2, per_page=3, tie_pass=1)
+    cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token="t")
+    assert cursor.next_request() == PageRequest(4, page_token="t", per_page=3, tie_pass=1)
+    keep = cursor.accept([("7", 5), ("9", 8)], more=True, next_token="t2")
+    assert keep == [False, True]  # nothing new in second 5: settled
     assert cursor.next_request() == PageRequest(7)
-    assert cursor.bookmark == 8
-    assert set(cursor.seen_at_bookmark) == {"6"}
+
+
+def _race(seed: int, *, rows: int, per_page: int, most: int, inclusive: bool) -> list[str]:
+    """Page a live list in which already-served rows are edited again before each follow-up
+    page (they leave for new seconds, the rest shift back), as runs resuming from the settled
+    boundary would; return the ids whose newest version was never taken."""
+    rng = random.Random(seed)
+    clock = 1000
+    modified = {str(n): clock for n in range(1, rows + 1)}  # a mass update: one second
+    taken: dict[str, int] = {}
+    saved: tuple[int | None, dict[str, str | None]] = (None, {})
+    for run in range(5):
+        cursor = ModifiedTimeCursor(*saved, per_page=per_page, discrete_cap=10**9)
+        served: list[str] = []
+        while not cursor.finished:
+            request = cursor.next_request()
+            if run < 2 and request.page and served:
+                for rid in rng.sample(served, min(len(served), rng.randint(1, most))):
+                    clock += 1
+                    modified[rid] = clock
+            after = -1 if request.modified_after is None else request.modified_after
+            listed = sorted(
+                (epoch, int(rid))
+                for rid, epoch in modified.items()
+                if epoch > after or (inclusive and epoch == after)
+            )
+            size = request.per_page or per_page
+            start = ((request.page or 1) - 1) * size
+            page = [(str(rid), epoch) for epoch, rid in listed[start : start + size]]
+            served = ([] if start == 0 else served) + [rid for rid, _ in page]
+            keep = cursor.accept(
+                page,
+                more=len(listed) > start + size,
+                next_token=None,
+                fingerprints=[f"{rid}@{epoch}" for rid, epoch in page],
+                server_now=clock + 10,
+            )
+            taken.update(
+                (rid, epoch) for (rid, epoch), wanted in zip(page, keep, strict=True) if wanted
+            )
+        saved = (cursor.settled.second, cursor.settled.fingerprints)
+    return [rid for rid, epoch in modified.items() if taken.get(rid) != epoch]
+
+
+@pytest.mark.parametrize(
+    ("rows", "per_page", "most", "inclusive"),
+    [(260, 100, 15, False), (300, 25, 30, False), (450, 200, 60, True)],
+    ids=["shifts-within-a-page", "shifts-past-a-page", "inclusive-if-modified-since"],
+)
+def test_rows_edited_again_while_their_second_is_paged_are_never_lost(
+    rows, per_page, most, inclusive
+):
+    lost = {
+        seed: missing
+        for seed in range(40)
+        if (missing := _race(seed, rows=rows, per_page=per_page, most=most, inclusive=inclusive))
+    }
+
+    assert lost == {}
 
 
 def test_an_unsorted_page_is_refused_with_a_message_that_says_why():
@@ -159,32 +251,6 @@ def test_cursor_skips_what_it_already_emitted_at_the_boundary_second():
     assert keep == [False, False, True]
     assert cursor.finished
     assert set(cursor.seen_at_bookmark) == {"3", "4"}
-
-
-def test_cursor_pages_inside_a_second_that_fills_whole_pages():
-    cursor = ModifiedTimeCursor(None, per_page=2)
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
-    assert cursor.next_request() == PageRequest(None, page=2)  # on through the tie second
-    keep = cursor.accept([("3", 5), ("4", 6)], more=True, next_token="c")
-    assert keep == [True, False]  # not past the tie second before a pass finds nothing new
-    assert cursor.next_request() == PageRequest(4, tie_pass=1)  # that second again, from its start
-
-
-def test_cursor_rereads_a_tie_second_until_a_pass_finds_nothing_new():
-    cursor = ModifiedTimeCursor(4, per_page=2)
-    assert cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a") == [True, True]
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # fresh window at 5: a tie
-    # "2" was edited again meanwhile (it left second 5): "3" shifted onto page 1, so page 2
-    # starts at "4" and "3" is skipped by this pass.
-    assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="c") == [True, False]
-    assert cursor.next_request() == PageRequest(4, tie_pass=1)
-    assert cursor.accept([("1", 5), ("3", 5)], more=True, next_token="d") == [False, True]
-    assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="e") == [False, False]
-    assert cursor.next_request() == PageRequest(4, tie_pass=2)  # that pass found "3": once more
-    cursor.accept([("1", 5), ("3", 5)], more=True, next_token="f")
-    assert cursor.accept([("4", 5), ("2", 6)], more=True, next_token="g") == [False, True]
-    assert cursor.next_request() == PageRequest(5)  # a clean pass: move on
-    assert cursor.reread_calls == 4
 
 
 def test_cursor_leaves_a_second_that_never_settles_to_the_next_run():
@@ -260,19 +326,6 @@ def test_a_cursor_can_resume_from_its_saved_boundary_before_it_reads_anything():
     cursor = ModifiedTimeCursor(12, {"3": "ab"})
 
     assert cursor.settled == Boundary(12, {"3": "ab"})
-
-
-def test_every_page_of_a_tie_pass_carries_the_pass_whether_paged_by_position_or_token():
-    cursor = ModifiedTimeCursor(4, per_page=2, discrete_cap=4)  # page 3 is past the cap
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="a")
-    cursor.accept([("1", 5), ("2", 5)], more=True, next_token="b")  # a tie at second 5
-    cursor.accept([("4", 5), ("2", 6)], more=True, next_token="c")  # new rows in it: pass 1
-    assert cursor.next_request() == PageRequest(4, tie_pass=1)
-
-    cursor.accept([("1", 5), ("3", 5)], more=True, next_token=None)
-    assert cursor.next_request() == PageRequest(4, page=2, tie_pass=1)
-    cursor.accept([("4", 5), ("9", 5)], more=True, next_token="t")
-    assert cursor.next_request() == PageRequest(4, page_token="t", tie_pass=1)
 
 
 def test_a_second_that_never_settles_is_given_up_after_the_last_allowed_pass():
