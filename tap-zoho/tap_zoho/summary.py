@@ -29,6 +29,7 @@ class RunSummary:
     unlisted_deletions: list[dict[str, str]] = field(default_factory=list)
     completion_routes: list[dict[str, str]] = field(default_factory=list)
     reference_streams: list[dict[str, object]] = field(default_factory=list)
+    repaired_values: dict[str, int] = field(default_factory=dict)
     _fatal: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -76,6 +77,11 @@ class RunSummary:
             ]
             self.completion_routes.append(entry)
 
+    def repaired(self, module: str, values: int) -> None:
+        """Record values Zoho cut inside a character, emitted with U+FFFD for the half."""
+        with self._lock:
+            self.repaired_values[module] = self.repaired_values.get(module, 0) + values
+
     def unlisted(self, module: str, kind: str, since: str, until: str) -> None:
         """Record deletions Zoho's ``/deleted`` holds past its cap, out of any request's reach."""
         with self._lock:
@@ -121,6 +127,8 @@ class RunSummary:
             report["unlisted_deletions"] = list(self.unlisted_deletions)
         if self.completion_routes:
             report["completion"] = list(self.completion_routes)
+        if self.repaired_values:
+            report["repaired_values"] = dict(self.repaired_values)
         if self.reference_streams:
             report["reference_streams"] = list(self.reference_streams)
         return report

@@ -140,6 +140,7 @@ class ZohoStream(RESTStream):
         """
         summary = self.run_context.summary
         live = deleted = 0
+        repairs = self.client.repairs
         try:
             for record in records:
                 if record.get("_sdc_deleted_at"):
@@ -160,6 +161,9 @@ class ZohoStream(RESTStream):
             summary.failed(label, f"{type(exc).__name__}: {exc}", records=live)
             self.logger.error("%s failed after %d records: %s", label, live, exc)  # noqa: TRY400
             return
+        finally:
+            if repaired := self.client.repairs - repairs:
+                summary.repaired(label, repaired)  # warned of once; counted here
         self.report_synced(label, live, deleted)
 
     def report_unavailable(self, label: str, exc: ModuleUnavailableError, records: int) -> None:

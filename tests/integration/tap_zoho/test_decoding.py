@@ -1,7 +1,8 @@
 """Rich text cut inside a character (contract 3.2): lists cut at 500 UTF-16 units, so an emoji
 across units 500 and 501 leaves its high surrogate alone, a ``"\\ud83d"`` escape msgspec refuses;
 a Bulk Read export cut the same way holds bytes that are not UTF-8. The tap reads both, puts
-U+FFFD where the half was, and warns once per stream naming the record and the field."""
+U+FFFD where the half was, warns once per stream naming the record and the field, and counts
+them in the run summary."""
 
 from __future__ import annotations
 
@@ -81,6 +82,11 @@ def test_a_listed_value_cut_inside_a_surrogate_pair_arrives_with_u_fffd_and_one_
         assert f"field {field}:" in warning
         assert "U+FFFD" in warning
         assert conforms(run, stream) == []
+    assert run.summary is not None
+    assert run.summary["repaired_values"] == {
+        "Leads": len(cut["leads"]),
+        "Quotes": len(cut["quotes"]),
+    }
 
 
 def test_values_completed_from_the_rich_text_api_arrive_whole(world):
@@ -114,3 +120,5 @@ def test_an_export_cut_inside_a_character_arrives_with_u_fffd_and_one_warning(wo
     assert "Bulk Read CSV of Leads" in warning
     assert any(f"record {rid}, field {field}:" in warning for rid, (field, _) in cut.items())
     assert conforms(run, "leads") == []
+    assert run.summary is not None
+    assert run.summary["repaired_values"] == {"Leads": len(cut)}
