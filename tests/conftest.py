@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.tiers",
     "tests.support.scheduling",
     "tests.support.standard_sandbox",
+    "tests.support.reports",
 ]
