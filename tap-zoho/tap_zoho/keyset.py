@@ -107,6 +107,15 @@ def _seen(ids: t.Iterable[str] | t.Mapping[str, str | None]) -> dict[str, str | 
 
 
 @dataclass
+class _Pass:
+    """What one pass over a window has found so far."""
+
+    fresh: bool = False  # new rows at the window's second
+    shifted: bool = False  # a position page could not be joined to the one before
+    by_token: bool = False  # pages followed tokens, which show nothing either way
+
+
+@dataclass
 class ModifiedTimeCursor:
     """Plans Get Records windows and decides which rows of each page are new.
 
@@ -120,7 +129,7 @@ class ModifiedTimeCursor:
         lag_seconds: how far behind Zoho's clock a second must be to count as settled.
         settled: where a later run may resume (see :class:`Boundary`).
         horizon: the newest settled second by the last answer's clock (None: no clock given).
-        reread_calls: calls spent re-reading tie seconds.
+        reread_calls: calls spent re-reading tie seconds (passes, and pages asked again).
         gave_up: the read stopped at a tie second still changing after ``MAX_TIE_PASSES``
             passes, so it did not reach every row (the resumable position stays before it).
     """
@@ -135,21 +144,17 @@ class ModifiedTimeCursor:
     reread_calls: int = 0
     gave_up: bool = False
     settled: Boundary = field(init=False)
-    _page: int = 1
-    _size: int | None = None  # rows the next position page asks for (None: ``per_page``)
-    _token: str | None = None
+    _page: int = 1  # 1: a window's first page; more: a position page inside its tie second
+    _size: int | None = None  # rows the next page asks for (None: ``per_page``)
+    _token: str | None = None  # set: the window follows page tokens
     _after: int | None = None  # the window's If-Modified-Since, the same for each of its pages
-    _spare_token: str | None = None  # the last page's token, while paging by position
-    _spare_size: int | None = None  # the size that page asked (a token is bound to it)
-    _window_bookmark: int | None = None
+    _spare: tuple[str | None, int | None] = (None, None)  # last page's token, and its size
     _tie: int | None = None  # the second being paged by position, re-read until a clean pass
-    _fresh: int = 0  # rows new at the window's second in this pass
+    _pass: _Pass = field(default_factory=_Pass)
     _passes: int = 0
     _end: int = 0  # position just past the last page read in this pass
     _last: dict[str, int] = field(default_factory=dict)  # that page's ids and seconds
-    _overlap: int = 0  # rows of the last page the next position page asks again
-    _shifted: bool = False  # a position page of this pass may have skipped rows (_verified)
-    _by_token: bool = False  # this pass followed page tokens (which show nothing of the kind)
+    _overlap: int = 1  # rows of the last page the next position page asks again
 
     def __post_init__(self) -> None:
         """Accept a set of ids (content unknown) as well as fingerprints."""
@@ -159,13 +164,11 @@ class ModifiedTimeCursor:
     def next_request(self) -> PageRequest:
         """The request to send now."""
         again = self._passes
+        size = None if self._size == self.per_page else self._size
+        if self._token:
+            return PageRequest(self._after, page_token=self._token, tie_pass=again, per_page=size)
         if self._page == 1:
             return PageRequest(None if self.bookmark is None else self.bookmark - 1, tie_pass=again)
-        if self._token:
-            return PageRequest(
-                self._after, page_token=self._token, tie_pass=again, per_page=self._size
-            )
-        size = None if self._size == self.per_page else self._size
         return PageRequest(self._after, page=self._page, tie_pass=again, per_page=size)
 
     def accept(
@@ -191,40 +194,58 @@ class ModifiedTimeCursor:
             self.horizon = horizon if self.horizon is None else max(self.horizon, horizon)
         if self._passes:
             self.reread_calls += 1
-        start = self._start()
-        asked = None if self._page == 1 else self._size
+        start, asked, before = self._start(), self._size, self.bookmark
         if not self._arrived(rows):
             return [False] * len(rows)  # the same stretch again, reaching further back
         keep, cut = self._take_page(rows, fingerprints or [None] * len(rows))
-        self._end = start + len(rows)
-        self._last = dict(rows)
-        reached_end = cut or not more or not rows
-        if self._tie is not None and self._unsettled() and reached_end:
+        self._end, self._last = start + len(rows), dict(rows)
+        if self._page == 1:
+            self._pass.fresh = any(keep)  # every row kept lies at or past the tie second
+            moved = self.bookmark != before and not self._one_second(epochs)
+        else:
+            moved = self.bookmark != self._tie  # rows after the tie second were taken
+        if self._tie is not None and (cut or not more or not rows) and self._unsettled():
             self._reread_tie()
         elif not more or not rows:
             self.finished = True
-        elif self.bookmark != self._window_bookmark and not self._one_second(epochs, keep):
-            # The bookmark moved: a fresh window starting there skips nothing and re-reads little.
-            self._page, self._token, self._tie, self._passes = 1, None, None, 0
+        elif moved:
+            self._new_window()  # a window starting at the new bookmark skips nothing
         else:
             self._page_inside_tie(next_token, asked)
         return keep
 
+    def position_refused(self) -> bool:
+        """Zoho refused the position (its cap is lower than documented): ask by token instead.
+
+        False when there is no token to ask by.
+        """
+        token, size = self._spare
+        if self._page == 1 or self._token or not token:
+            return False
+        self.discrete_cap = self._start()
+        self._token, self._size = token, size
+        return True
+
     def _arrived(self, rows: list[tuple[str, int]]) -> bool:
-        """Note a page as it arrives; False when it must be asked again (an unbridged shift)."""
-        if self._page == 1:
-            self._window_bookmark = self.bookmark
+        """Note a page as it arrives; False when it must be asked again (a shift to bridge)."""
+        if self._token:
+            self._pass.by_token = True
+        elif self._page == 1:
             self._after = None if self.bookmark is None else self.bookmark - 1
-            self._fresh = 0
-            self._shifted = self._by_token = False
-        elif self._token:
-            self._by_token = True
+            self._pass = _Pass()
         elif not self._verified(rows):
             if self._widen_overlap():
-                self.reread_calls += not self._passes  # counted already while re-reading a tie
+                self.reread_calls += not self._passes  # a re-read pass counts each call anyway
                 return False
-            self._shifted = True
+            self._pass.shifted = True
         return True
+
+    def _start(self) -> int:
+        """Position of the first row the position request just sent asked for (0: page 1)."""
+        return (self._page - 1) * (self._size or self.per_page)
+
+    def _new_window(self) -> None:
+        self._page, self._size, self._token, self._tie, self._passes = 1, None, None, None, 0
 
     def _page_inside_tie(self, next_token: str | None, asked: int | None) -> None:
         """A whole page inside one second (mass update): page on through it in this window.
@@ -234,56 +255,33 @@ class ModifiedTimeCursor:
         that minted it).
         """
         self._tie = self.bookmark
-        self._spare_token, self._spare_size = next_token, asked
+        self._spare = (next_token, asked)
         self._overlap = 1
         if self._token or not self._plan_position():
             if not next_token:
                 msg = "Zoho gave no page token past the position cap"
                 raise UnsortedResponseError(msg)
-            self._page += 1
             self._token, self._size = next_token, asked
-
-    def position_refused(self) -> bool:
-        """Zoho refused the position (its cap is lower than documented): ask by token instead.
-
-        False when there is no token to ask by.
-        """
-        if self._page == 1 or self._token or not self._spare_token:
-            return False
-        self.discrete_cap = self._start()
-        self._token, self._size = self._spare_token, self._spare_size
-        return True
-
-    def _start(self) -> int:
-        """Position of the first row the request just sent asked for (0 for a token page)."""
-        if self._page == 1 or self._token:
-            return 0 if self._page == 1 else self._end
-        return (self._page - 1) * (self._size or self.per_page)
 
     def _plan_position(self) -> bool:
         """Plan the next position page, overlapping the last one; False past the position cap.
 
-        It starts ``_overlap`` or a few more rows before the end of the last one (so the answer
-        shows whether rows were skipped), asks at most
-        ``per_page`` rows and reaches past that end. Zoho places a page at ``(page - 1) *
-        per_page``, so the start must be a multiple of the size asked; the smallest page count
-        whose size fits is taken. Without such a page (tiny pages) the page starts right at the
-        end, unverified.
+        It starts ``_overlap`` rows before the end of the last one (so the answer shows whether
+        rows were skipped), else as close to that as can be, never before the last page's first
+        row and never past its end; it asks at most ``per_page`` rows and reaches past that end.
+        Zoho places a page at ``(page - 1) * per_page``, so the start must be a multiple of the
+        size asked: the fewest pages before the start that fit are taken. Tiny pages may leave
+        no overlap (the page then starts right at the end, and cannot show a skip).
         """
         end = self._end
-        latest = max(1, end - len(self._last))  # never before the last page's first row
-        overlap = min(self._overlap, end - latest)
-        for start in (*range(end - overlap, latest - 1, -1), *range(end - overlap + 1, end + 1)):
-            if start <= 0:
-                continue
+        first = max(1, end - len(self._last))
+        wanted = max(first, end - self._overlap)
+        for start in (*range(wanted, first - 1, -1), *range(wanted + 1, end + 1)):
             count = -(-start // self.per_page)  # pages before the start, at most per_page each
-            if start % count:
-                continue
             size = start // count
-            if start + size <= end or start + size > self.discrete_cap:
-                continue
-            self._page, self._size = count + 1, size
-            return True
+            if size * count == start and end < start + size <= self.discrete_cap:
+                self._page, self._size = count + 1, size
+                return True
         return False
 
     def _verified(self, rows: list[tuple[str, int]]) -> bool:
@@ -292,22 +290,19 @@ class ModifiedTimeCursor:
         Zoho pages by position over live data: when a record before the page start is edited
         (it leaves for a later second), every later row shifts back one place and one would be
         skipped. The page asked again the tail of the page before; finding any of those rows
-        (at the same second) proves that every row since is in this page. Token pages cannot
-        show it.
+        (at the same second) proves that every row since is in this page.
         """
         last = self._last
-        return self._start() < self._end and any(last.get(rid) == epoch for rid, epoch in rows)
+        return any(last.get(rid) == epoch for rid, epoch in rows)
 
     def _widen_overlap(self) -> bool:
-        """Ask the stretch again reaching further back into the last page.
+        """Plan the page again reaching further back into the last page.
 
-        False when the whole last page was already asked again (or no such page exists).
+        False when it already reached back to the last page's first row (or cannot go further).
         """
         before = self._start()
-        self._overlap = min(len(self._last), max(8, 4 * (self._end - before)))
-        if self._end - before >= len(self._last) or not self._plan_position():
-            return False
-        return self._start() < before
+        self._overlap = max(8, 4 * (self._end - before))
+        return self._plan_position() and self._start() < before
 
     def _unsettled(self) -> bool:
         """Whether this pass leaves the tie second unsettled, to be read again before moving on.
@@ -318,44 +313,37 @@ class ModifiedTimeCursor:
         once it finds nothing new there (a second of many thousand rows would never settle
         otherwise).
         """
-        return self._shifted or (self._by_token and self._fresh > 0)
+        return self._pass.shifted or (self._pass.by_token and self._pass.fresh)
 
-    def _one_second(self, epochs: list[int], keep: list[bool]) -> bool:
+    def _one_second(self, epochs: list[int]) -> bool:
         """A first page wholly inside one second: page through that second in this window.
 
         A fresh window there would answer these very rows again, a call for nothing.
         """
-        if self._page != 1 or epochs[0] != epochs[-1] or epochs[-1] != self.bookmark:
-            return False
-        self._window_bookmark = self.bookmark
-        self._fresh = sum(keep)
-        return True
+        return epochs[0] == epochs[-1] == self.bookmark
 
     def _take_page(
         self, rows: list[tuple[str, int]], prints: t.Sequence[str | None]
     ) -> tuple[list[bool], bool]:
         """Which rows to emit, and whether the page was cut at the end of an unsettled tie.
 
-        Rows after the tie second wait for another pass while the pass leaves it unsettled
-        (:meth:`_unsettled`); otherwise they are taken at once.
+        The rows of the tie second come first (the page is sorted); the rows after it wait for
+        another pass while the pass leaves the second unsettled (:meth:`_unsettled`).
         """
+        tie = self._tie
         keep: list[bool] = []
-        cut = False
         for (rid, epoch), print_ in zip(rows, prints, strict=True):
-            if cut or (self._tie is not None and epoch > self._tie and self._unsettled()):
-                cut = True  # this pass found new rows in the tie second: read it again first
-                keep.append(False)
-                continue
+            if tie is not None and epoch > tie and self._unsettled():
+                return keep + [False] * (len(rows) - len(keep)), True
             taken = self._take(rid, epoch, print_)
-            if taken and epoch == self._window_bookmark:
-                self._fresh += 1
+            self._pass.fresh |= taken and epoch == tie
             keep.append(taken)
-        return keep, cut
+        return keep, False
 
     def _reread_tie(self) -> None:
         """Start another pass over the tie second; give up (for this run) after too many."""
         self._passes += 1
-        self._page, self._token, self._size = 1, None, None
+        self._page, self._size, self._token = 1, None, None
         if self._passes >= MAX_TIE_PASSES:
             self.finished = True  # the resumable position stays at that second: next run
             self.gave_up = True

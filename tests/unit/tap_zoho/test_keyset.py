@@ -92,6 +92,77 @@ def test_a_pass_that_could_not_bridge_a_shift_reads_the_tie_again_before_moving_
     assert cursor.reread_calls == 2
 
 
+def _page_of(request: PageRequest, per_page: int, second: int = 5) -> list[tuple[str, int]]:
+    """The rows a still list (ids 1, 2, ... all at ``second``) holds where ``request`` asks."""
+    size = request.per_page or per_page
+    start = (request.page - 1) * size if request.page else 0
+    return [(str(n), second) for n in range(start + 1, start + size + 1)]
+
+
+def test_a_large_tie_second_is_paged_by_overlapping_pages_to_the_cap_then_by_token():
+    cursor = ModifiedTimeCursor(4, per_page=200, discrete_cap=2000)
+    cursor.accept(_page_of(PageRequest(4), 200), more=True, next_token="t1")
+    asked = []
+    while not (request := cursor.next_request()).page_token:
+        asked.append((request.page, request.per_page))
+        keep = cursor.accept(_page_of(request, 200), more=True, next_token=f"t{request.page}")
+        assert keep[0] is False  # each page starts on a row of the page before
+        assert keep[-1] is True
+
+    # Each page starts a row or a few before the last one ended (page 2 of 199 rows starts at
+    # row 200), the last position page ends within the cap, then the token of its size follows.
+    assert asked == [
+        (2, 199), (3, 198), (4, 197), (5, 196), (6, 195), (7, 194), (8, 193), (9, 192),
+        (10, 191), (11, 181),
+    ]  # fmt: skip
+    assert request == PageRequest(3, page_token="t11", per_page=181)
+    assert cursor.reread_calls == 0
+
+
+def test_a_page_without_its_overlap_is_asked_again_reaching_four_times_further_back():
+    cursor = ModifiedTimeCursor(4, per_page=200)
+    cursor.accept(_page_of(PageRequest(4), 200), more=True, next_token=None)
+    asked, keep = [], []
+    for _ in range(4):  # every row of page 1 left the second: no page can show one again
+        request = cursor.next_request()
+        asked.append((request.page, request.per_page))
+        keep = cursor.accept([("x", 5)], more=True, next_token=None)
+
+    assert asked == [(2, 199), (2, 192), (2, 168), (2, 101)]  # 1, 8, 32, then 99 rows back
+    assert keep == [True]  # it reached back to page 1's first row: taken, the pass unsettled
+    assert cursor.reread_calls == 3
+    cursor.accept([("y", 5), ("z", 9)], more=True, next_token=None)
+    assert cursor.next_request() == PageRequest(4, tie_pass=1)
+
+
+@pytest.mark.parametrize("per_page", [1, 2])
+def test_pages_too_small_to_overlap_start_right_where_the_last_one_ended(per_page):
+    cursor = ModifiedTimeCursor(4, per_page=per_page)
+
+    cursor.accept([(str(n), 5) for n in range(1, per_page + 1)], more=True, next_token=None)
+
+    assert cursor.next_request() == PageRequest(3, page=2)
+
+
+def test_a_refused_position_is_asked_again_by_the_last_page_token_and_its_size():
+    cursor = ModifiedTimeCursor(5, per_page=4)
+    cursor.accept([("1", 5), ("2", 5), ("3", 5), ("4", 5)], more=True, next_token="t1")
+    assert cursor.next_request() == PageRequest(4, page=2, per_page=3)
+
+    assert cursor.position_refused()
+
+    assert cursor.next_request() == PageRequest(4, page_token="t1")  # page 1's size: the usual
+    assert cursor.discrete_cap == 3  # where the refused page started
+    assert not cursor.position_refused()  # already following the token
+
+
+def test_a_refused_position_without_a_token_to_follow_is_left_to_the_caller():
+    cursor = _tied_cursor()
+
+    assert not cursor.position_refused()
+    assert not ModifiedTimeCursor(None).position_refused()  # a window's first page: no position
+
+
 def test_position_paging_stops_at_the_cap_when_zoho_gives_no_token():
     cursor = _tied_cursor(discrete_cap=6)
 
@@ -116,16 +187,21 @@ def test_a_token_pass_that_found_new_rows_reads_the_tie_again_and_carries_the_pa
     cursor = _tied_cursor(discrete_cap=6)
     cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token="tok")
 
-    keep = cursor.accept([("7", 5), ("9", 8)], more=True, next_token="tok2")
+    keep = cursor.accept([("7", 5), ("5", 5), ("9", 8)], more=True, next_token="tok2")
 
-    assert keep == [True, False]  # tokens cannot show a skip: another pass first
+    assert keep == [True, False, False]  # tokens cannot show a skip: another pass first
     assert cursor.next_request() == PageRequest(4, tie_pass=1)
     cursor.accept([("1", 5), ("2", 5), ("3", 5), ("4", 5)], more=True, next_token=None)
     assert cursor.next_request() == PageRequest(4, page=2, per_page=3, tie_pass=1)
     cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token="t")
     assert cursor.next_request() == PageRequest(4, page_token="t", per_page=3, tie_pass=1)
-    keep = cursor.accept([("7", 5), ("9", 8)], more=True, next_token="t2")
-    assert keep == [False, True]  # nothing new in second 5: settled
+    keep = cursor.accept([("7", 5), ("8", 5), ("9", 8)], more=True, next_token="t2")
+    assert keep == [False, True, False]  # "8" is new: once more
+    assert cursor.next_request() == PageRequest(4, tie_pass=2)
+    cursor.accept([("1", 5), ("2", 5), ("3", 5), ("4", 5)], more=True, next_token=None)
+    cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token="t")
+    keep = cursor.accept([("7", 5), ("8", 5), ("9", 8)], more=True, next_token="t2")
+    assert keep == [False, False, True]  # nothing new in second 5: settled
     assert cursor.next_request() == PageRequest(7)
 
 
@@ -173,8 +249,8 @@ def _race(seed: int, *, rows: int, per_page: int, most: int, inclusive: bool) ->
 
 @pytest.mark.parametrize(
     ("rows", "per_page", "most", "inclusive"),
-    [(260, 100, 15, False), (300, 25, 30, False), (450, 200, 60, True)],
-    ids=["shifts-within-a-page", "shifts-past-a-page", "inclusive-if-modified-since"],
+    [(260, 100, 15, False), (300, 25, 30, False), (700, 200, 250, False), (450, 200, 60, True)],
+    ids=["within-a-page", "past-a-page", "whole-pages", "inclusive-if-modified-since"],
 )
 def test_rows_edited_again_while_their_second_is_paged_are_never_lost(
     rows, per_page, most, inclusive
