@@ -91,8 +91,12 @@ def _toml_list(items: Iterable[object]) -> str:
 def main() -> int:
     """Stage, run mutmut, report the survivors; exit 1 when mutmut itself failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", default=MODULES, choices=MODULES, metavar="module")
-    modules = parser.parse_args().modules
+    # Checked here, not with ``choices``: argparse checks an empty or default list against
+    # ``choices`` as one value and refuses it, so the bare command (``make mutate``) failed.
+    parser.add_argument("modules", nargs="*", metavar="module", help=", ".join(MODULES))
+    modules = parser.parse_args().modules or MODULES
+    if unknown := sorted(set(modules) - set(MODULES)):
+        parser.error(f"not a mutated module: {', '.join(unknown)} (choose from {MODULES})")
     _stage(modules)
     run = _mutmut("run", "--max-children", str(max(1, (os.cpu_count() or 2) // 2)))
     print(run.stdout[-4000:], run.stderr[-4000:], sep="\n")

@@ -91,8 +91,8 @@ class Boundary:
         if epoch == self.second:
             self.fingerprints[rid] = print_
             return
-        if self.frozen or (self.second is not None and epoch < self.second):
-            return
+        if self.frozen or epoch < (epoch if self.second is None else self.second):
+            return  # older than the boundary's second (or the boundary is frozen)
         if horizon is not None and epoch > horizon:
             self.frozen = True  # this second (and any later) may still change: resume before it
             return

@@ -462,3 +462,11 @@ def test_fingerprints_come_one_per_row_or_the_page_is_refused():
 
     with pytest.raises(ValueError, match="zip"):
         cursor.accept([("1", 5), ("2", 6)], more=False, next_token=None, fingerprints=["a"])
+
+
+def test_a_row_older_than_the_boundary_second_never_moves_it_back():
+    boundary = Boundary(10, {"a": "p"})
+
+    boundary.note("late", 7, "q", horizon=100)  # e.g. a held record emitted after newer ones
+
+    assert boundary == Boundary(10, {"a": "p"})

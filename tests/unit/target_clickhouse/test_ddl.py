@@ -256,6 +256,37 @@ def test_a_table_records_its_stream_in_its_comment_on_a_cluster_too():
 def test_nul_in_identifiers_and_literals_is_escaped_for_the_engine():
     assert ddl.quote("a\x00b") == "`a\\0b`"
     assert ddl.literal("a\x00'b") == "'a\\0\\'b'"
+    assert ddl.literal("a\\b") == "'a\\\\b'"  # a backslash is escaped, not read as one
+
+
+def test_a_comment_naming_no_stream_or_a_table_without_an_owner_claims_none():
+    spec = ddl.TableSpec("db", "t", {"id": "String"}, ("id",))
+
+    assert ddl.stamped_stream(ddl.STAMP + "5") is None  # JSON, but not a stream name
+    assert ddl.stamp_comment(spec).endswith("COMMENT 'target-clickhouse stream: \"\"'")
+
+
+def test_a_name_with_a_lone_surrogate_still_gets_its_short_hash():
+    assert ddl.short_hash("Leads\ud800") == ddl.short_hash("Leads\ud800")
+    assert ddl.table_name("", "Leads\ud800").startswith("Leads_")
+
+
+@pytest.mark.parametrize(
+    ("stream", "table"),
+    [
+        ("a" * 150, "a" * 150),  # the longest name kept as it is
+        ("a" * 141 + "b" * 100, "a" * 141 + "_"),  # cut to 141 characters, then the hash
+        ("a" * 139 + "X_" + "b" * 100, "a" * 139 + "X_"),  # no "_" left at the cut
+    ],
+    ids=["at-the-limit", "cut", "cut-at-an-underscore"],
+)
+def test_a_long_name_is_cut_and_told_apart_by_its_hash(stream, table):
+    name = ddl.table_name("", stream)
+
+    if len(stream) <= ddl.MAX_TABLE_NAME:
+        assert name == table
+    else:
+        assert name == table + ddl.short_hash(stream)
 
 
 def test_cluster_ddl_uses_on_cluster_and_replicated_engines():

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from target_tsh_postgres.errors import RecordRefusedError
 from target_tsh_postgres.mapping import (
     BASE_PRICE_KEY,
     CUSTOMERS,
     PRODUCT_PRICES,
     PRODUCTS,
+    REPAIRED,
     BadRecord,
     SkipRow,
     base_price_row,
@@ -20,6 +22,7 @@ from target_tsh_postgres.mapping import (
     product_row,
     table_for,
 )
+from target_tsh_postgres.storable import preview
 
 ITEM = {
     "item_id": "9",
@@ -128,6 +131,12 @@ def test_a_time_without_offset_is_stored_as_utc_as_it_is_compared(modified, stor
 
     assert row["source_modified_at"] == stored
     assert _utc(stored) == _utc(modified)
+
+
+def test_a_lowercase_z_is_an_offset_too():
+    row = product_row({**ITEM, "last_modified_time": "2024-01-05T10:20:30z"}, with_stock_only=False)
+
+    assert row["source_modified_at"] == "2024-01-05T10:20:30z"  # PostgreSQL reads it as UTC
 
 
 def test_a_missing_modified_time_is_no_time():
@@ -388,3 +397,75 @@ def test_a_products_name_is_zohos_name_else_its_item_name(names, name):
 
     assert product_row(record, with_stock_only=False)["name"] == name
     assert base_price_row(record)["name"] == name
+
+
+BOOK = {
+    "pricebook_id": "p1",
+    "name": "Wholesale",
+    "pricebook_items": [
+        {"item_id": "9", "pricebook_rate": 80},
+        {"item_id": "10", "pricebook_rate": 5},
+    ],
+}
+CONTACT = {"contact_id": "c1", "contact_name": "Acme", "contact_type": "customer"}
+
+
+def test_values_postgresql_cannot_store_are_cleaned_and_each_row_names_their_fields():
+    product = product_row(
+        {**ITEM, "name": "Oil\x00 filter", "description": "half \ud83d"}, with_stock_only=False
+    )
+    customer = customer_row({**CONTACT, "contact_name": "Ac\x00me"})
+    first, second = price_rows({**BOOK, "name": "Whole\x00sale"})
+
+    assert (product["name"], product[REPAIRED]) == ("Oil filter", ("name", "description"))
+    assert json.loads(product["zoho_data"])["description"] == "half "
+    assert base_price_row({**ITEM, "name": "Oil\x00 filter"})["name"] == "Oil filter"
+    assert (customer["name"], customer[REPAIRED]) == ("Acme", ("contact_name",))
+    assert (first["pricebook_name"], first[REPAIRED]) == ("Wholesale", ("name",))
+    assert REPAIRED not in second  # the record's repairs are reported once, with its first row
+    assert REPAIRED not in product_row(ITEM, with_stock_only=False)
+
+
+@pytest.mark.parametrize(
+    ("rows", "record", "field"),
+    [
+        (lambda r: product_row(r, with_stock_only=False), {**ITEM, "item_id": "9\x00"}, "item_id"),
+        (customer_row, {**CONTACT, "contact_id": "c\ud83d"}, "contact_id"),
+        (price_rows, {**BOOK, "pricebook_id": "p\x001"}, "pricebook_id"),
+    ],
+    ids=["item", "contact", "price list"],
+)
+def test_an_id_postgresql_cannot_store_refuses_the_record_naming_its_field(rows, record, field):
+    with pytest.raises(RecordRefusedError) as refused:
+        rows(record)
+
+    assert refused.value.field == field
+    assert "NUL, lone surrogates" in refused.value.reason
+
+
+def test_an_item_id_in_a_price_list_postgresql_cannot_store_refuses_the_list():
+    entries = [{"item_id": "9", "pricebook_rate": 80}, {"item_id": "1\x000", "pricebook_rate": 5}]
+
+    with pytest.raises(RecordRefusedError) as refused:
+        price_rows({**BOOK, "pricebook_items": entries})
+
+    assert (refused.value.field, refused.value.value) == ("pricebook_items.item_id", "'1\\x000'")
+    assert refused.value.reason == (
+        "an id holding characters PostgreSQL cannot store (NUL, lone surrogates)"
+    )
+
+
+def test_a_price_list_entry_with_another_value_to_clean_keeps_its_rows():
+    entries = [{"item_id": "9", "pricebook_rate": "8\x000", "note": "n\x00"}]
+
+    (row,) = price_rows({**BOOK, "pricebook_items": entries})
+
+    assert (row["zoho_item_id"], row["price"], row[REPAIRED]) == ("9", "80", ("pricebook_items",))
+
+
+@pytest.mark.parametrize("entries", ["oops", [{"item_id": "9"}, "oops"]], ids=["text", "mixed"])
+def test_price_list_items_that_are_not_a_list_of_items_are_a_bad_record(entries):
+    with pytest.raises(BadRecord) as bad:
+        price_rows({**BOOK, "pricebook_items": entries})
+
+    assert str(bad.value) == f"pricebook_items is not a list of items: {preview(entries)}"
