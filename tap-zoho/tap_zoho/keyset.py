@@ -112,7 +112,7 @@ class _Pass:
 
     fresh: bool = False  # new rows at the window's second
     shifted: bool = False  # a position page could not be joined to the one before
-    by_token: bool = False  # pages followed tokens, which show nothing either way
+    unverifiable: bool = False  # pages that cannot show a skip: tokens, or no room to overlap
 
 
 @dataclass
@@ -154,6 +154,7 @@ class ModifiedTimeCursor:
     _passes: int = 0
     _end: int = 0  # position just past the last page read in this pass
     _last: dict[str, int] = field(default_factory=dict)  # that page's ids and seconds
+    _last_start: int = 0  # that page's position
     _overlap: int = 1  # rows of the last page the next position page asks again
 
     def __post_init__(self) -> None:
@@ -198,7 +199,7 @@ class ModifiedTimeCursor:
         if not self._arrived(rows):
             return [False] * len(rows)  # the same stretch again, reaching further back
         keep, cut = self._take_page(rows, fingerprints or [None] * len(rows))
-        self._end, self._last = start + len(rows), dict(rows)
+        self._end, self._last, self._last_start = start + len(rows), dict(rows), start
         if self._page == 1:
             self._pass.fresh = any(keep)  # every row kept lies at or past the tie second
             moved = self.bookmark != before and not self._one_second(epochs)
@@ -224,15 +225,16 @@ class ModifiedTimeCursor:
             return False
         self.discrete_cap = self._start()
         self._token, self._size = token, size
+        self._pass.shifted |= self._overlap != 1  # the page refused was asked again: a shift
         return True
 
     def _arrived(self, rows: list[tuple[str, int]]) -> bool:
         """Note a page as it arrives; False when it must be asked again (a shift to bridge)."""
-        if self._token:
-            self._pass.by_token = True
-        elif self._page == 1:
+        if self._page == 1 and not self._token:
             self._after = None if self.bookmark is None else self.bookmark - 1
             self._pass = _Pass()
+        elif self._token or self._start() >= self._end:
+            self._pass.unverifiable = True
         elif not self._verified(rows):
             if self._widen_overlap():
                 self.reread_calls += not self._passes  # a re-read pass counts each call anyway
@@ -266,23 +268,37 @@ class ModifiedTimeCursor:
     def _plan_position(self) -> bool:
         """Plan the next position page, overlapping the last one; False past the position cap.
 
-        It starts ``_overlap`` rows before the end of the last one (so the answer shows whether
-        rows were skipped), else as close to that as can be, never before the last page's first
-        row and never past its end; it asks at most ``per_page`` rows and reaches past that end.
+        It starts at least ``_overlap`` rows before the end of the last one (so the answer shows
+        whether rows were skipped), taking the page that reaches furthest; never before the last
+        page's second row nor past its end, and it asks at most ``per_page`` rows. Without such a
+        page (tiny pages) the page reaching furthest is taken: its pass cannot show a skip.
         Zoho places a page at ``(page - 1) * per_page``, so the start must be a multiple of the
-        size asked: the fewest pages before the start that fit are taken. Tiny pages may leave
-        no overlap (the page then starts right at the end, and cannot show a skip).
+        size asked (:meth:`_page_size`); it always lies past the last page's start, so a short
+        answer cannot make the same request again. Tiny pages may leave no overlap: the page then
+        starts right at the end and cannot show a skip (the token rule applies to its pass).
         """
         end = self._end
-        first = max(1, end - len(self._last))
-        wanted = max(first, end - self._overlap)
-        for start in (*range(wanted, first - 1, -1), *range(wanted + 1, end + 1)):
-            count = -(-start // self.per_page)  # pages before the start, at most per_page each
-            size = start // count
-            if size * count == start and end < start + size <= self.discrete_cap:
-                self._page, self._size = count + 1, size
-                return True
-        return False
+        first = self._last_start + 1  # past the last page's start: a short answer moves on too
+        wanted = end - self._overlap
+        fits = [(at, size) for at in range(first, end + 1) if (size := self._page_size(at, end))]
+        if not fits:
+            return False
+        overlapping = [fit for fit in fits if fit[0] <= wanted]
+        # The one reaching furthest; else, a page asked again starts as far back as a page can,
+        # and with tiny pages the only page there is starts at the end.
+        start, size = max(overlapping, key=sum) if overlapping else fits[0]
+        self._page, self._size = start // size + 1, size
+        return True
+
+    def _page_size(self, start: int, end: int) -> int | None:
+        """The largest page Zoho can place at ``start`` that reaches past ``end`` within the cap.
+
+        A divisor of ``start`` (pages before it, all of that size), at most ``per_page``.
+        """
+        for size in range(min(self.per_page, self.discrete_cap - start), end - start, -1):
+            if start % size == 0:
+                return size
+        return None
 
     def _verified(self, rows: list[tuple[str, int]]) -> bool:
         """Whether a position page shows that none of the rows before it moved away.
@@ -309,11 +325,11 @@ class ModifiedTimeCursor:
 
         A pass whose pages all overlapped saw every row still in the second. A pass that found a
         shift it could not bridge may have skipped any row, in the second or after it. Page
-        tokens (past the position cap) show nothing either way; such a pass settles the second
-        once it finds nothing new there (a second of many thousand rows would never settle
-        otherwise).
+        tokens (past the position cap) and pages too small to overlap show nothing either way;
+        such a pass settles the second once it finds nothing new there (a second of many
+        thousand rows would never settle otherwise).
         """
-        return self._pass.shifted or (self._pass.by_token and self._pass.fresh)
+        return self._pass.shifted or (self._pass.unverifiable and self._pass.fresh)
 
     def _one_second(self, epochs: list[int]) -> bool:
         """A first page wholly inside one second: page through that second in this window.
