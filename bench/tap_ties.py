@@ -4,7 +4,7 @@
 
 An incremental CRM run after every record of a module was updated, three ways:
   * spread: each record updated in its own second (the baseline: no tie second),
-  * one second: all of them in one second (a mass update): the tie second is read twice,
+  * one second: all of them in one second (a mass update), paged by overlapping pages,
   * re-edited: the same, with ``--again`` already-read records edited again while the tap pages
     through that second (they leave it, the rest shift back by position).
 For each: Get Records calls, seconds, records emitted, and records left stale (must be 0), with
