@@ -11,7 +11,9 @@ insert instead of being rounded, wrapped or defaulted the way lenient input pars
 * integers must fit ``Int64`` (no wrap-around); ``""`` is never 0;
 * date-times must start with an ISO date and are parsed with any offset (``+05:30``, ``+0530``,
   ``Z``) into UTC; dates must be real calendar dates;
-* a key property must be present and not null.
+* a key property must be present and not null;
+* objects and arrays in ``String`` columns are stored as the compact text the batch file holds
+  (:mod:`.spool`), every number and string in them as the tap sent it.
 
 Each check raises with a message naming the check's column index (``throwIf``), which
 :func:`failed_column` reads back; :meth:`LoadPlan.misfit_query` then finds the first record of the
@@ -145,7 +147,6 @@ class Column:
     name: str
     ch_type: str  # the table's actual type
     key: bool = False
-    json_text: bool = False  # an object/array property kept as compact JSON text
     source: str = ""  # the record property, when it differs from the column name
 
     @property
@@ -233,10 +234,9 @@ def _converted(column: Column) -> Converted:
     family = base.split("(", 1)[0]
     if family in _BY_FAMILY:
         return _BY_FAMILY[family](q, base)
-    if family == "String" and column.json_text:  # compact JSON text, whatever its spacing
-        # One parse: JSONExtractRaw gives '' for what is not JSON, which is kept as sent.
-        return f"ifNull(nullIf(JSONExtractRaw({q}), ''), {q})", None
-    return q, None  # String, JSON, or any other type ClickHouse casts the text into
+    # String (an object or array: its compact JSON text, see .spool), JSON, or any other
+    # type ClickHouse casts the text into.
+    return q, None
 
 
 def _micros(column: Column, value: str) -> str | None:
@@ -270,10 +270,6 @@ class LoadPlan:
                 name=name,
                 ch_type=actual[name],
                 key=name in spec.keys,
-                json_text=bool(
-                    {"object", "array"}
-                    & set(ddl.json_types(layout.properties.get(sources.get(name, name), {})))
-                ),
                 source=_json_key(name, sources.get(name, name), renames),
             )
             for name in wanted

@@ -3,12 +3,19 @@
 Both load paths fill one: the raw path with each record's JSON text as the tap sent it, the dict
 path with each record the SDK validated or mapped, encoded back to JSON. ClickHouse reads the
 file as ``JSONEachRow`` (:mod:`.loadplan`), so memory stays flat however large a batch grows.
+
+Every line is compact JSON: ClickHouse keeps an object or array property as the text it reads,
+so that text is the stored value. Compacting only drops the whitespace between tokens; every
+number and string stays exactly as the tap sent it (a parse and re-serialisation would round
+long fractions and change ``1.50`` to ``1.5``). It runs here, on the thread reading input,
+while the engine inserts the previous batch.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import typing as t
 from pathlib import Path
@@ -19,6 +26,19 @@ SPOOL_BUFFER = 1 << 20  # large writes: one system call per ~600 records, not pe
 
 # Decimal as a JSON number: the exact digits the tap sent (the reader decodes floats as Decimal).
 _ENCODE = msgspec.json.Encoder(decimal_format="number", enc_hook=str).encode
+
+# A string token (kept as it is) or a run of whitespace between tokens (dropped).
+_TOKEN_OR_SPACE = re.compile(rb'("(?:[^"\\]|\\.)*")|[ \t\n\r]+', re.DOTALL)
+
+
+def compact(text: bytes | memoryview | msgspec.Raw) -> bytes:
+    """JSON text without whitespace between tokens; numbers and strings exactly as written."""
+    try:
+        return msgspec.json.format(text, indent=-1)
+    except (msgspec.DecodeError, RecursionError):
+        # What msgspec will not re-read (a lone surrogate escape, deep nesting) is still
+        # JSON the envelope accepted: drop the whitespace outside strings token by token.
+        return _TOKEN_OR_SPACE.sub(lambda found: found.group(1) or b"", bytes(text))
 
 
 class Spool:
@@ -39,7 +59,14 @@ class Spool:
         return self.rows >= self.max_rows or self.bytes >= self.max_bytes
 
     def add(self, record: bytes | memoryview | msgspec.Raw) -> bool:
-        """Append one record's JSON text; True when the batch is full."""
+        """Append one record's JSON text as the tap sent it; True when the batch is full."""
+        return self._write(compact(record))
+
+    def add_record(self, record: dict[str, t.Any]) -> bool:
+        """Append a record given as a dict, encoded as JSON; True when the batch is full."""
+        return self._write(_ENCODE(record))
+
+    def _write(self, record: bytes) -> bool:
         spool = self._file
         if spool is None:
             fd, self._path = tempfile.mkstemp(prefix="target-clickhouse-", suffix=".jsonl")
@@ -49,10 +76,6 @@ class Spool:
         self.rows += 1
         self.bytes += len(record) + 1
         return self.rows >= self.max_rows or self.bytes >= self.max_bytes
-
-    def add_record(self, record: dict[str, t.Any]) -> bool:
-        """Append a record given as a dict, encoded as JSON; True when the batch is full."""
-        return self.add(_ENCODE(record))
 
     def take(self) -> tuple[str, int] | None:
         """Close the batch file and return (path, rows), or None if it is empty; start anew.

@@ -140,3 +140,31 @@ def test_a_long_value_is_cut_in_the_message():
     assert message == "column 'c' (Int64): cannot store value '" + "x" * 116 + "..."
     fits = "x" * 118  # its repr, quotes included, is 120 characters
     assert cannot_store("c", "Int64", fits).endswith(f"'{fits}'")
+
+
+def test_objects_and_arrays_are_compact_json_keeping_every_token_as_sent(
+    ch, database, target_config
+):
+    from target_clickhouse.target import TargetClickHouse
+
+    properties = {
+        "id": {"type": ["integer"]},
+        "obj": {"type": ["object", "null"]},
+        "arr": {"type": ["array", "null"]},
+    }
+    schema = schema_message("v", properties, ["id"])
+    # Spaced the way json.dumps writes, with a tab and a CR too; digits no float can hold.
+    record_line = (
+        '{"type": "RECORD", "stream": "v", "record": {"id": 1, "obj": {"amount": '
+        '0.1234567890123456789,\t"big": 58431040000000015531234, "price": 1.50,\r "note": '
+        '"a  b, \\" c: [d]"}, "arr": [ 1.0 , {"k": []} ]}}'
+    )
+    text = msgspec.json.encode(schema).decode() + "\n" + record_line + "\n"
+    with contextlib.redirect_stdout(io.StringIO()):
+        TargetClickHouse(config=target_config(database)).listen(io.StringIO(text))
+
+    stored_object = (
+        '{"amount":0.1234567890123456789,"big":58431040000000015531234,"price":1.50,'
+        '"note":"a  b, \\" c: [d]"}'
+    )
+    assert rows(ch, f"SELECT obj, arr FROM {database}.v") == [(stored_object, '[1.0,{"k":[]}]')]
