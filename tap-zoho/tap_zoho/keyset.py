@@ -23,7 +23,9 @@ page that does not is asked again reaching further back. A pass whose pages all 
 seen every row still in the tie second and moves on at once. A pass that could not join two pages
 (more than a page left in between), or that followed page tokens and found new rows, reads the
 second again from its start, until a pass settles it (tokens: a pass that finds nothing new); the
-re-reads are counted in :attr:`ModifiedTimeCursor.reread_calls`.
+re-reads are counted in :attr:`ModifiedTimeCursor.reread_calls`. Rows after a second paged by
+token are never taken from a token page: a window of their own reads them (``If-Modified-Since``
+that second, or the next one once Zoho has answered inclusively).
 
 What a run may *resume from* is :class:`Boundary`: a second is settled only once Zoho's clock (the
 ``Date`` of the answer that returned it) is ``lag_seconds`` past it; a record newer than that is
@@ -156,6 +158,9 @@ class ModifiedTimeCursor:
     _last: dict[str, int] = field(default_factory=dict)  # that page's ids and seconds
     _last_start: int = 0  # that page's position
     _overlap: int = 1  # rows of the last page the next position page asks again
+    _floor: int | None = None  # the next window's If-Modified-Since, just past a settled tie
+    _inclusive: bool = False  # Zoho answered a window with rows of its own If-Modified-Since
+    _ignored: bool = False  # ... even one starting a second later: it ignores the start
 
     def __post_init__(self) -> None:
         """Accept a set of ids (content unknown) as well as fingerprints."""
@@ -169,8 +174,14 @@ class ModifiedTimeCursor:
         if self._token:
             return PageRequest(self._after, page_token=self._token, tie_pass=again, per_page=size)
         if self._page == 1:
-            return PageRequest(None if self.bookmark is None else self.bookmark - 1, tie_pass=again)
+            return PageRequest(self._window_start(), tie_pass=again)
         return PageRequest(self._after, page=self._page, tie_pass=again, per_page=size)
+
+    def _window_start(self) -> int | None:
+        """A window's If-Modified-Since: a second before the bookmark, or past a settled tie."""
+        if self._floor is not None:
+            return self._floor
+        return None if self.bookmark is None else self.bookmark - 1
 
     def accept(
         self,
@@ -196,17 +207,20 @@ class ModifiedTimeCursor:
         if self._passes:
             self.reread_calls += 1
         start, asked, before = self._start(), self._size, self.bookmark
+        opening = self._page == 1 and not self._token  # a window's first page
         if not self._arrived(rows):
             return [False] * len(rows)  # the same stretch again, reaching further back
         keep, cut = self._take_page(rows, fingerprints or [None] * len(rows))
         self._end, self._last, self._last_start = start + len(rows), dict(rows), start
-        if self._page == 1:
+        if opening:
             self._pass.fresh = any(keep)  # every row kept lies at or past the tie second
             moved = self.bookmark != before and not self._one_second(epochs)
         else:
             moved = self.bookmark != self._tie  # rows after the tie second were taken
         if self._tie is not None and (cut or not more or not rows) and self._unsettled():
             self._reread_tie()
+        elif self._past_tie(epochs, cut=cut, more=more, moved=moved):
+            pass  # the next window starts past a settled tie second
         elif not more or not rows:
             self.finished = True
         elif moved:
@@ -214,6 +228,27 @@ class ModifiedTimeCursor:
         else:
             self._page_inside_tie(next_token, asked)
         return keep
+
+    def _past_tie(self, epochs: list[int], *, cut: bool, more: bool, moved: bool) -> bool:
+        """Plan a window past a settled tie second when this page calls for one (True).
+
+        A token page that crossed out of the tie second was cut there: the next window asks for
+        what was modified after that second. If Zoho answers with rows of the window's own
+        second, it compares inclusively: the window is asked again from the next second. If
+        even that comes back, Zoho ignores the start: token pages are then read on as before.
+        """
+        floor, tie = self._floor, self._tie
+        if cut and tie is not None:
+            self._new_window()
+            self._floor = tie + self._inclusive
+            return True
+        if floor is not None and more and not moved and epochs and epochs[0] <= floor:
+            self._ignored = self._inclusive  # asked from the next second already
+            self._inclusive = True
+            self._new_window()
+            self._floor = None if self._ignored else floor + 1
+            return True
+        return False
 
     def position_refused(self) -> bool:
         """Zoho refused the position (its cap is lower than documented): ask by token instead.
@@ -230,8 +265,8 @@ class ModifiedTimeCursor:
 
     def _arrived(self, rows: list[tuple[str, int]]) -> bool:
         """Note a page as it arrives; False when it must be asked again (a shift to bridge)."""
-        if self._page == 1 and not self._token:
-            self._after = None if self.bookmark is None else self.bookmark - 1
+        if self._page == 1 and not self._token:  # a window's first page
+            self._after = self._window_start()
             self._pass = _Pass()
         elif self._token or self._start() >= self._end:
             self._pass.unverifiable = True
@@ -248,6 +283,7 @@ class ModifiedTimeCursor:
 
     def _new_window(self) -> None:
         self._page, self._size, self._token, self._tie, self._passes = 1, None, None, None, 0
+        self._floor = None
 
     def _page_inside_tie(self, next_token: str | None, asked: int | None) -> None:
         """A whole page inside one second (mass update): page on through it in this window.
@@ -349,7 +385,10 @@ class ModifiedTimeCursor:
         tie = self._tie
         keep: list[bool] = []
         for (rid, epoch), print_ in zip(rows, prints, strict=True):
-            if tie is not None and epoch > tie and self._unsettled():
+            # Past the tie: wait while the pass leaves it unsettled, and never take a token
+            # page's rows there (it cannot show whether rows before them were skipped).
+            past = self._unsettled() or (self._token is not None and not self._ignored)
+            if tie is not None and epoch > tie and past:
                 return keep + [False] * (len(rows) - len(keep)), True
             taken = self._take(rid, epoch, print_)
             self._pass.fresh |= taken and epoch == tie
@@ -359,7 +398,7 @@ class ModifiedTimeCursor:
     def _reread_tie(self) -> None:
         """Start another pass over the tie second; give up (for this run) after too many."""
         self._passes += 1
-        self._page, self._size, self._token = 1, None, None
+        self._page, self._size, self._token, self._floor = 1, None, None, None
         if self._passes >= MAX_TIE_PASSES:
             self.finished = True  # the resumable position stays at that second: next run
             self.gave_up = True

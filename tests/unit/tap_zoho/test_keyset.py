@@ -201,8 +201,10 @@ def test_a_token_pass_that_found_new_rows_reads_the_tie_again_and_carries_the_pa
     cursor.accept([("1", 5), ("2", 5), ("3", 5), ("4", 5)], more=True, next_token=None)
     cursor.accept([("4", 5), ("5", 5), ("6", 5)], more=True, next_token="t")
     keep = cursor.accept([("7", 5), ("8", 5), ("9", 8)], more=True, next_token="t2")
-    assert keep == [False, False, True]  # nothing new in second 5: settled
-    assert cursor.next_request() == PageRequest(7)
+    assert keep == [False, False, False]  # nothing new in second 5: settled, but row 9 came
+    assert cursor.next_request() == PageRequest(5)  # by token: a window past second 5 reads it
+    assert cursor.accept([("9", 8)], more=False, next_token=None) == [True]
+    assert cursor.finished
 
 
 def _race(seed: int, *, rows: int, per_page: int, most: int, inclusive: bool) -> list[str]:
@@ -532,8 +534,67 @@ def test_a_refused_position_without_a_shift_settles_a_second_with_nothing_new():
 
     keep = cursor.accept([("11", 5), ("99", 8)], more=True, next_token="t3")
 
+    assert keep == [False, False]  # settled; row 99 is read by a window past second 5
+    assert cursor.next_request() == PageRequest(5)
+
+
+def _past_a_settled_tie() -> ModifiedTimeCursor:
+    """A second pass over second 5 that settled it on a token page crossing out of it."""
+    seen = {str(n): None for n in range(1, 40)}
+    cursor = ModifiedTimeCursor(5, seen, per_page=10)
+    cursor.accept([(str(n), 5) for n in range(1, 11)], more=True, next_token="t1")
+    assert cursor.position_refused()
+    cursor.accept([("11", 5), ("99", 8)], more=True, next_token="t3")
+    assert cursor.next_request() == PageRequest(5)
+    return cursor
+
+
+def test_a_window_past_a_tie_answered_with_the_tie_asks_from_the_next_second():
+    cursor = _past_a_settled_tie()
+
+    keep = cursor.accept([("1", 5)], more=True, next_token=None)  # inclusive: second 5 again
+
+    assert keep == [False]
+    assert cursor.next_request() == PageRequest(6)
+    assert cursor.accept([("99", 8)], more=False, next_token=None) == [True]
+
+
+def test_a_window_past_a_tie_that_also_reaches_newer_rows_reads_on_from_them():
+    cursor = _past_a_settled_tie()
+
+    keep = cursor.accept([("1", 5), ("99", 8)], more=True, next_token=None)
+
     assert keep == [False, True]
-    assert cursor.next_request() == PageRequest(7)
+    assert cursor.next_request() == PageRequest(7)  # a window at the new bookmark, as usual
+
+
+def test_once_zoho_answered_inclusively_a_later_tie_is_left_from_its_next_second():
+    seen = {str(n): None for n in range(1, 40)}
+    cursor = ModifiedTimeCursor(5, seen, per_page=10, discrete_cap=10)  # tokens at once
+    cursor.accept([(str(n), 5) for n in range(1, 11)], more=True, next_token="t1")
+    cursor.accept([("11", 5), ("99", 8)], more=True, next_token="t2")  # settled, cut
+    cursor.accept([("1", 5)], more=True, next_token=None)  # inclusive
+    tie_8 = [(f"a{n}", 8) for n in range(10)]
+    cursor.accept(tie_8, more=True, next_token="u1")  # a tie at second 8: new rows, by token
+    cursor.accept([("zz", 9)], more=True, next_token="u2")  # cut: that pass found new rows
+    assert cursor.next_request() == PageRequest(7, tie_pass=1)
+    cursor.accept(tie_8, more=True, next_token="v1")
+
+    keep = cursor.accept([("zz", 9)], more=True, next_token="v2")  # nothing new: settled
+
+    assert keep == [False]
+    assert cursor.next_request() == PageRequest(9)  # second 8 left out: from second 9 on
+
+
+def test_a_window_start_zoho_ignores_falls_back_to_the_token_rows():
+    cursor = _past_a_settled_tie()
+    tie_page = [(str(n), 5) for n in range(1, 11)]
+    cursor.accept(tie_page, more=True, next_token=None)  # If-Modified-Since 5: second 5
+    assert cursor.next_request() == PageRequest(6)
+
+    cursor.accept(tie_page, more=True, next_token=None)  # If-Modified-Since 6: second 5 too
+
+    assert cursor.next_request() == PageRequest(4)  # the start is ignored: read on as before
 
 
 def test_pages_of_ten_overlap_each_other_and_reach_at_least_half_a_page_further():
