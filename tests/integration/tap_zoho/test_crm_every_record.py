@@ -47,8 +47,7 @@ def test_records_in_an_approval_process_arrive_in_full_and_incremental_runs(sand
 
 
 def test_every_get_records_call_asks_for_all_records():
-    # Under a lower position cap the tie second's re-read pass fetches a field group by ids.
-    sandbox = Sandbox(limits=Limits(discrete_cap=200))
+    sandbox = Sandbox(limits=Limits(discrete_cap=200))  # pages by position, then by token
     sandbox.start()
     try:
         run_tap(sandbox.tap_config(crm_modules=["Leads", "Accounts"]))
@@ -56,9 +55,39 @@ def test_every_get_records_call_asks_for_all_records():
         sandbox.stop()
 
     lists = [q for path, q in sandbox.stats.queries if not path.endswith("/deleted")]
-    assert lists
-    assert any("ids" in q for q in lists)  # field-group merges by id, too
+    assert any("page_token" in q for q in lists)
     assert all(q.get("converted") == "both" and q.get("approved") == "both" for q in lists)
+
+
+def _delete_between_field_groups(sandbox, module: str, rid: str) -> None:
+    """Delete ``rid`` once the first field group's page listed it, before the others are asked."""
+    path, since = f"/crm/v8/{module}", len(sandbox.stats.queries)
+    done: list[bool] = []
+
+    def after_the_first_group() -> None:
+        listed = sandbox.stats.queries[since:]
+        if not done and listed and listed[-1][0] == path and "ids" not in listed[-1][1]:
+            done.append(True)
+            sandbox.delete(module, rid)
+
+    for nth in range(1, 20):
+        sandbox.on_path_call(path, nth, after_the_first_group)
+
+
+def test_a_record_gone_between_field_group_calls_is_asked_by_ids_for_all_records(sandbox):
+    config = sandbox.tap_config(crm_modules=["Leads"])
+    first = run_tap(config)
+    edited = sorted(sandbox.records("Leads"))[:2]
+    for rid in edited:
+        sandbox.update("Leads", rid, {"Description": "edited"})
+    # Leads has two field groups. An incremental run asks the first alone, then the other.
+    _delete_between_field_groups(sandbox, "Leads", edited[0])
+
+    run_tap(config, state=first.state)
+
+    by_ids = [q for path, q in sandbox.stats.queries if "ids" in q]
+    assert [q["ids"] for q in by_ids] == [edited[0]]
+    assert all(q.get("converted") == "both" and q.get("approved") == "both" for q in by_ids)
 
 
 def test_deletions_of_every_type_are_read_with_type_all(sandbox):

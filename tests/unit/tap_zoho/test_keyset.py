@@ -207,21 +207,24 @@ def test_a_token_pass_that_found_new_rows_reads_the_tie_again_and_carries_the_pa
     assert cursor.finished
 
 
-def _race(seed: int, *, rows: int, per_page: int, most: int, inclusive: bool) -> list[str]:
+def _race(
+    seed: int, *, rows: int, per_page: int, most: int, inclusive: bool, cap: int = 10**9
+) -> list[str]:
     """Page a live list in which already-served rows are edited again before each follow-up
     page (they leave for new seconds, the rest shift back), as runs resuming from the settled
-    boundary would; return the ids whose newest version was never taken."""
+    boundary would; return the ids whose newest version was never taken. Past ``cap`` rows the
+    list is paged by tokens that are live offsets (one reading of an unconfirmed behaviour)."""
     rng = random.Random(seed)
     clock = 1000
     modified = {str(n): clock for n in range(1, rows + 1)}  # a mass update: one second
     taken: dict[str, int] = {}
     saved: tuple[int | None, dict[str, str | None]] = (None, {})
     for run in range(5):
-        cursor = ModifiedTimeCursor(*saved, per_page=per_page, discrete_cap=10**9)
+        cursor = ModifiedTimeCursor(*saved, per_page=per_page, discrete_cap=cap)
         served: list[str] = []
         while not cursor.finished:
             request = cursor.next_request()
-            if run < 2 and request.page and served:
+            if run < 2 and (request.page or request.page_token) and served:
                 for rid in rng.sample(served, min(len(served), rng.randint(1, most))):
                     clock += 1
                     modified[rid] = clock
@@ -233,12 +236,15 @@ def _race(seed: int, *, rows: int, per_page: int, most: int, inclusive: bool) ->
             )
             size = request.per_page or per_page
             start = ((request.page or 1) - 1) * size
+            if request.page_token:
+                start = int(request.page_token)
             page = [(str(rid), epoch) for epoch, rid in listed[start : start + size]]
             served = ([] if start == 0 else served) + [rid for rid, _ in page]
+            more = len(listed) > start + size
             keep = cursor.accept(
                 page,
-                more=len(listed) > start + size,
-                next_token=None,
+                more=more,
+                next_token=str(start + size) if more else None,
                 fingerprints=[f"{rid}@{epoch}" for rid, epoch in page],
                 server_now=clock + 10,
             )
@@ -250,17 +256,35 @@ def _race(seed: int, *, rows: int, per_page: int, most: int, inclusive: bool) ->
 
 
 @pytest.mark.parametrize(
-    ("rows", "per_page", "most", "inclusive"),
-    [(260, 100, 15, False), (300, 25, 30, False), (700, 200, 250, False), (450, 200, 60, True)],
-    ids=["within-a-page", "past-a-page", "whole-pages", "inclusive-if-modified-since"],
+    ("rows", "per_page", "most", "inclusive", "cap"),
+    [
+        (260, 100, 15, False, 10**9),
+        (300, 25, 30, False, 10**9),
+        (700, 200, 250, False, 10**9),
+        (450, 200, 60, True, 10**9),
+        (900, 100, 30, False, 400),
+        (900, 100, 30, True, 400),
+    ],
+    ids=[
+        "within-a-page",
+        "past-a-page",
+        "whole-pages",
+        "inclusive-if-modified-since",
+        "past-the-cap-by-live-tokens",
+        "past-the-cap-inclusive",
+    ],
 )
 def test_rows_edited_again_while_their_second_is_paged_are_never_lost(
-    rows, per_page, most, inclusive
+    rows, per_page, most, inclusive, cap
 ):
     lost = {
         seed: missing
         for seed in range(40)
-        if (missing := _race(seed, rows=rows, per_page=per_page, most=most, inclusive=inclusive))
+        if (
+            missing := _race(
+                seed, rows=rows, per_page=per_page, most=most, inclusive=inclusive, cap=cap
+            )
+        )
     }
 
     assert lost == {}
