@@ -178,10 +178,11 @@ class ModifiedTimeCursor:
         return PageRequest(self._after, page=self._page, tie_pass=again, per_page=size)
 
     def _window_start(self) -> int | None:
-        """A window's If-Modified-Since: a second before the bookmark, or past a settled tie."""
-        if self._floor is not None:
+        """A window's If-Modified-Since: past a settled tie, else from the bookmark second on."""
+        if self._floor is not None or self.bookmark is None:
             return self._floor
-        return None if self.bookmark is None else self.bookmark - 1
+        # The second before, unless Zoho answered inclusively (it would be read again for nothing).
+        return self.bookmark - (not self._inclusive or self._ignored)
 
     def accept(
         self,
@@ -219,7 +220,7 @@ class ModifiedTimeCursor:
             moved = self.bookmark != self._tie  # rows after the tie second were taken
         if self._tie is not None and (cut or not more or not rows) and self._unsettled():
             self._reread_tie()
-        elif self._past_tie(epochs, cut=cut, more=more, moved=moved):
+        elif self._past_tie(epochs, cut=cut, more=more, moved=moved, opening=opening):
             pass  # the next window starts past a settled tie second
         elif not more or not rows:
             self.finished = True
@@ -229,24 +230,28 @@ class ModifiedTimeCursor:
             self._page_inside_tie(next_token, asked)
         return keep
 
-    def _past_tie(self, epochs: list[int], *, cut: bool, more: bool, moved: bool) -> bool:
+    def _past_tie(
+        self, epochs: list[int], *, cut: bool, more: bool, moved: bool, opening: bool
+    ) -> bool:
         """Plan a window past a settled tie second when this page calls for one (True).
 
         A token page that crossed out of the tie second was cut there: the next window asks for
-        what was modified after that second. If Zoho answers with rows of the window's own
-        second, it compares inclusively: the window is asked again from the next second. If
-        even that comes back, Zoho ignores the start: token pages are then read on as before.
+        what was modified after that second. If Zoho answers with rows of that second, it
+        compares inclusively: the window is asked again from the next second, whose own rows
+        then belong in the answer. If rows of the tie second still come back, Zoho ignores the
+        start: token pages are then read on as before.
         """
         floor, tie = self._floor, self._tie
         if cut and tie is not None:
             self._new_window()
             self._floor = tie + self._inclusive
             return True
-        if floor is not None and more and not moved and epochs and epochs[0] <= floor:
+        left = None if floor is None else floor - self._inclusive  # the settled tie second
+        if left is not None and opening and more and not moved and epochs and epochs[0] <= left:
             self._ignored = self._inclusive  # asked from the next second already
             self._inclusive = True
             self._new_window()
-            self._floor = None if self._ignored else floor + 1
+            self._floor = None if self._ignored else left + 1
             return True
         return False
 

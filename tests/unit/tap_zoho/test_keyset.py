@@ -208,15 +208,24 @@ def test_a_token_pass_that_found_new_rows_reads_the_tie_again_and_carries_the_pa
 
 
 def _race(
-    seed: int, *, rows: int, per_page: int, most: int, inclusive: bool, cap: int = 10**9
+    seed: int,
+    *,
+    rows: int,
+    per_page: int,
+    most: int,
+    inclusive: bool,
+    cap: int = 10**9,
+    next_second: int = 0,
 ) -> list[str]:
     """Page a live list in which already-served rows are edited again before each follow-up
     page (they leave for new seconds, the rest shift back), as runs resuming from the settled
     boundary would; return the ids whose newest version was never taken. Past ``cap`` rows the
-    list is paged by tokens that are live offsets (one reading of an unconfirmed behaviour)."""
+    list is paged by tokens that are live offsets (one reading of an unconfirmed behaviour);
+    ``next_second`` more rows share the second after the mass update."""
     rng = random.Random(seed)
     clock = 1000
     modified = {str(n): clock for n in range(1, rows + 1)}  # a mass update: one second
+    modified.update({str(n): clock + 1 for n in range(rows + 1, rows + next_second + 1)})
     taken: dict[str, int] = {}
     saved: tuple[int | None, dict[str, str | None]] = (None, {})
     for run in range(5):
@@ -256,14 +265,15 @@ def _race(
 
 
 @pytest.mark.parametrize(
-    ("rows", "per_page", "most", "inclusive", "cap"),
+    ("rows", "per_page", "most", "inclusive", "cap", "next_second"),
     [
-        (260, 100, 15, False, 10**9),
-        (300, 25, 30, False, 10**9),
-        (700, 200, 250, False, 10**9),
-        (450, 200, 60, True, 10**9),
-        (900, 100, 30, False, 400),
-        (900, 100, 30, True, 400),
+        (260, 100, 15, False, 10**9, 0),
+        (300, 25, 30, False, 10**9, 0),
+        (700, 200, 250, False, 10**9, 0),
+        (450, 200, 60, True, 10**9, 0),
+        (900, 100, 30, False, 400, 0),
+        (900, 100, 30, True, 400, 0),
+        (900, 100, 5, True, 400, 200),
     ],
     ids=[
         "within-a-page",
@@ -272,19 +282,17 @@ def _race(
         "inclusive-if-modified-since",
         "past-the-cap-by-live-tokens",
         "past-the-cap-inclusive",
+        "two-ties-inclusive",
     ],
 )
 def test_rows_edited_again_while_their_second_is_paged_are_never_lost(
-    rows, per_page, most, inclusive, cap
+    rows, per_page, most, inclusive, cap, next_second
 ):
+    shape = {"rows": rows, "per_page": per_page, "most": most, "inclusive": inclusive}
     lost = {
         seed: missing
         for seed in range(40)
-        if (
-            missing := _race(
-                seed, rows=rows, per_page=per_page, most=most, inclusive=inclusive, cap=cap
-            )
-        )
+        if (missing := _race(seed, **shape, cap=cap, next_second=next_second))
     }
 
     assert lost == {}
@@ -601,7 +609,7 @@ def test_once_zoho_answered_inclusively_a_later_tie_is_left_from_its_next_second
     tie_8 = [(f"a{n}", 8) for n in range(10)]
     cursor.accept(tie_8, more=True, next_token="u1")  # a tie at second 8: new rows, by token
     cursor.accept([("zz", 9)], more=True, next_token="u2")  # cut: that pass found new rows
-    assert cursor.next_request() == PageRequest(7, tie_pass=1)
+    assert cursor.next_request() == PageRequest(8, tie_pass=1)  # inclusive: from second 8
     cursor.accept(tie_8, more=True, next_token="v1")
 
     keep = cursor.accept([("zz", 9)], more=True, next_token="v2")  # nothing new: settled
@@ -650,3 +658,23 @@ def test_a_shift_found_earlier_in_the_pass_survives_a_refused_position():
 
     assert keep == [False, False]
     assert cursor.next_request() == PageRequest(4, tie_pass=1)
+
+
+def test_after_an_inclusive_answer_a_full_page_of_the_next_second_is_read_on():
+    cursor = _past_a_settled_tie()
+    cursor.accept([(str(n), 5) for n in range(1, 11)], more=True, next_token=None)  # inclusive
+    assert cursor.next_request() == PageRequest(6)
+    second_6 = [(f"a{n}", 6) for n in range(10)]  # rows of the window's own second belong
+
+    keep = cursor.accept(second_6, more=True, next_token="u1")
+
+    assert keep == [True] * 10
+    assert cursor.next_request().modified_after == 6  # paging on inside second 6
+
+
+def test_once_zoho_answered_inclusively_windows_start_at_the_bookmark_itself():
+    cursor = _past_a_settled_tie()
+    cursor.accept([(str(n), 5) for n in range(1, 11)], more=True, next_token=None)  # inclusive
+    cursor.accept([("99", 8), ("100", 9)], more=True, next_token=None)
+
+    assert cursor.next_request() == PageRequest(9)  # not 8: that second was read already
