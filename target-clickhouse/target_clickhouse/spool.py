@@ -36,8 +36,9 @@ def compact(text: bytes | memoryview | msgspec.Raw) -> bytes:
     try:
         return msgspec.json.format(text, indent=-1)
     except (msgspec.DecodeError, RecursionError):
-        # What msgspec will not re-read (a lone surrogate escape, deep nesting) is still
-        # JSON the envelope accepted: drop the whitespace outside strings token by token.
+        # Text the envelope decoder accepted but msgspec will not re-read: its nesting and
+        # escape limits are its own, not a promise of the Singer format. Drop the whitespace
+        # outside strings token by token instead.
         return _TOKEN_OR_SPACE.sub(lambda found: found.group(1) or b"", bytes(text))
 
 
