@@ -10,8 +10,8 @@ An edited record only ever moves forward, into a window still to come, and no ca
 The second before the bookmark is re-read on purpose: timestamps have one-second resolution and
 Zoho's comparison may be strict or inclusive (unconfirmed), so the tap asks for the boundary second
 again and drops the rows it already emitted *in the same form*: each row is known by a short
-:func:`fingerprint` of its content, so a record edited again within its second (read in between)
-is emitted again.
+fingerprint of its content (:mod:`tap_zoho.fingerprints`), so a record edited again within its
+second (read in between) is emitted again.
 
 Only when one second holds a full page of records (a mass update, an import) does the cursor page
 by position inside that window (by page token past the position cap). A record of that second
@@ -34,31 +34,12 @@ emitted, but the resumable position stays before it, so the next run reads it ag
 
 from __future__ import annotations
 
-import hashlib
 import typing as t
 from dataclasses import dataclass, field
 
-import msgspec
-
 from .errors import UnsortedResponseError
 
-_CONTAINERS = (str, list, dict)  # empty ones are left out of a fingerprint, as null is
 MAX_TIE_PASSES = 10  # a second still changing after that many passes is left to the next run
-
-
-def fingerprint(row: t.Mapping[str, t.Any]) -> str:
-    """A short hash of a row's content: equal rows, equal prints.
-
-    ``$`` UI flags and empty values (null, ``""``, ``[]``, ``{}``) are left out, so a field
-    created since (empty on every row) changes no print; a value emptied still does.
-    """
-    content = {
-        key: value
-        for key, value in row.items()
-        if (value or (value is not None and not isinstance(value, _CONTAINERS))) and key[:1] != "$"
-    }
-    encoded = msgspec.json.encode(content, order="sorted")
-    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -78,7 +59,7 @@ class PageRequest:
 class Boundary:
     """Where a later run may resume: the newest settled second and the rows emitted at it.
 
-    ``fingerprints`` maps each id emitted at ``second`` to its :func:`fingerprint` (None: content
+    ``fingerprints`` maps each id emitted at ``second`` to its fingerprint (None: content
     unknown, from an older state: such a row is emitted again). Once a row newer than the
     horizon is noted the boundary is *frozen* for the run: later rows may sit in seconds that
     can still change, so only rows of the frozen second itself are added.

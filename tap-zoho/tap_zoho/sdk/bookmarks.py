@@ -36,7 +36,8 @@ else:  # singer-sdk brings typing-extensions below Python 3.13
     from typing_extensions import override
 
 from tap_zoho.datetimes import to_epoch, utc_iso
-from tap_zoho.keyset import Boundary, ModifiedTimeCursor, fingerprint
+from tap_zoho.fingerprints import fingerprint
+from tap_zoho.keyset import Boundary, ModifiedTimeCursor
 
 BOUNDARY_IDS = "boundary_ids"  # older states: ids at the bookmark, content unknown
 BOUNDARY_FINGERPRINTS = "boundary_fingerprints"

@@ -10,7 +10,8 @@ import requests
 from tap_zoho.api.pacing import Pacer
 from tap_zoho.errors import ZohoError
 from tap_zoho.finance.paging import FinancePaginator, ListPass
-from tap_zoho.keyset import ModifiedTimeCursor, PageRequest, PositionCursor, fingerprint
+from tap_zoho.fingerprints import fingerprint
+from tap_zoho.keyset import ModifiedTimeCursor, PageRequest, PositionCursor
 from tap_zoho.tap import TapZoho
 
 from tests.support.tap import OFFLINE_BOOKS

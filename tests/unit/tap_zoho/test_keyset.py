@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from tap_zoho.fingerprints import fingerprint
 from tap_zoho.keyset import (
     MAX_TIE_PASSES,
     Boundary,
@@ -17,7 +18,6 @@ from tap_zoho.keyset import (
     PageRequest,
     PositionCursor,
     UnsortedResponseError,
-    fingerprint,
 )
 
 

@@ -23,7 +23,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("SDK adapters", ("sdk.",)),
     ("run context", ("run_context",)),
     ("HTTP layer", ("api.",)),
-    ("pure helpers", ("keyset", "shaping", "datetimes", "summary", "progress_log", "errors")),
+    (
+        "pure helpers",
+        ("keyset", "fingerprints", "shaping", "datetimes", "summary", "progress_log", "errors"),
+    ),
 ]
 
 

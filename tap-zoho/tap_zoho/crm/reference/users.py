@@ -31,7 +31,7 @@ import typing as t
 from typing_extensions import override
 
 from tap_zoho.datetimes import to_epoch, utc_iso
-from tap_zoho.keyset import fingerprint
+from tap_zoho.fingerprints import fingerprint
 from tap_zoho.sdk.bookmarks import BOUNDARY_FINGERPRINTS, OwnBookmarks, saved_boundary
 
 from . import schema
