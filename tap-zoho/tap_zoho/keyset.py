@@ -404,26 +404,3 @@ class ModifiedTimeCursor:
             self.seen_at_bookmark[rid] = print_
         self.settled.note(rid, epoch, print_, self.horizon)
         return True
-
-
-@dataclass
-class PositionCursor:
-    """Plain paging for modules without ``Modified_Time``: pages, then tokens to their cap."""
-
-    finished: bool = False
-    _page: int = 1
-    _token: str | None = None
-
-    def next_request(self) -> PageRequest:
-        """The request to send now."""
-        if self._token:
-            return PageRequest(None, page_token=self._token)
-        return PageRequest(None, page=self._page)
-
-    def accept(self, rows: list[str], *, more: bool, next_token: str | None) -> None:
-        """Take one page of ids."""
-        if not more or not rows:
-            self.finished = True
-            return
-        self._page += 1
-        self._token = next_token

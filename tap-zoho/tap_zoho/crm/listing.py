@@ -24,7 +24,8 @@ from functools import cached_property
 from tap_zoho.datetimes import to_epoch, utc_iso
 from tap_zoho.errors import ZohoApiError
 from tap_zoho.fingerprints import fingerprint
-from tap_zoho.keyset import ModifiedTimeCursor, PageRequest, PositionCursor
+from tap_zoho.keyset import ModifiedTimeCursor, PageRequest
+from tap_zoho.position_paging import PositionCursor
 from tap_zoho.progress_log import ProgressLog
 
 from .limits import ALL_RECORDS, MAX_IDS_PER_CALL, MODIFIED_TIME

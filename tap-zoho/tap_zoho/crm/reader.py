@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from tap_zoho.datetimes import to_epoch
 from tap_zoho.errors import RouteRefused
-from tap_zoho.keyset import ModifiedTimeCursor, PositionCursor
+from tap_zoho.position_paging import PositionCursor
 
 from .backfill import BulkBackfill
 from .bulk_read.jobs import BulkJobs
@@ -37,6 +37,7 @@ from .schema import DELETED_AT
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tap_zoho.keyset import ModifiedTimeCursor
     from tap_zoho.sdk.bookmarks import KeysetBookmarks
     from tap_zoho.summary import RunSummary
 

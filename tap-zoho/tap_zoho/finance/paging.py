@@ -17,7 +17,8 @@ from typing_extensions import override
 from tap_zoho.datetimes import to_epoch
 from tap_zoho.errors import ZohoApiError
 from tap_zoho.fingerprints import fingerprint
-from tap_zoho.keyset import ModifiedTimeCursor, PageRequest, PositionCursor
+from tap_zoho.keyset import ModifiedTimeCursor, PageRequest
+from tap_zoho.position_paging import PositionCursor
 from tap_zoho.shaping import rfc3339
 
 if t.TYPE_CHECKING:

@@ -24,7 +24,8 @@ from typing_extensions import override
 
 from tap_zoho.api.client import decode_object
 from tap_zoho.errors import ZohoApiError
-from tap_zoho.keyset import ModifiedTimeCursor, PageRequest, PositionCursor
+from tap_zoho.keyset import ModifiedTimeCursor, PageRequest
+from tap_zoho.position_paging import PositionCursor
 from tap_zoho.sdk.bookmarks import KeysetBookmarks
 from tap_zoho.sdk.shaped import ShapedStream
 

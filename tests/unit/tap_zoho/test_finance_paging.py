@@ -11,7 +11,8 @@ from tap_zoho.api.pacing import Pacer
 from tap_zoho.errors import ZohoError
 from tap_zoho.finance.paging import FinancePaginator, ListPass
 from tap_zoho.fingerprints import fingerprint
-from tap_zoho.keyset import ModifiedTimeCursor, PageRequest, PositionCursor
+from tap_zoho.keyset import ModifiedTimeCursor, PageRequest
+from tap_zoho.position_paging import PositionCursor
 from tap_zoho.tap import TapZoho
 
 from tests.support.tap import OFFLINE_BOOKS

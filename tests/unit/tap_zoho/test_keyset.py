@@ -16,9 +16,9 @@ from tap_zoho.keyset import (
     Boundary,
     ModifiedTimeCursor,
     PageRequest,
-    PositionCursor,
     UnsortedResponseError,
 )
+from tap_zoho.position_paging import PositionCursor
 
 
 def _tied_cursor(*, discrete_cap: int = 2000, per_page: int = 4) -> ModifiedTimeCursor:

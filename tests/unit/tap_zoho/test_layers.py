@@ -25,7 +25,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("HTTP layer", ("api.",)),
     (
         "pure helpers",
-        ("keyset", "fingerprints", "shaping", "datetimes", "summary", "progress_log", "errors"),
+        (
+            "keyset",
+            "position_paging",
+            "fingerprints",
+            "shaping",
+            "datetimes",
+            "summary",
+            "progress_log",
+            "errors",
+        ),
     ),
 ]
 
