@@ -36,6 +36,8 @@ PACKAGES = {
 #: Each mutated module and its unit tests (globs: a module's tests may be split by behaviour).
 MODULE_TESTS = {
     "tap_zoho/keyset.py": ["tests/unit/tap_zoho/test_keyset*.py"],
+    "tap_zoho/fingerprints.py": ["tests/unit/tap_zoho/test_fingerprints*.py"],
+    "tap_zoho/position_paging.py": ["tests/unit/tap_zoho/test_position_paging*.py"],
     "tap_zoho/crm/schema.py": ["tests/unit/tap_zoho/test_crm_schema*.py"],
     "target_clickhouse/ddl.py": ["tests/unit/target_clickhouse/test_ddl*.py"],
     "target_tsh_postgres/mapping.py": ["tests/unit/target_tsh_postgres/test_mapping*.py"],

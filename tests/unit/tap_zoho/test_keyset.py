@@ -18,7 +18,6 @@ from tap_zoho.keyset import (
     PageRequest,
     UnsortedResponseError,
 )
-from tap_zoho.position_paging import PositionCursor
 
 
 def _tied_cursor(*, discrete_cap: int = 2000, per_page: int = 4) -> ModifiedTimeCursor:
@@ -321,28 +320,6 @@ def _finished_after(rows: list[tuple[str, int]], *, more: bool) -> bool:
     return cursor.finished
 
 
-def test_the_position_cursor_pages_by_number_then_by_token():
-    cursor = PositionCursor()
-    assert cursor.next_request() == PageRequest(None, page=1)
-
-    cursor.accept(["a", "b"], more=True, next_token=None)
-    assert cursor.next_request() == PageRequest(None, page=2)
-
-    cursor.accept(["c", "d"], more=True, next_token="tok")
-    assert cursor.next_request() == PageRequest(None, page_token="tok")
-    assert not cursor.finished
-
-
-@pytest.mark.parametrize(("rows", "more"), [(["a"], False), ([], True)], ids=["last", "empty"])
-def test_the_position_cursor_finishes_on_the_last_or_an_empty_page(rows, more):
-    cursor = PositionCursor()
-
-    cursor.accept(rows, more=more, next_token="tok")
-
-    assert cursor.finished
-    assert cursor.next_request() == PageRequest(None, page=1)  # nothing moved
-
-
 def test_cursor_opens_a_fresh_window_after_each_page_that_moved_the_bookmark():
     cursor = ModifiedTimeCursor(None, per_page=3)
     assert cursor.next_request() == PageRequest(None)
@@ -414,16 +391,6 @@ def test_a_frozen_boundary_still_notes_rows_of_its_own_second():
     boundary.note("c", 10, "3", horizon=20)
     boundary.note("d", 12, "4", horizon=20)
     assert boundary == Boundary(10, {"a": "1", "c": "3"}, frozen=True)
-
-
-def test_fingerprints_ignore_key_order_empty_values_and_ui_flags_only():
-    assert fingerprint({"a": 1, "b": "x"}) == fingerprint(
-        {"b": "x", "a": 1, "c": None, "d": "", "f": [], "$e": 1}
-    )
-    assert fingerprint({"a": 0, "b": False}) != fingerprint({})
-    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
-    assert fingerprint({"a": 1, "b": "x"}) != fingerprint({"a": 1})
-    assert len(fingerprint({"a": 1})) == 16
 
 
 def test_cursor_refuses_a_server_that_ignores_the_sort_order():
