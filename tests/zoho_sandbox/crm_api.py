@@ -44,6 +44,9 @@ class Limits:
     list_multiuser_linking: bool = True  # /settings/modules lists multi-user linking modules
     subform_list_filters: bool = False  # the Subform API honours If-Modified-Since/sort/ids/...
     subform_page_tokens: bool = True  # the Subform API pages by token past the position cap
+    # Get Records' If-Modified-Since compares "modified after" (3.1); which way Zoho rounds the
+    # second is unconfirmed: True reads it as "at or after".
+    records_modified_since_inclusive: bool = False
     rich_text_api: bool = True  # ``actions/fetch_full_data`` exists on v8
     refused_modules: frozenset[str] = frozenset()  # answer INVALID_MODULE (a route refused)
 
@@ -279,7 +282,7 @@ class CrmApi:
                 module,
                 sort_by=sort_by,
                 descending=sort_order == "desc",
-                modified_after=since,
+                modified_after=self._listed_after(since),
                 ids=ids,
                 converted=converted,
                 approved=approved,
@@ -458,6 +461,11 @@ class CrmApi:
                 {"param_name": name, "minimum": low, "maximum": high},
             )
         return value
+
+    def _listed_after(self, since: int | None) -> int | None:
+        """The last second a list leaves out under ``If-Modified-Since`` (whole seconds)."""
+        inclusive = since is not None and self.limits.records_modified_since_inclusive
+        return since - 1 if inclusive else since
 
     @staticmethod
     def _if_modified_since(headers: dict[str, str]) -> int | None:
