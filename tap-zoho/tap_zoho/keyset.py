@@ -373,8 +373,8 @@ class ModifiedTimeCursor:
         for (rid, epoch), print_ in zip(rows, prints, strict=True):
             # Past the tie: wait while the pass leaves it unsettled, and never take a token
             # page's rows there (it cannot show whether rows before them were skipped).
-            past = self._unsettled() or (self._token is not None and not self._ignored)
-            if tie is not None and epoch > tie and past:
+            past = tie is not None and epoch > tie
+            if past and (self._unsettled() or (self._token is not None and not self._ignored)):
                 return keep + [False] * (len(rows) - len(keep)), True
             taken = self._take(rid, epoch, print_)
             self._pass.fresh |= taken and epoch == tie

@@ -60,7 +60,7 @@ class Spool:
         return self.rows >= self.max_rows or self.bytes >= self.max_bytes
 
     def add(self, record: bytes | memoryview | msgspec.Raw) -> bool:
-        """Append one record's JSON text as the tap sent it; True when the batch is full."""
+        """Append one record's JSON text as sent, compacted; True when the batch is full."""
         return self._write(compact(record))
 
     def add_record(self, record: dict[str, t.Any]) -> bool:
